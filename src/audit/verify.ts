@@ -1,0 +1,87 @@
+/**
+ * `keyhold audit verify`: walk the whole chain and report the first problem.
+ *
+ * Detects a modified body (hash mismatch), a removed event (seq gap), reordered or
+ * inserted events (hash mismatch: each hash covers the previous hash and the seq),
+ * index columns that disagree with the body (a query would miss the event), and a
+ * truncated tail or forged head (head MAC, head seq and head hash checked last).
+ */
+
+import type { AuditRepository, AuditRow } from '../storage/repository.js';
+import { chainHash, FIRST_SEQ, GENESIS_HASH, headMac, macEqual } from './chain.js';
+import { eventIndex, type CloudTrailEvent } from './event.js';
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  /** Events checked (up to the first problem). */
+  events: number;
+  problem?: { seq: number; reason: string };
+}
+
+const PAGE = 1000;
+
+/** Compare the stored query columns with those derived from the body. */
+function indexProblem(row: AuditRow): string | undefined {
+  let event: CloudTrailEvent;
+  try {
+    event = JSON.parse(row.body) as CloudTrailEvent;
+  } catch {
+    return 'event body is not valid JSON';
+  }
+  const idx = eventIndex(event);
+  if (idx.eventId !== row.eventId) return 'event_id column does not match the event body';
+  if (idx.eventTime !== row.eventTime) return 'event_time column does not match the event body';
+  if (idx.eventName !== row.eventName) return 'event_name column does not match the event body';
+  if (idx.principalArn !== row.principalArn) {
+    return 'principal_arn column does not match the event body';
+  }
+  if (idx.keyArns !== row.keyArns) return 'key_arns column does not match the event body';
+  return undefined;
+}
+
+/** Verify every stored audit event and the head, in seq order, page by page. */
+export async function verifyAudit(
+  repo: AuditRepository,
+  auditKey: Buffer,
+): Promise<AuditVerifyResult> {
+  const fail = (events: number, seq: number, reason: string): AuditVerifyResult => ({
+    ok: false,
+    events,
+    problem: { seq, reason },
+  });
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = FIRST_SEQ;
+  let events = 0;
+  for (;;) {
+    const page = await repo.readAudit(expectedSeq - 1, PAGE);
+    if (page.length === 0) break;
+    for (const row of page) {
+      if (row.seq !== expectedSeq) {
+        return fail(events, expectedSeq, `event ${expectedSeq} is missing (next is ${row.seq})`);
+      }
+      if (!macEqual(row.chainHash, chainHash(auditKey, prevHash, row.seq, row.body))) {
+        return fail(events, row.seq, 'chain hash mismatch: event modified, reordered or forged');
+      }
+      const bad = indexProblem(row);
+      if (bad !== undefined) return fail(events, row.seq, bad);
+      prevHash = row.chainHash;
+      expectedSeq += 1;
+      events += 1;
+    }
+  }
+  const lastSeq = expectedSeq - 1;
+  const head = await repo.getAuditHead();
+  if (head === undefined) {
+    return events === 0 ? { ok: true, events } : fail(events, lastSeq, 'audit head is missing');
+  }
+  if (!macEqual(head.mac, headMac(auditKey, head.seq, head.chainHash))) {
+    return fail(events, head.seq, 'audit head MAC is invalid');
+  }
+  if (head.seq > lastSeq) {
+    return fail(events, lastSeq + 1, `events ${lastSeq + 1}..${head.seq} are missing (truncated)`);
+  }
+  if (head.seq !== lastSeq || !macEqual(head.chainHash, prevHash)) {
+    return fail(events, lastSeq, `audit head (seq ${head.seq}) does not match the last event`);
+  }
+  return { ok: true, events };
+}

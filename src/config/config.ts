@@ -1,0 +1,105 @@
+/**
+ * One config schema: defaults < KEYHOLD_* environment < command-line flags, validated
+ * into one frozen object at start. Secrets come by value from the environment or by
+ * reference (a file path) and are never printed.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** The Region the server answers for by default; more in `regions`. */
+  region: string;
+  regions: readonly string[];
+  accountId: string;
+  bootstrapAccessKeyId?: string | undefined;
+  bootstrapSecretAccessKey?: string | undefined;
+  rootPassphrase?: string | undefined;
+  domainKeyRotationHours: number;
+  /** Allowed clock skew for SigV4, seconds (AWS: 5 minutes). */
+  maxSkewSeconds: number;
+  logLevel: string;
+  /** Flush audit in groups of at most this many events. */
+  auditMaxBatch: number;
+}
+
+export const DEFAULT_PORT = 8420;
+
+export type ConfigOverrides = Partial<
+  Pick<Config, 'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel'>
+>;
+
+export function loadConfig(
+  flags: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<Config> {
+  const region = flags.region ?? env.KEYHOLD_REGION ?? 'us-east-1';
+  const extra = (env.KEYHOLD_REGIONS ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  const cfg: Config = {
+    host: flags.host ?? env.KEYHOLD_HOST ?? '127.0.0.1',
+    port: flags.port ?? intFrom(env.KEYHOLD_PORT, 'KEYHOLD_PORT') ?? DEFAULT_PORT,
+    dataDir: resolve(flags.dataDir ?? env.KEYHOLD_DATA_DIR ?? './.keyhold'),
+    region,
+    regions: Object.freeze([...new Set([region, ...extra])]),
+    accountId: flags.accountId ?? env.KEYHOLD_ACCOUNT_ID ?? '111122223333',
+    bootstrapAccessKeyId: env.KEYHOLD_ACCESS_KEY_ID,
+    bootstrapSecretAccessKey: secretFrom(env, 'KEYHOLD_SECRET_ACCESS_KEY'),
+    rootPassphrase: secretFrom(env, 'KEYHOLD_ROOT_PASSPHRASE'),
+    domainKeyRotationHours:
+      intFrom(env.KEYHOLD_DOMAIN_KEY_ROTATION_HOURS, 'KEYHOLD_DOMAIN_KEY_ROTATION_HOURS') ?? 24,
+    maxSkewSeconds: 300,
+    logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
+    auditMaxBatch: 512,
+  };
+  validate(cfg);
+  return Object.freeze(cfg);
+}
+
+function validate(cfg: Config): void {
+  if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535)
+    fail(`port ${cfg.port} is not a TCP port`);
+  if (!/^\d{12}$/.test(cfg.accountId)) fail(`account id '${cfg.accountId}' must be 12 digits`);
+  for (const r of cfg.regions)
+    if (!/^([a-z]+-){2,3}\d+$/.test(r)) fail(`region '${r}' is not a Region name`);
+  if ((cfg.bootstrapAccessKeyId === undefined) !== (cfg.bootstrapSecretAccessKey === undefined)) {
+    fail('set both KEYHOLD_ACCESS_KEY_ID and KEYHOLD_SECRET_ACCESS_KEY, or neither');
+  }
+  if (
+    cfg.bootstrapAccessKeyId !== undefined &&
+    !/^[A-Z0-9]{16,128}$/.test(cfg.bootstrapAccessKeyId)
+  ) {
+    fail('KEYHOLD_ACCESS_KEY_ID must be 16-128 upper-case letters and digits');
+  }
+  if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
+}
+
+function intFrom(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) fail(`${name} must be an integer`);
+  return n;
+}
+
+/** NAME holds the value; NAME_FILE names a file holding it. */
+function secretFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file !== undefined && file !== '') return readFileSync(file, 'utf8').trim();
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}

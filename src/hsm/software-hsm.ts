@@ -1,0 +1,140 @@
+/**
+ * The embedded software HSM: Node's crypto behind the Hsm contract.
+ *
+ * Per call (after the AWS KMS cryptographic details, "Encrypt"): unwrap the HBK from its
+ * EKT with the domain key, draw a fresh 16-byte nonce, derive a one-time 256-bit key
+ * K = HKDF-SHA256(HBK, salt = nonce, info = "keyhold/symmetric/v1"), then AES-256-GCM
+ * with AAD = blob header || canonical encryption context. HBK and K are zeroed after use.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  hkdfSync,
+  randomBytes,
+  randomFillSync,
+} from 'node:crypto';
+import { invalidCiphertext } from '../protocol/errors.js';
+import { openGcm, sealGcm } from './aead.js';
+import {
+  encodeBlob,
+  encodeHeader,
+  IV_LENGTH,
+  NONCE_LENGTH,
+  type BlobParts,
+} from './ciphertext-blob.js';
+import type { DomainKeyring } from './domain-keys.js';
+import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
+import type { BackingKeyHandle, EktBinding, Hsm, WrappedBackingKey } from './hsm.js';
+import type { SecretBytes } from './secret-bytes.js';
+
+const KDF_INFO = Buffer.from('keyhold/symmetric/v1', 'utf8');
+
+export class SoftwareHsm implements Hsm {
+  readonly #ring: DomainKeyring;
+  readonly #sealKey: SecretBytes;
+
+  constructor(ring: DomainKeyring, sealKey: SecretBytes) {
+    this.#ring = ring;
+    this.#sealKey = sealKey;
+  }
+
+  createBackingKey(binding: EktBinding): WrappedBackingKey {
+    const hbk = randomBytes(32);
+    try {
+      return this.#wrap(binding, hbk);
+    } finally {
+      hbk.fill(0);
+    }
+  }
+
+  encrypt(
+    key: BackingKeyHandle,
+    plaintext: Buffer,
+    context: EncryptionContext | undefined,
+  ): Buffer {
+    const nonce = randomBytes(NONCE_LENGTH + IV_LENGTH);
+    const header = encodeHeader(
+      key.keyId,
+      key.versionId,
+      nonce.subarray(0, NONCE_LENGTH),
+      nonce.subarray(NONCE_LENGTH),
+    );
+    const k = this.#deriveDataKey(key, nonce.subarray(0, NONCE_LENGTH));
+    try {
+      const cipher = createCipheriv('aes-256-gcm', k, nonce.subarray(NONCE_LENGTH));
+      cipher.setAAD(Buffer.concat([header, canonicalEncryptionContext(context)]));
+      const body = cipher.update(plaintext);
+      cipher.final();
+      return encodeBlob(header, body, cipher.getAuthTag());
+    } finally {
+      k.fill(0);
+    }
+  }
+
+  decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer {
+    const k = this.#deriveDataKey(key, blob.nonce);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', k, blob.iv);
+      decipher.setAAD(Buffer.concat([blob.header, canonicalEncryptionContext(context)]));
+      decipher.setAuthTag(blob.tag);
+      const out = decipher.update(blob.ciphertext);
+      decipher.final();
+      return out;
+    } catch (err) {
+      throw invalidCiphertext(err);
+    } finally {
+      k.fill(0);
+    }
+  }
+
+  rewrap(binding: EktBinding, wrapped: WrappedBackingKey): WrappedBackingKey {
+    const hbk = this.#unwrap(binding, wrapped);
+    try {
+      return this.#wrap(binding, hbk);
+    } finally {
+      hbk.fill(0);
+    }
+  }
+
+  sealSecret(label: string, secret: Buffer): Buffer {
+    return sealGcm(this.#sealKey.bytes, secret, Buffer.from(`keyhold/secret/v1/${label}`, 'utf8'));
+  }
+
+  openSecret(label: string, sealed: Buffer): Buffer {
+    return openGcm(this.#sealKey.bytes, sealed, Buffer.from(`keyhold/secret/v1/${label}`, 'utf8'));
+  }
+
+  random(n: number): Buffer {
+    return randomFillSync(Buffer.allocUnsafe(n));
+  }
+
+  #deriveDataKey(key: BackingKeyHandle, nonce: Buffer): Buffer {
+    const hbk = this.#unwrap(key, key);
+    try {
+      return Buffer.from(hkdfSync('sha256', hbk, nonce, KDF_INFO, 32));
+    } finally {
+      hbk.fill(0);
+    }
+  }
+
+  #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {
+    const domainKeyId = this.#ring.activeId;
+    const dk = this.#ring.key(domainKeyId);
+    if (dk === undefined) throw new Error('active domain key missing');
+    return { domainKeyId, ekt: sealGcm(dk.bytes, hbk, ektAad(binding, domainKeyId)) };
+  }
+
+  #unwrap(binding: EktBinding, wrapped: WrappedBackingKey): Buffer {
+    const dk = this.#ring.key(wrapped.domainKeyId);
+    /* Precondition: the EKT's domain key is loaded (another node may have rotated). */
+    if (dk === undefined) throw new Error(`domain key ${wrapped.domainKeyId} not loaded`);
+    return openGcm(dk.bytes, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
+  }
+}
+
+function ektAad(binding: EktBinding, domainKeyId: string): Buffer {
+  return Buffer.from(
+    `keyhold/ekt/v1/${domainKeyId}/${binding.keyArn}/${binding.versionId}`,
+    'utf8',
+  );
+}

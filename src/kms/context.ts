@@ -1,0 +1,31 @@
+/**
+ * What an operation handler receives besides its input: who is calling, where, when, and
+ * the services below the kms/ layer. No HTTP types here.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { Hsm } from '../hsm/hsm.js';
+import type { Storage } from '../storage/repository.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Services {
+  storage: Storage;
+  hsm: Hsm;
+  clock: Clock;
+}
+
+export interface RequestContext {
+  requestId: string;
+  region: string;
+  principal: Principal;
+  sourceIp: string;
+  userAgent: string;
+  now: Date;
+  services: Services;
+  /** Key ARNs this request touched, for the audit event's `resources`. */
+  keyArns: string[];
+  /** Secret buffers in the response, zeroed once it is serialized. */
+  sensitive: Buffer[];
+}

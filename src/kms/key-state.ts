@@ -1,0 +1,102 @@
+/**
+ * Key state × operation, as one table (devguide key-state.md; reference 02 Part B).
+ * A cell is either allowed or names the error AWS returns. Tested as a matrix.
+ */
+import { kmsError, type KmsErrorName } from '../protocol/errors.js';
+import type { KeyRecord, KeyState } from '../storage/repository.js';
+
+type Outcome = 'ok' | { code: KmsErrorName; text: string };
+
+const disabled: Outcome = { code: 'DisabledException', text: 'is disabled.' };
+const pendingDeletion: Outcome = { code: 'KMSInvalidStateException', text: 'is pending deletion.' };
+const notPendingDeletion: Outcome = {
+  code: 'KMSInvalidStateException',
+  text: 'is not pending deletion.',
+};
+const pendingImport: Outcome = { code: 'KMSInvalidStateException', text: 'is pending import.' };
+const unavailable: Outcome = { code: 'KMSInvalidStateException', text: 'is unavailable.' };
+const creating: Outcome = { code: 'KMSInvalidStateException', text: 'is creating.' };
+const updating: Outcome = { code: 'KMSInvalidStateException', text: 'is updating.' };
+
+type Row = Record<KeyState, Outcome>;
+
+const ALWAYS: Row = {
+  Enabled: 'ok',
+  Disabled: 'ok',
+  PendingDeletion: 'ok',
+  PendingReplicaDeletion: 'ok',
+  PendingImport: 'ok',
+  Unavailable: 'ok',
+  Creating: 'ok',
+  Updating: 'ok',
+};
+
+/** Cryptographic use of a key: Encrypt, Decrypt, GenerateDataKey*, ReEncrypt, Sign, ... */
+const CRYPTO: Row = {
+  Enabled: 'ok',
+  Disabled: disabled,
+  PendingDeletion: pendingDeletion,
+  PendingReplicaDeletion: pendingDeletion,
+  PendingImport: pendingImport,
+  Unavailable: unavailable,
+  Creating: creating,
+  Updating: 'ok',
+};
+
+/** Changes to a key's attributes that are refused only while it waits for deletion. */
+const NOT_PENDING_DELETION: Row = {
+  ...ALWAYS,
+  PendingDeletion: pendingDeletion,
+  PendingReplicaDeletion: pendingDeletion,
+};
+
+const ENABLE_DISABLE: Row = {
+  ...NOT_PENDING_DELETION,
+  PendingImport: pendingImport,
+  Creating: creating,
+  Updating: updating,
+};
+
+export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
+  CancelKeyDeletion: {
+    Enabled: notPendingDeletion,
+    Disabled: notPendingDeletion,
+    PendingDeletion: 'ok',
+    PendingReplicaDeletion: 'ok',
+    PendingImport: notPendingDeletion,
+    Unavailable: notPendingDeletion,
+    Creating: notPendingDeletion,
+    Updating: notPendingDeletion,
+  },
+  CreateAlias: NOT_PENDING_DELETION,
+  UpdateAlias: NOT_PENDING_DELETION,
+  DeleteAlias: ALWAYS,
+  DescribeKey: ALWAYS,
+  ListAliases: ALWAYS,
+  ListResourceTags: ALWAYS,
+  DisableKey: ENABLE_DISABLE,
+  EnableKey: ENABLE_DISABLE,
+  Encrypt: CRYPTO,
+  Decrypt: CRYPTO,
+  ReEncrypt: CRYPTO,
+  GenerateDataKey: CRYPTO,
+  GenerateDataKeyWithoutPlaintext: CRYPTO,
+  ScheduleKeyDeletion: {
+    ...ALWAYS,
+    PendingDeletion: pendingDeletion,
+    PendingReplicaDeletion: pendingDeletion,
+    Updating: updating,
+  },
+  TagResource: NOT_PENDING_DELETION,
+  UntagResource: NOT_PENDING_DELETION,
+  UpdateKeyDescription: NOT_PENDING_DELETION,
+};
+
+/** Throw the AWS error if `operation` may not run on `key` in its current state. */
+export function checkKeyState(operation: string, key: KeyRecord): void {
+  const row = KEY_STATE_RULES[operation];
+  if (row === undefined) throw new Error(`no key-state rule for ${operation}`);
+  const outcome = row[key.keyState];
+  if (outcome === 'ok') return;
+  throw kmsError(outcome.code, `${key.arn} ${outcome.text}`);
+}

@@ -1,0 +1,100 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { CreateKeyRequest, CreateKeyResponse } from '@aws-sdk/client-kms';
+import { authorize } from '../../authz/authorize.js';
+import { kmsError } from '../../protocol/errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import { keyArn } from '../arn.js';
+import { toKeyMetadata } from '../key-metadata.js';
+import { checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import { DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
+import { operation } from '../operation.js';
+import { checkTagLimit, normalizeTags } from '../tags.js';
+
+export default operation<CreateKeyRequest, CreateKeyResponse>({
+  name: 'CreateKey',
+  action: 'kms:CreateKey',
+  readOnly: false,
+  async handler(ctx, input) {
+    authorize({ principal: ctx.principal, action: 'kms:CreateKey' });
+    /* Precondition: KeySpec and its deprecated twin CustomerMasterKeySpec are not both given. */
+    if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+      throw kmsError(
+        'ValidationException',
+        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request.',
+      );
+    }
+    const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+    const info = keySpecInfo(spec);
+    if (info === undefined || !info.supported) {
+      throw kmsError(
+        'UnsupportedOperationException',
+        `KeySpec ${spec} is not supported by this keyhold version.`,
+      );
+    }
+    const usage = input.KeyUsage ?? DEFAULT_KEY_USAGE;
+    if (!info.usages.includes(usage)) {
+      throw kmsError(
+        'ValidationException',
+        `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
+      );
+    }
+    const origin = input.Origin ?? 'AWS_KMS';
+    if (origin !== 'AWS_KMS') {
+      throw kmsError(
+        'UnsupportedOperationException',
+        `Origin ${origin} is not supported by this keyhold version.`,
+      );
+    }
+    if (input.XksKeyId !== undefined) {
+      throw kmsError(
+        'ValidationException',
+        'XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.',
+      );
+    }
+    if (input.CustomKeyStoreId !== undefined) {
+      throw kmsError(
+        'CustomKeyStoreNotFoundException',
+        `Custom key store ${input.CustomKeyStoreId} does not exist.`,
+      );
+    }
+    if (input.MultiRegion === true) {
+      throw kmsError(
+        'UnsupportedOperationException',
+        'Multi-Region keys are not supported by this keyhold version.',
+      );
+    }
+    const policy = input.Policy ?? defaultKeyPolicy(ctx.principal.accountId);
+    checkPolicyDocument(policy);
+    const tags = normalizeTags(input.Tags);
+    checkTagLimit(tags.length);
+
+    const keyId = randomUUID();
+    const arn = keyArn(ctx.region, ctx.principal.accountId, keyId);
+    const versionId = randomBytes(32).toString('hex');
+    const wrapped = ctx.services.hsm.createBackingKey({ keyArn: arn, versionId });
+    const key: KeyRecord = {
+      region: ctx.region,
+      keyId,
+      accountId: ctx.principal.accountId,
+      arn,
+      description: input.Description ?? '',
+      keyState: 'Enabled',
+      keySpec: spec,
+      keyUsage: usage,
+      origin,
+      keyManager: 'CUSTOMER',
+      multiRegion: false,
+      policy,
+      creationDate: ctx.now,
+      currentVersionId: versionId,
+      revision: 0,
+    };
+    await ctx.services.storage.createKey(
+      key,
+      { region: ctx.region, keyId, versionId, ...wrapped, createdAt: ctx.now },
+      tags,
+    );
+    ctx.keyArns.push(arn);
+    return { KeyMetadata: toKeyMetadata(key) };
+  },
+});

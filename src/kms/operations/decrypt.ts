@@ -1,0 +1,58 @@
+import type { DecryptRequest, DecryptResponse } from '@aws-sdk/client-kms';
+import { kmsError } from '../../protocol/errors.js';
+import { operation } from '../operation.js';
+import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';
+import {
+  dryRunSucceeded,
+  refuseRecipient,
+  requireSymmetricEncryption,
+  useKey,
+} from '../use-key.js';
+
+export default operation<DecryptRequest, DecryptResponse>({
+  name: 'Decrypt',
+  action: 'kms:Decrypt',
+  readOnly: true,
+  async handler(ctx, input) {
+    refuseRecipient(input.Recipient);
+    if (input.DryRun === true && input.DryRunModifiers?.includes('IGNORE_CIPHERTEXT') === true) {
+      /* Precondition: a dry run that ignores the ciphertext names its key. */
+      if (input.KeyId === undefined) {
+        throw kmsError(
+          'ValidationException',
+          'KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.',
+        );
+      }
+      const key = await useKey(ctx, input.KeyId, {
+        operation: 'Decrypt',
+        action: 'kms:Decrypt',
+        aliases: true,
+      });
+      requireSymmetricEncryption(key, 'Decrypt');
+      dryRunSucceeded();
+    }
+    if (input.CiphertextBlob === undefined) {
+      throw kmsError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    const out = await decryptBlob(ctx, Buffer.from(input.CiphertextBlob), input.EncryptionContext, {
+      operation: 'Decrypt',
+      action: 'kms:Decrypt',
+      keyId: input.KeyId,
+      algorithm: input.EncryptionAlgorithm,
+    });
+    if (input.DryRun === true) {
+      out.plaintext.fill(0);
+      dryRunSucceeded();
+    }
+    ctx.sensitive.push(out.plaintext);
+    return {
+      KeyId: out.key.arn,
+      Plaintext: out.plaintext,
+      EncryptionAlgorithm: SYMMETRIC_DEFAULT,
+      KeyMaterialId: out.versionId,
+    };
+  },
+});

@@ -1,0 +1,30 @@
+import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
+import { authorize } from '../../authz/authorize.js';
+import { kmsError } from '../../protocol/errors.js';
+import { operation } from '../operation.js';
+import { refuseRecipient } from '../use-key.js';
+
+export default operation<GenerateRandomRequest, GenerateRandomResponse>({
+  name: 'GenerateRandom',
+  action: 'kms:GenerateRandom',
+  readOnly: true,
+  async handler(ctx, input) {
+    authorize({ principal: ctx.principal, action: 'kms:GenerateRandom' });
+    refuseRecipient(input.Recipient);
+    if (input.CustomKeyStoreId !== undefined) {
+      throw kmsError(
+        'CustomKeyStoreNotFoundException',
+        `Custom key store ${input.CustomKeyStoreId} does not exist.`,
+      );
+    }
+    if (input.NumberOfBytes === undefined) {
+      throw kmsError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    const bytes = ctx.services.hsm.random(input.NumberOfBytes);
+    ctx.sensitive.push(bytes);
+    return { Plaintext: bytes };
+  },
+});

@@ -1,0 +1,38 @@
+import type { ListAliasesRequest, ListAliasesResponse } from '@aws-sdk/client-kms';
+import { authorize } from '../../authz/authorize.js';
+import { aliasArn } from '../arn.js';
+import { operation } from '../operation.js';
+import { decodeMarker, page } from '../pagination.js';
+import { resolveKey } from '../key-resolver.js';
+
+export default operation<ListAliasesRequest, ListAliasesResponse>({
+  name: 'ListAliases',
+  action: 'kms:ListAliases',
+  readOnly: true,
+  async handler(ctx, input) {
+    authorize({ principal: ctx.principal, action: 'kms:ListAliases' });
+    const limit = input.Limit ?? 50;
+    const after = decodeMarker(input.Marker);
+    const target =
+      input.KeyId === undefined
+        ? undefined
+        : await resolveKey(ctx, input.KeyId, { aliases: false });
+    const rows = await ctx.services.storage.listAliases(
+      ctx.region,
+      target?.accountId ?? ctx.principal.accountId,
+      { limit: limit + 1, after },
+      target?.keyId,
+    );
+    const { items, ...more } = page(rows, limit, (a) => a.aliasName);
+    return {
+      Aliases: items.map((a) => ({
+        AliasName: a.aliasName,
+        AliasArn: aliasArn(a.region, a.accountId, a.aliasName),
+        TargetKeyId: a.targetKeyId,
+        CreationDate: a.creationDate,
+        LastUpdatedDate: a.lastUpdatedDate,
+      })),
+      ...more,
+    };
+  },
+});

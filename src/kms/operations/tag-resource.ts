@@ -1,0 +1,23 @@
+import type { TagResourceRequest } from '@aws-sdk/client-kms';
+import { operation } from '../operation.js';
+import { checkTagLimit, normalizeTags } from '../tags.js';
+import { useKey } from '../use-key.js';
+
+export default operation<TagResourceRequest, Record<string, never>>({
+  name: 'TagResource',
+  action: 'kms:TagResource',
+  readOnly: false,
+  async handler(ctx, input) {
+    const key = await useKey(ctx, input.KeyId as string, {
+      operation: 'TagResource',
+      action: 'kms:TagResource',
+      aliases: false,
+    });
+    const tags = normalizeTags(input.Tags);
+    const existing = await ctx.services.storage.listTags(key.region, key.keyId);
+    const names = new Set([...existing.map((t) => t.tagKey), ...tags.map((t) => t.tagKey)]);
+    checkTagLimit(names.size);
+    await ctx.services.storage.putTags(key.region, key.keyId, tags);
+    return {};
+  },
+});

@@ -1,0 +1,87 @@
+/**
+ * Versioned schema migrations for the SQLite adapter. Append only: a released migration
+ * never changes; a new schema is a new entry. `user_version` records the applied level.
+ */
+import { AUDIT_SCHEMA_SQL } from './sqlite-audit.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'keys, versions, aliases, tags, domain keys, access keys, audit',
+    sql: `
+      CREATE TABLE keys (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_state TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        key_manager TEXT NOT NULL,
+        multi_region INTEGER NOT NULL,
+        policy TEXT NOT NULL,
+        creation_date INTEGER NOT NULL,
+        deletion_date INTEGER,
+        pending_window_days INTEGER,
+        current_version_id TEXT,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (region, key_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX keys_by_account ON keys (region, account_id, key_id);
+
+      CREATE TABLE key_versions (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        domain_key_id TEXT NOT NULL,
+        ekt BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (region, key_id, version_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX key_versions_by_domain_key ON key_versions (domain_key_id);
+
+      CREATE TABLE aliases (
+        region TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        alias_name TEXT NOT NULL,
+        target_key_id TEXT NOT NULL,
+        creation_date INTEGER NOT NULL,
+        last_updated_date INTEGER NOT NULL,
+        PRIMARY KEY (region, account_id, alias_name)
+      ) WITHOUT ROWID;
+      CREATE INDEX aliases_by_target ON aliases (region, account_id, target_key_id);
+
+      CREATE TABLE key_tags (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (region, key_id, tag_key)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE domain_keys (
+        id TEXT PRIMARY KEY,
+        wrapped BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        active INTEGER NOT NULL
+      );
+
+      CREATE TABLE access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        principal_arn TEXT NOT NULL,
+        sealed_secret BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      ${AUDIT_SCHEMA_SQL}
+    `,
+  },
+];

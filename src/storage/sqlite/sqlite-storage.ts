@@ -1,0 +1,459 @@
+/**
+ * SQLite adapter (embedded default): one file, WAL, synchronous=FULL, so a write that
+ * returned is on disk. better-sqlite3 is synchronous; the async interface is kept so the
+ * PostgreSQL adapter fits the same contract.
+ */
+import Database from 'better-sqlite3';
+import {
+  ConcurrentUpdateError,
+  DuplicateKeyError,
+  type AccessKeyRecord,
+  type AliasRecord,
+  type AuditHead,
+  type AuditQuery,
+  type AuditRow,
+  type DomainKeyRecord,
+  type KeyRecord,
+  type KeyState,
+  type KeyVersionRecord,
+  type PageRequest,
+  type Storage,
+  type TagRecord,
+} from '../repository.js';
+import { MIGRATIONS } from './migrations.js';
+import { SqliteAuditRepository } from './sqlite-audit.js';
+
+type Row = Record<string, unknown>;
+
+export class SqliteStorage implements Storage {
+  readonly db: Database.Database;
+  readonly #s: ReturnType<typeof prepare>;
+  readonly #audit: SqliteAuditRepository;
+
+  constructor(path: string) {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    this.db = db;
+    this.#s = prepare(db);
+    this.#audit = new SqliteAuditRepository(db);
+  }
+
+  // ---- audit (delegated) ----
+
+  appendAudit(rows: AuditRow[], head: AuditHead): Promise<void> {
+    return this.#audit.appendAudit(rows, head);
+  }
+
+  getAuditHead(): Promise<AuditHead | undefined> {
+    return this.#audit.getAuditHead();
+  }
+
+  readAudit(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    return this.#audit.readAudit(afterSeq, limit);
+  }
+
+  queryAudit(query: AuditQuery): Promise<AuditRow[]> {
+    return this.#audit.queryAudit(query);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  // ---- keys ----
+
+  async createKey(
+    key: KeyRecord,
+    version: KeyVersionRecord | undefined,
+    tags: TagRecord[],
+  ): Promise<void> {
+    this.db.transaction(() => {
+      this.#s.insertKey.run(keyToRow(key));
+      if (version !== undefined) this.#s.insertVersion.run(versionToRow(version));
+      for (const t of tags) this.#s.upsertTag.run(key.region, key.keyId, t.tagKey, t.tagValue);
+    })();
+  }
+
+  async getKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
+    const row = this.#s.getKey.get(region, keyId) as Row | undefined;
+    return row === undefined ? undefined : rowToKey(row);
+  }
+
+  async listKeys(region: string, accountId: string, page: PageRequest): Promise<KeyRecord[]> {
+    const rows = this.#s.listKeys.all(region, accountId, page.after ?? '', page.limit) as Row[];
+    return rows.map(rowToKey);
+  }
+
+  async updateKey(key: KeyRecord): Promise<KeyRecord> {
+    const next = { ...key, revision: key.revision + 1 };
+    const res = this.#s.updateKey.run({ ...keyToRow(next), prev_revision: key.revision });
+    if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+    return next;
+  }
+
+  async deleteKey(region: string, keyId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.#s.deleteKey.run(region, keyId);
+      this.#s.deleteVersions.run(region, keyId);
+      this.#s.deleteAllTags.run(region, keyId);
+      this.#s.deleteAliasesOfKey.run(region, keyId);
+    })();
+  }
+
+  // ---- key versions ----
+
+  async addKeyVersion(version: KeyVersionRecord): Promise<void> {
+    this.#s.insertVersion.run(versionToRow(version));
+  }
+
+  async getKeyVersion(
+    region: string,
+    keyId: string,
+    versionId: string,
+  ): Promise<KeyVersionRecord | undefined> {
+    const row = this.#s.getVersion.get(region, keyId, versionId) as Row | undefined;
+    return row === undefined ? undefined : rowToVersion(row);
+  }
+
+  async listKeyVersions(region: string, keyId: string): Promise<KeyVersionRecord[]> {
+    return (this.#s.listVersions.all(region, keyId) as Row[]).map(rowToVersion);
+  }
+
+  async listVersionsByDomainKey(domainKeyId: string, limit: number): Promise<KeyVersionRecord[]> {
+    return (this.#s.versionsByDomainKey.all(domainKeyId, limit) as Row[]).map(rowToVersion);
+  }
+
+  async replaceEkt(version: KeyVersionRecord, previousDomainKeyId: string): Promise<boolean> {
+    const res = this.#s.replaceEkt.run(
+      version.domainKeyId,
+      version.ekt,
+      version.region,
+      version.keyId,
+      version.versionId,
+      previousDomainKeyId,
+    );
+    return res.changes === 1;
+  }
+
+  // ---- tags ----
+
+  async listTags(region: string, keyId: string): Promise<TagRecord[]> {
+    return (this.#s.listTags.all(region, keyId) as Row[]).map((r) => ({
+      tagKey: String(r.tag_key),
+      tagValue: String(r.tag_value),
+    }));
+  }
+
+  async putTags(region: string, keyId: string, tags: TagRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const t of tags) this.#s.upsertTag.run(region, keyId, t.tagKey, t.tagValue);
+    })();
+  }
+
+  async deleteTags(region: string, keyId: string, tagKeys: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const k of tagKeys) this.#s.deleteTag.run(region, keyId, k);
+    })();
+  }
+
+  // ---- aliases ----
+
+  async createAlias(alias: AliasRecord): Promise<void> {
+    try {
+      this.#s.insertAlias.run(aliasToRow(alias));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeyError(`alias ${alias.aliasName}`);
+      throw err;
+    }
+  }
+
+  async getAlias(
+    region: string,
+    accountId: string,
+    aliasName: string,
+  ): Promise<AliasRecord | undefined> {
+    const row = this.#s.getAlias.get(region, accountId, aliasName) as Row | undefined;
+    return row === undefined ? undefined : rowToAlias(row);
+  }
+
+  async updateAlias(alias: AliasRecord): Promise<boolean> {
+    return this.#s.updateAlias.run(aliasToRow(alias)).changes === 1;
+  }
+
+  async deleteAlias(region: string, accountId: string, aliasName: string): Promise<boolean> {
+    return this.#s.deleteAlias.run(region, accountId, aliasName).changes === 1;
+  }
+
+  async listAliases(
+    region: string,
+    accountId: string,
+    page: PageRequest,
+    targetKeyId?: string,
+  ): Promise<AliasRecord[]> {
+    const rows =
+      targetKeyId === undefined
+        ? this.#s.listAliases.all(region, accountId, page.after ?? '', page.limit)
+        : this.#s.listAliasesOfKey.all(
+            region,
+            accountId,
+            targetKeyId,
+            page.after ?? '',
+            page.limit,
+          );
+    return (rows as Row[]).map(rowToAlias);
+  }
+
+  async countAliasesForKey(
+    region: string,
+    accountId: string,
+    targetKeyId: string,
+  ): Promise<number> {
+    const row = this.#s.countAliases.get(region, accountId, targetKeyId) as { n: number };
+    return row.n;
+  }
+
+  // ---- domain keys ----
+
+  async listDomainKeys(): Promise<DomainKeyRecord[]> {
+    return (this.#s.listDomainKeys.all() as Row[]).map((r) => ({
+      id: String(r.id),
+      wrapped: r.wrapped as Buffer,
+      createdAt: new Date(Number(r.created_at)),
+      active: r.active === 1,
+    }));
+  }
+
+  async addActiveDomainKey(key: DomainKeyRecord): Promise<void> {
+    this.db.transaction(() => {
+      this.#s.deactivateDomainKeys.run();
+      this.#s.insertDomainKey.run(key.id, key.wrapped, key.createdAt.getTime());
+    })();
+  }
+
+  async deleteDomainKey(id: string): Promise<void> {
+    this.#s.deleteDomainKey.run(id);
+  }
+
+  // ---- access keys ----
+
+  async putAccessKey(key: AccessKeyRecord): Promise<void> {
+    this.#s.putAccessKey.run(
+      key.accessKeyId,
+      key.accountId,
+      key.principalArn,
+      key.sealedSecret,
+      key.createdAt.getTime(),
+    );
+  }
+
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const row = this.#s.getAccessKey.get(accessKeyId) as Row | undefined;
+    return row === undefined ? undefined : rowToAccessKey(row);
+  }
+
+  async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
+    return (this.#s.listAccessKeys.all(accountId) as Row[]).map(rowToAccessKey);
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}
+
+function prepare(db: Database.Database) {
+  const keyCols =
+    'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, creation_date, deletion_date, pending_window_days, current_version_id, revision';
+  const keyVals = keyCols
+    .split(', ')
+    .map((c) => `@${c}`)
+    .join(', ');
+  return {
+    insertKey: db.prepare(`INSERT INTO keys (${keyCols}) VALUES (${keyVals})`),
+    getKey: db.prepare('SELECT * FROM keys WHERE region = ? AND key_id = ?'),
+    listKeys: db.prepare(
+      'SELECT * FROM keys WHERE region = ? AND account_id = ? AND key_id > ? ORDER BY key_id LIMIT ?',
+    ),
+    updateKey: db.prepare(
+      `UPDATE keys SET description = @description, key_state = @key_state, key_usage = @key_usage,
+         policy = @policy, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
+         current_version_id = @current_version_id, multi_region = @multi_region, revision = @revision
+       WHERE region = @region AND key_id = @key_id AND revision = @prev_revision`,
+    ),
+    deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
+    deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
+    deleteAllTags: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ?'),
+    deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
+    insertVersion: db.prepare(
+      'INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at) VALUES (@region, @key_id, @version_id, @domain_key_id, @ekt, @created_at)',
+    ),
+    getVersion: db.prepare(
+      'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
+    ),
+    listVersions: db.prepare(
+      'SELECT * FROM key_versions WHERE region = ? AND key_id = ? ORDER BY created_at',
+    ),
+    versionsByDomainKey: db.prepare('SELECT * FROM key_versions WHERE domain_key_id = ? LIMIT ?'),
+    replaceEkt: db.prepare(
+      'UPDATE key_versions SET domain_key_id = ?, ekt = ? WHERE region = ? AND key_id = ? AND version_id = ? AND domain_key_id = ?',
+    ),
+    listTags: db.prepare(
+      'SELECT tag_key, tag_value FROM key_tags WHERE region = ? AND key_id = ? ORDER BY tag_key',
+    ),
+    upsertTag: db.prepare(
+      'INSERT INTO key_tags (region, key_id, tag_key, tag_value) VALUES (?, ?, ?, ?) ON CONFLICT (region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value',
+    ),
+    deleteTag: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ? AND tag_key = ?'),
+    insertAlias: db.prepare(
+      'INSERT INTO aliases (region, account_id, alias_name, target_key_id, creation_date, last_updated_date) VALUES (@region, @account_id, @alias_name, @target_key_id, @creation_date, @last_updated_date)',
+    ),
+    getAlias: db.prepare(
+      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
+    ),
+    updateAlias: db.prepare(
+      'UPDATE aliases SET target_key_id = @target_key_id, last_updated_date = @last_updated_date WHERE region = @region AND account_id = @account_id AND alias_name = @alias_name',
+    ),
+    deleteAlias: db.prepare(
+      'DELETE FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
+    ),
+    listAliases: db.prepare(
+      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
+    ),
+    listAliasesOfKey: db.prepare(
+      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
+    ),
+    countAliases: db.prepare(
+      'SELECT count(*) AS n FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ?',
+    ),
+    listDomainKeys: db.prepare('SELECT * FROM domain_keys ORDER BY created_at'),
+    deactivateDomainKeys: db.prepare('UPDATE domain_keys SET active = 0 WHERE active = 1'),
+    insertDomainKey: db.prepare(
+      'INSERT INTO domain_keys (id, wrapped, created_at, active) VALUES (?, ?, ?, 1)',
+    ),
+    deleteDomainKey: db.prepare('DELETE FROM domain_keys WHERE id = ? AND active = 0'),
+    putAccessKey: db.prepare(
+      'INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, principal_arn = excluded.principal_arn, sealed_secret = excluded.sealed_secret',
+    ),
+    getAccessKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
+    listAccessKeys: db.prepare(
+      'SELECT * FROM access_keys WHERE account_id = ? ORDER BY access_key_id',
+    ),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE')
+  );
+}
+
+function keyToRow(k: KeyRecord): Row {
+  return {
+    region: k.region,
+    key_id: k.keyId,
+    account_id: k.accountId,
+    arn: k.arn,
+    description: k.description,
+    key_state: k.keyState,
+    key_spec: k.keySpec,
+    key_usage: k.keyUsage,
+    origin: k.origin,
+    key_manager: k.keyManager,
+    multi_region: k.multiRegion ? 1 : 0,
+    policy: k.policy,
+    creation_date: k.creationDate.getTime(),
+    deletion_date: k.deletionDate?.getTime() ?? null,
+    pending_window_days: k.pendingDeletionWindowInDays ?? null,
+    current_version_id: k.currentVersionId ?? null,
+    revision: k.revision,
+  };
+}
+
+function rowToKey(r: Row): KeyRecord {
+  return {
+    region: String(r.region),
+    keyId: String(r.key_id),
+    accountId: String(r.account_id),
+    arn: String(r.arn),
+    description: String(r.description),
+    keyState: String(r.key_state) as KeyState,
+    keySpec: String(r.key_spec),
+    keyUsage: String(r.key_usage),
+    origin: String(r.origin),
+    keyManager: r.key_manager === 'AWS' ? 'AWS' : 'CUSTOMER',
+    multiRegion: r.multi_region === 1,
+    policy: String(r.policy),
+    creationDate: new Date(Number(r.creation_date)),
+    deletionDate: r.deletion_date === null ? undefined : new Date(Number(r.deletion_date)),
+    pendingDeletionWindowInDays:
+      r.pending_window_days === null ? undefined : Number(r.pending_window_days),
+    currentVersionId: r.current_version_id === null ? undefined : String(r.current_version_id),
+    revision: Number(r.revision),
+  };
+}
+
+function versionToRow(v: KeyVersionRecord): Row {
+  return {
+    region: v.region,
+    key_id: v.keyId,
+    version_id: v.versionId,
+    domain_key_id: v.domainKeyId,
+    ekt: v.ekt,
+    created_at: v.createdAt.getTime(),
+  };
+}
+
+function rowToVersion(r: Row): KeyVersionRecord {
+  return {
+    region: String(r.region),
+    keyId: String(r.key_id),
+    versionId: String(r.version_id),
+    domainKeyId: String(r.domain_key_id),
+    ekt: r.ekt as Buffer,
+    createdAt: new Date(Number(r.created_at)),
+  };
+}
+
+function aliasToRow(a: AliasRecord): Row {
+  return {
+    region: a.region,
+    account_id: a.accountId,
+    alias_name: a.aliasName,
+    target_key_id: a.targetKeyId,
+    creation_date: a.creationDate.getTime(),
+    last_updated_date: a.lastUpdatedDate.getTime(),
+  };
+}
+
+function rowToAlias(r: Row): AliasRecord {
+  return {
+    region: String(r.region),
+    accountId: String(r.account_id),
+    aliasName: String(r.alias_name),
+    targetKeyId: String(r.target_key_id),
+    creationDate: new Date(Number(r.creation_date)),
+    lastUpdatedDate: new Date(Number(r.last_updated_date)),
+  };
+}
+
+function rowToAccessKey(r: Row): AccessKeyRecord {
+  return {
+    accessKeyId: String(r.access_key_id),
+    accountId: String(r.account_id),
+    principalArn: String(r.principal_arn),
+    sealedSecret: r.sealed_secret as Buffer,
+    createdAt: new Date(Number(r.created_at)),
+  };
+}
