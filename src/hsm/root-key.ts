@@ -18,6 +18,8 @@ import { SecretBytes } from './secret-bytes.js';
 export interface RootKeySource {
   dataDir: string;
   passphrase?: string | undefined;
+  /** Generate a key file when none exists (the server does; offline tools must not). */
+  create?: boolean;
 }
 
 export interface LoadedRootKey {
@@ -44,6 +46,8 @@ export function loadRootKey(src: RootKeySource): LoadedRootKey {
     if (key.length !== 32) throw new Error(`root key file ${path} does not hold 32 bytes`);
     return { key: new SecretBytes(key), kind: 'key-file', created: false };
   }
+  if (src.create === false)
+    throw new Error(`no root key: ${path} does not exist and no passphrase is set`);
   const key = randomBytes(32);
   writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);

@@ -118,6 +118,8 @@ export interface KeyRepository {
    * revision + 1. Throws ConcurrentUpdateError otherwise.
    */
   updateKey(key: KeyRecord): Promise<KeyRecord>;
+  /** Keys in PendingDeletion whose deletion date is at or before `before` (any account/Region). */
+  listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]>;
   /** Remove a key with its versions, aliases and tags (deletion after the waiting period). */
   deleteKey(region: string, keyId: string): Promise<void>;
 

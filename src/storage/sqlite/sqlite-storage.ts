@@ -94,6 +94,10 @@ export class SqliteStorage implements Storage {
     return next;
   }
 
+  async listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]> {
+    return (this.#s.keysDue.all(before.getTime(), limit) as Row[]).map(rowToKey);
+  }
+
   async deleteKey(region: string, keyId: string): Promise<void> {
     this.db.transaction(() => {
       this.#s.deleteKey.run(region, keyId);
@@ -288,6 +292,9 @@ function prepare(db: Database.Database) {
          policy = @policy, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
          current_version_id = @current_version_id, multi_region = @multi_region, revision = @revision
        WHERE region = @region AND key_id = @key_id AND revision = @prev_revision`,
+    ),
+    keysDue: db.prepare(
+      "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
     ),
     deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),

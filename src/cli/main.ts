@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `keyhold` command: `serve` starts a node on the embedded default (SQLite + software
+ * HSM); `audit verify|tail|query` read the audit log.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
+import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { startKeyhold } from '../server/app.js';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { registerAuditCommands } from './audit-commands.js';
+
+const program = new Command();
+program
+  .name('keyhold')
+  .description('A self-hosted key management service that speaks the AWS KMS API');
+
+program
+  .command('serve')
+  .description('start a keyhold node on the embedded default (SQLite + software HSM)')
+  .option('-p, --port <port>', `TCP port (env KEYHOLD_PORT, default ${DEFAULT_PORT})`, parsePort)
+  .option('-d, --data-dir <dir>', 'data directory (env KEYHOLD_DATA_DIR, default ./.keyhold)')
+  .option('--host <host>', 'address to listen on (env KEYHOLD_HOST, default 127.0.0.1)')
+  .option('--region <region>', 'Region (env KEYHOLD_REGION, default us-east-1)')
+  .option('--account-id <id>', 'account id (env KEYHOLD_ACCOUNT_ID, default 111122223333)')
+  .option('--log-level <level>', 'log level (env KEYHOLD_LOG_LEVEL, default info)')
+  .action(
+    async (flags: {
+      port?: number;
+      dataDir?: string;
+      host?: string;
+      region?: string;
+      accountId?: string;
+      logLevel?: string;
+    }) => {
+      const config = loadConfig(flags);
+      const node = await startKeyhold(config);
+      const out = process.stdout;
+      out.write(
+        `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})\n`,
+      );
+      out.write(`data directory: ${config.dataDir}\n`);
+      if (node.rootKeyCreated) {
+        out.write(
+          `WARNING: generated a development root key in ${join(config.dataDir, 'root.key')}. ` +
+            'Anyone who reads it can decrypt every key; set KEYHOLD_ROOT_PASSPHRASE in production.\n',
+        );
+      }
+      if (node.generatedCredentials !== undefined) {
+        const c = node.generatedCredentials;
+        out.write(
+          'Administrator credentials (account root), shown only this once:\n' +
+            `  AWS_ACCESS_KEY_ID=${c.accessKeyId}\n  AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}\n`,
+        );
+      }
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        out.write(`${signal}: finishing in-flight requests and flushing the audit log\n`);
+        node.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    },
+  );
+
+registerAuditCommands(program, async (dataDir) => {
+  const dir = resolve(dataDir);
+  const dbPath = join(dir, 'keyhold.db');
+  if (!existsSync(dbPath)) throw new ConfigError(`no keyhold data in ${dir}`);
+  const root = loadRootKey({
+    dataDir: dir,
+    passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
+    create: false,
+  });
+  const auditKey = derivePurposeKey(root.key, 'audit-chain');
+  root.key.zeroize();
+  const storage = new SqliteStorage(dbPath);
+  return {
+    repo: storage,
+    auditKey: auditKey.bytes,
+    close: () => storage.close(),
+  };
+});
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a TCP port');
+  return n;
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`keyhold: ${err.message}\n`);
+  else
+    process.stderr.write(
+      `keyhold: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  process.exit(1);
+});

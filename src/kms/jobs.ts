@@ -1,0 +1,70 @@
+/**
+ * Background jobs of a keyhold node: keys deleted after their waiting period, and
+ * domain-key rotation with the rewrap of EKTs onto the new domain key. Time comes from the
+ * injectable clock so tests can move it.
+ */
+import type { DomainKeyring } from '../hsm/domain-keys.js';
+import type { Hsm } from '../hsm/hsm.js';
+import type { Storage } from '../storage/repository.js';
+import type { Clock } from './context.js';
+
+export interface JobDeps {
+  storage: Storage;
+  hsm: Hsm;
+  ring: DomainKeyring;
+  clock: Clock;
+  domainKeyRotationHours: number;
+}
+
+const BATCH = 500;
+
+/** Really delete keys whose waiting period is over: their EKTs go, so their ciphertexts are dead. */
+export async function deleteDueKeys(deps: JobDeps): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const due = await deps.storage.listKeysDueForDeletion(deps.clock.now(), BATCH);
+    for (const key of due) await deps.storage.deleteKey(key.region, key.keyId);
+    deleted += due.length;
+    if (due.length < BATCH) return deleted;
+  }
+}
+
+/** Rotate the domain key when it is older than the rotation period. */
+export async function rotateDomainKeyIfDue(deps: JobDeps): Promise<boolean> {
+  const age = deps.clock.now().getTime() - deps.ring.activeCreatedAt.getTime();
+  if (age < deps.domainKeyRotationHours * 3600_000) return false;
+  await deps.ring.rotate(deps.clock.now());
+  return true;
+}
+
+/**
+ * Move every EKT wrapped under an old domain key to the active one, then forget the old
+ * domain keys nothing refers to any more.
+ */
+export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
+  let moved = 0;
+  for (const id of deps.ring.ids()) {
+    if (id === deps.ring.activeId) continue;
+    for (;;) {
+      const versions = await deps.storage.listVersionsByDomainKey(id, BATCH);
+      let progress = 0;
+      for (const v of versions) {
+        const key = await deps.storage.getKey(v.region, v.keyId);
+        if (key === undefined) continue;
+        const next = deps.hsm.rewrap({ keyArn: key.arn, versionId: v.versionId }, v);
+        if (await deps.storage.replaceEkt({ ...v, ...next }, id)) progress++;
+      }
+      moved += progress;
+      if (versions.length < BATCH || progress === 0) break;
+    }
+    if ((await deps.storage.listVersionsByDomainKey(id, 1)).length === 0) await deps.ring.drop(id);
+  }
+  return moved;
+}
+
+/** Run every job once (a tick of the scheduler). */
+export async function runJobsOnce(deps: JobDeps): Promise<void> {
+  await deleteDueKeys(deps);
+  await rotateDomainKeyIfDue(deps);
+  await rewrapOldDomainKeys(deps);
+}

@@ -1,0 +1,56 @@
+/**
+ * The operation table: X-Amz-Target → operation. Every model operation not listed here is
+ * answered with UnsupportedOperationException naming it (never a silent success).
+ */
+import type { Operation } from './operation.js';
+import cancelKeyDeletion from './operations/cancel-key-deletion.js';
+import createAlias from './operations/create-alias.js';
+import createKey from './operations/create-key.js';
+import decrypt from './operations/decrypt.js';
+import deleteAlias from './operations/delete-alias.js';
+import describeKey from './operations/describe-key.js';
+import disableKey from './operations/disable-key.js';
+import enableKey from './operations/enable-key.js';
+import encrypt from './operations/encrypt.js';
+import generateDataKey from './operations/generate-data-key.js';
+import generateDataKeyWithoutPlaintext from './operations/generate-data-key-without-plaintext.js';
+import generateRandom from './operations/generate-random.js';
+import listAliases from './operations/list-aliases.js';
+import listKeys from './operations/list-keys.js';
+import listResourceTags from './operations/list-resource-tags.js';
+import reEncrypt from './operations/re-encrypt.js';
+import scheduleKeyDeletion from './operations/schedule-key-deletion.js';
+import tagResource from './operations/tag-resource.js';
+import untagResource from './operations/untag-resource.js';
+import updateAlias from './operations/update-alias.js';
+import updateKeyDescription from './operations/update-key-description.js';
+
+type AnyOperation = Operation<never, unknown>;
+
+const ALL: AnyOperation[] = [
+  cancelKeyDeletion,
+  createAlias,
+  createKey,
+  decrypt,
+  deleteAlias,
+  describeKey,
+  disableKey,
+  enableKey,
+  encrypt,
+  generateDataKey,
+  generateDataKeyWithoutPlaintext,
+  generateRandom,
+  listAliases,
+  listKeys,
+  listResourceTags,
+  reEncrypt,
+  scheduleKeyDeletion,
+  tagResource,
+  untagResource,
+  updateAlias,
+  updateKeyDescription,
+] as AnyOperation[];
+
+export const OPERATIONS: ReadonlyMap<string, Operation<Record<string, unknown>, unknown>> = new Map(
+  ALL.map((op) => [op.name, op as unknown as Operation<Record<string, unknown>, unknown>]),
+);

@@ -1,0 +1,191 @@
+/**
+ * The operation runner: one place for what every KMS request goes through, in order —
+ * target → SigV4 → JSON → model validation → operation → audit → response. Errors are
+ * mapped to the wire here and nowhere else.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import type { Config } from '../config/config.js';
+import type { RequestContext, Services } from '../kms/context.js';
+import { OPERATIONS } from '../kms/registry.js';
+import { KmsError, kmsError, toKmsError } from './errors.js';
+import { encodeOutput } from './json.js';
+import { isOperationName, parseInput } from './validate.js';
+
+export interface RequestHandlerDeps {
+  config: Readonly<Config>;
+  services: Services;
+  authenticator: Authenticator;
+  audit: AuditLog;
+  logger: Logger;
+}
+
+const TARGET_PREFIX = 'TrentService.';
+/** KMS requests are small (a 6 KiB ciphertext, a 32 KB policy); refuse bodies past this. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+interface Outcome {
+  operation: string;
+  principal?: Principal | undefined;
+  region: string;
+  input?: Record<string, unknown> | undefined;
+  output?: Record<string, unknown> | undefined;
+  error?: KmsError | undefined;
+  ctx?: RequestContext | undefined;
+}
+
+export async function handleKmsRequest(
+  deps: RequestHandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): Promise<void> {
+  const requestId = randomUUID();
+  const now = deps.services.clock.now();
+  const outcome = await run(deps, req, body, requestId, now);
+  const ctx = outcome.ctx;
+  try {
+    await deps.audit.record({
+      requestId,
+      eventTime: now,
+      operation: outcome.operation,
+      region: outcome.region,
+      sourceIp: sourceIp(req),
+      userAgent: headerValue(req, 'user-agent') ?? '',
+      principal: outcome.principal,
+      recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
+      input: outcome.input,
+      output: outcome.error === undefined ? outcome.output : undefined,
+      ...(outcome.error !== undefined
+        ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+        : {}),
+      keyArns: ctx?.keyArns ?? [],
+      readOnly: OPERATIONS.get(outcome.operation)?.readOnly ?? true,
+    });
+  } catch (err) {
+    // Audit refuses a request it cannot record: the caller gets no result.
+    deps.logger.error({ requestId, err }, 'audit write failed; failing the request');
+    outcome.error = kmsError('KMSInternalException', 'An internal error occurred.', err);
+  }
+  if (outcome.error !== undefined) {
+    if (outcome.error.fault === 'server')
+      deps.logger.error({ requestId, err: outcome.error.cause ?? outcome.error }, 'internal error');
+    send(
+      res,
+      outcome.error.status,
+      requestId,
+      JSON.stringify({ __type: outcome.error.code, message: outcome.error.message }),
+    );
+  } else {
+    send(res, 200, requestId, outcome.output === undefined ? '{}' : encodeOutput(outcome.output));
+  }
+  for (const b of ctx?.sensitive ?? []) b.fill(0);
+}
+
+async function run(
+  deps: RequestHandlerDeps,
+  req: IncomingMessage,
+  body: Buffer,
+  requestId: string,
+  now: Date,
+): Promise<Outcome> {
+  const target = headerValue(req, 'x-amz-target') ?? '';
+  const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+  const outcome: Outcome = { operation, region: deps.config.region };
+  try {
+    /* Precondition: the request names a KMS operation. */
+    if (req.method !== 'POST' || !target.startsWith(TARGET_PREFIX) || !isOperationName(operation)) {
+      throw kmsError('UnknownOperationException', '');
+    }
+    const auth = await deps.authenticator.authenticate({
+      method: req.method,
+      host: headerValue(req, 'host') ?? '',
+      path: req.url ?? '/',
+      headers: req.headers,
+      body,
+    });
+    outcome.principal = auth.principal;
+    outcome.region = auth.region;
+    outcome.input = parseInput(operation, parseJson(body));
+    const op = OPERATIONS.get(operation);
+    if (op === undefined) {
+      throw kmsError(
+        'UnsupportedOperationException',
+        `${operation} is not supported by this keyhold version.`,
+      );
+    }
+    outcome.ctx = {
+      requestId,
+      region: auth.region,
+      principal: auth.principal,
+      sourceIp: sourceIp(req),
+      userAgent: headerValue(req, 'user-agent') ?? '',
+      now,
+      services: deps.services,
+      keyArns: [],
+      sensitive: [],
+    };
+    outcome.output = (await op.handler(outcome.ctx, outcome.input)) as Record<string, unknown>;
+  } catch (err) {
+    outcome.error = toKmsError(err);
+  }
+  return outcome;
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw kmsError('SerializationException', 'Malformed request body: not valid JSON.');
+  }
+}
+
+/** Read the whole body, refusing oversized requests. */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(kmsError('SerializationException', 'Request body is too large.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+export function send(res: ServerResponse, status: number, requestId: string, body: string): void {
+  res.writeHead(status, {
+    'Content-Type': CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': requestId,
+  });
+  res.end(body);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function sourceIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+export function errorBody(err: KmsError): string {
+  return JSON.stringify({ __type: err.code, message: err.message });
+}

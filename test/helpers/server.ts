@@ -1,0 +1,102 @@
+/**
+ * Test harness: a real keyhold node in this process on a random port, a fresh data dir,
+ * and an AWS SDK KMS client pointed at it. Tests talk to it only through real clients.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/kms/context.js';
+import { startKeyhold, type KeyholdNode } from '../../src/server/app.js';
+
+export const TEST_ACCESS_KEY_ID = 'AKIAKEYHOLDTEST00001';
+export const TEST_SECRET_ACCESS_KEY = 'kEyHoLdTeStSeCrEtKeY0123456789abcdefABCD';
+export const TEST_ACCOUNT_ID = '111122223333';
+export const TEST_REGION = 'us-east-1';
+
+/** A clock tests can move. */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface TestServer {
+  node: KeyholdNode;
+  url: string;
+  dataDir: string;
+  clock: TestClock;
+  client: KMSClient;
+  /** A client with other credentials (e.g. unknown key, wrong secret). */
+  clientWith(accessKeyId: string, secretAccessKey: string, region?: string): KMSClient;
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  keepDataDir?: boolean;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyhold-test-'));
+  const config = loadConfig(
+    { port: 0, dataDir },
+    {
+      KEYHOLD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      KEYHOLD_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+      KEYHOLD_REGION: TEST_REGION,
+      KEYHOLD_ACCOUNT_ID: TEST_ACCOUNT_ID,
+      ...opts.env,
+    },
+  );
+  const clock = new TestClock();
+  const node = await startKeyhold(config, {
+    clock,
+    logger: pino({ level: 'silent' }),
+    jobIntervalMs: 0,
+  });
+  const clientWith = (accessKeyId: string, secretAccessKey: string, region = TEST_REGION) =>
+    new KMSClient({
+      endpoint: node.url,
+      region,
+      credentials: { accessKeyId, secretAccessKey },
+      maxAttempts: 1,
+    });
+  const client = clientWith(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY);
+  return {
+    node,
+    url: node.url,
+    dataDir,
+    clock,
+    client,
+    clientWith,
+    stop: async () => {
+      client.destroy();
+      await node.close();
+      if (opts.keepDataDir !== true && opts.dataDir === undefined)
+        rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Await a promise that must reject with the given AWS error name; returns the error. */
+export async function expectAwsError(
+  p: Promise<unknown>,
+  name: string,
+): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as Error & { name: string };
+    if (e.name !== name) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`);
+    return e;
+  }
+  throw new Error(`expected ${name}, but the call succeeded`);
+}
