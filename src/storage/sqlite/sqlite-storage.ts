@@ -389,7 +389,7 @@ function keyToRow(k: KeyRecord): Row {
 }
 
 function rowToKey(r: Row): KeyRecord {
-  return {
+  const key: KeyRecord = {
     region: String(r.region),
     keyId: String(r.key_id),
     accountId: String(r.account_id),
@@ -403,12 +403,14 @@ function rowToKey(r: Row): KeyRecord {
     multiRegion: r.multi_region === 1,
     policy: String(r.policy),
     creationDate: new Date(Number(r.creation_date)),
-    deletionDate: r.deletion_date === null ? undefined : new Date(Number(r.deletion_date)),
-    pendingDeletionWindowInDays:
-      r.pending_window_days === null ? undefined : Number(r.pending_window_days),
-    currentVersionId: r.current_version_id === null ? undefined : String(r.current_version_id),
     revision: Number(r.revision),
   };
+  // Optional fields are absent, not undefined, so records compare equal after a round trip.
+  if (r.deletion_date !== null) key.deletionDate = new Date(Number(r.deletion_date));
+  if (r.pending_window_days !== null)
+    key.pendingDeletionWindowInDays = Number(r.pending_window_days);
+  if (r.current_version_id !== null) key.currentVersionId = String(r.current_version_id);
+  return key;
 }
 
 function versionToRow(v: KeyVersionRecord): Row {

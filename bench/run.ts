@@ -1,0 +1,623 @@
+/**
+ * `npm run bench`: throughput and latency of keyhold's hot operations, against the ceiling of
+ * a bare Node HTTP server on the same machine.
+ *
+ * - Starts `node dist/src/cli/main.js serve` on a free port with a fresh data dir, creates a
+ *   key and a ciphertext through the AWS SDK, then drives GenerateDataKey, Encrypt (1 KiB)
+ *   and Decrypt at concurrency 1, 16 and 64 with the lean pre-signed generator (bench/load.ts).
+ * - Starts a bare Node HTTP server (this file with `--bare-server`, in its own process) that
+ *   reads each request body and answers with a fixed JSON body and the same headers, and
+ *   drives the same load against it.
+ * - Prints a markdown table (req/s, p50, p99, errors, ratio keyhold/ceiling) and writes it
+ *   into docs/benchmarks.md between the `bench:begin`/`bench:end` markers (text outside
+ *   them is kept).
+ *
+ * Flags: `--profile` adds a run of GenerateDataKey at c=64 against a server started with
+ * `node --cpu-prof` and prints the top self-time functions; `--profile-only` does only that.
+ * Env: BENCH_SECONDS (default 10) per measured run, after a 1 s warm-up; BENCH_WRK=1 uses
+ * `wrk` for the measured window when it is on PATH.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { createServer, get as httpGet } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  runLoad,
+  runWrk,
+  wrkWanted,
+  type BenchCredentials,
+  type LoadResult,
+  type RequestSpec,
+} from './load.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const ROOT = resolve(HERE, '..', '..');
+const MAIN_JS = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const DOC = join(ROOT, 'docs', 'benchmarks.md');
+const HOST = '127.0.0.1';
+const REGION = 'us-east-1';
+const CREDS: BenchCredentials = {
+  accessKeyId: 'AKIABENCHBENCHBENCH1',
+  secretAccessKey: 'benchBENCHbench/BENCHbenchBENCHbench0000',
+};
+const CONCURRENCIES = [1, 16, 64] as const;
+const TARGET_RPS = 8000;
+const TARGET_RATIO = 0.5;
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: always killed on the way out.
+
+const children = new Set<ChildProcess>();
+
+function installCleanup(): void {
+  process.on('exit', () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      void killAll().finally(() => process.exit(130));
+    });
+  }
+}
+
+async function killAll(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c)));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  return new Promise((resolvePromise) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      children.delete(child);
+      resolvePromise();
+      return;
+    }
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      children.delete(child);
+      resolvePromise();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  /** Last output of the child (stdout + stderr), for error reports. */
+  output: () => string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolvePromise(port));
+    });
+  });
+}
+
+function spawnTracked(args: string[], env: NodeJS.ProcessEnv): Omit<Started, 'port'> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let tail = '';
+  const keep = (d: Buffer): void => {
+    tail = (tail + d.toString('utf8')).slice(-16_384);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.once('exit', () => children.delete(child));
+  return { child, output: () => tail };
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolvePromise) => {
+    const req = httpGet(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolvePromise(0));
+    req.on('timeout', () => {
+      req.destroy();
+      resolvePromise(0);
+    });
+  });
+}
+
+async function waitHealthy(s: Started, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (s.child.exitCode !== null || s.child.signalCode !== null) {
+      throw new Error(`${what} exited (${s.child.exitCode ?? s.child.signalCode}):\n${s.output()}`);
+    }
+    if ((await httpStatus(`http://${HOST}:${s.port}/health`)) === 200) return;
+    if (Date.now() > deadline) throw new Error(`${what} not healthy after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: string }> {
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} not found: run \`npm run build\``);
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-bench-'));
+  const nodeFlags =
+    profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KEYHOLD_ACCESS_KEY_ID: CREDS.accessKeyId,
+    KEYHOLD_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+    KEYHOLD_LOG_LEVEL: 'warn',
+  };
+  delete env['KEYHOLD_ROOT_PASSPHRASE'];
+  delete env['KEYHOLD_ROOT_PASSPHRASE_FILE'];
+  const s = spawnTracked(
+    [...nodeFlags, MAIN_JS, 'serve', '--port', String(port), '--data-dir', dataDir],
+    env,
+  );
+  const started = { ...s, port, dataDir };
+  await waitHealthy(started, 'keyhold');
+  return started;
+}
+
+async function startBare(): Promise<Started> {
+  const port = await freePort();
+  const s = spawnTracked([fileURLToPath(import.meta.url), '--bare-server', String(port)], {
+    ...process.env,
+  });
+  const started = { ...s, port };
+  await waitHealthy(started, 'bare server');
+  return started;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bare server (ceiling): same framing and headers as keyhold, no work.
+
+const BARE_BODY = JSON.stringify({
+  KeyId: `arn:aws:kms:${REGION}:111122223333:key/${randomUUID()}`,
+  CiphertextBlob: randomBytes(160).toString('base64'),
+  Plaintext: randomBytes(32).toString('base64'),
+});
+
+function runBareServer(port: number): void {
+  const body = BARE_BODY;
+  const length = Buffer.byteLength(body);
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'Content-Length': length,
+        'x-amzn-RequestId': randomUUID(),
+      });
+      res.end(body);
+    });
+  });
+  server.listen(port, HOST);
+  const stop = (): void => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Scenario {
+  op: 'GenerateDataKey' | 'Encrypt' | 'Decrypt';
+  label: string;
+  body: string;
+  expectField: string;
+}
+
+interface Row {
+  scenario: Scenario;
+  concurrency: number;
+  keyhold: LoadResult;
+  ceiling?: LoadResult;
+}
+
+async function setup(port: number): Promise<Scenario[]> {
+  const client = new KMSClient({
+    endpoint: `http://${HOST}:${port}`,
+    region: REGION,
+    credentials: CREDS,
+  });
+  try {
+    const created = await client.send(new CreateKeyCommand({ Description: 'keyhold bench' }));
+    const keyId = created.KeyMetadata?.KeyId;
+    if (keyId === undefined) throw new Error('CreateKey returned no KeyId');
+    const plaintext = randomBytes(1024);
+    const enc = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+    if (enc.CiphertextBlob === undefined) throw new Error('Encrypt returned no CiphertextBlob');
+    const blob = Buffer.from(enc.CiphertextBlob).toString('base64');
+    return [
+      {
+        op: 'GenerateDataKey',
+        label: 'GenerateDataKey (AES_256)',
+        body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }),
+        expectField: 'CiphertextBlob',
+      },
+      {
+        op: 'Encrypt',
+        label: 'Encrypt (1 KiB)',
+        body: JSON.stringify({ KeyId: keyId, Plaintext: plaintext.toString('base64') }),
+        expectField: 'CiphertextBlob',
+      },
+      {
+        op: 'Decrypt',
+        label: 'Decrypt (1 KiB)',
+        body: JSON.stringify({ CiphertextBlob: blob }),
+        expectField: 'Plaintext',
+      },
+    ];
+  } finally {
+    client.destroy();
+  }
+}
+
+function benchSeconds(): number {
+  const raw = process.env['BENCH_SECONDS'];
+  if (raw === undefined || raw === '') return 10;
+  const n = Number(raw);
+  if (!(n > 0) || n > 240) throw new Error('BENCH_SECONDS must be in (0, 240]');
+  return n;
+}
+
+async function drive(port: number, sc: Scenario, concurrency: number): Promise<LoadResult> {
+  const spec: RequestSpec = {
+    host: HOST,
+    port,
+    region: REGION,
+    credentials: CREDS,
+    op: sc.op,
+    body: sc.body,
+  };
+  const opts = {
+    spec,
+    concurrency,
+    durationMs: Math.round(benchSeconds() * 1000),
+    warmupMs: 1000,
+    expectField: sc.expectField,
+  };
+  return useWrk ? runWrk(opts) : runLoad(opts);
+}
+
+let useWrk = false;
+
+function describe(r: LoadResult): string {
+  const parts = [
+    `${fmtInt(r.rps)} req/s`,
+    `p50 ${fmtMs(r.p50Ms)} ms`,
+    `p99 ${fmtMs(r.p99Ms)} ms`,
+    `${r.requests} ok+err in ${r.seconds.toFixed(1)} s`,
+  ];
+  if (r.errors > 0) parts.push(`ERRORS ${r.errors} ${JSON.stringify(r.statuses)}`);
+  if (r.socketErrors > 0) parts.push(`socket errors ${r.socketErrors}`);
+  if (r.firstError !== undefined) parts.push(`first error: ${r.firstError}`);
+  if (r.checkFailed !== undefined) parts.push(`CHECK FAILED: ${r.checkFailed}`);
+  return parts.join(', ');
+}
+
+function flagged(r: LoadResult | undefined): boolean {
+  return (
+    r !== undefined &&
+    (r.errors > 0 ||
+      r.socketErrors > 0 ||
+      r.checkFailed !== undefined ||
+      r.firstError !== undefined)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+interface ProfileSummary {
+  totalMs: number;
+  top: { name: string; where: string; selfMs: number; pct: number }[];
+  byArea: { area: string; selfMs: number; pct: number }[];
+}
+
+function shortUrl(url: string): string {
+  if (url === '') return '';
+  let u = url.replace(/^file:\/\//, '');
+  const nm = u.lastIndexOf('node_modules/');
+  if (nm >= 0) return u.slice(nm + 'node_modules/'.length);
+  if (u.startsWith(ROOT)) u = u.slice(ROOT.length + 1);
+  return u;
+}
+
+function areaOf(url: string, fn: string): string {
+  if (url === '') return fn.startsWith('(') ? fn : '(native / V8 builtins)';
+  if (url.startsWith('node:')) {
+    const m = /^node:(?:internal\/)?([^/]+)/.exec(url);
+    return `node:${m?.[1] ?? url}`;
+  }
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? url);
+  }
+  const s = shortUrl(url);
+  const parts = s.split('/');
+  // dist/src/<area>/... → keyhold <area>
+  if (parts[0] === 'dist' && parts[1] === 'src') return `keyhold src/${parts[2] ?? ''}`;
+  return s;
+}
+
+export function summarizeProfile(p: CpuProfile, topN = 15): ProfileSummary {
+  const byId = new Map<number, ProfileNode>();
+  for (const n of p.nodes) byId.set(n.id, n);
+  const selfUs = new Map<number, number>();
+  if (p.samples !== undefined && p.timeDeltas !== undefined && p.samples.length > 0) {
+    // timeDeltas[i] is the time before sample i; attribute it to the sample's node.
+    for (let i = 0; i < p.samples.length; i++) {
+      const id = p.samples[i] as number;
+      const dt = p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0;
+      selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));
+    }
+  } else {
+    const interval = (p.endTime - p.startTime) / Math.max(1, p.nodes.length);
+    for (const n of p.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * interval);
+  }
+  const fnTotals = new Map<string, { name: string; where: string; us: number }>();
+  const areaTotals = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id);
+    if (n === undefined) continue;
+    const cf = n.callFrame;
+    const name = cf.functionName === '' ? '(anonymous)' : cf.functionName;
+    const where = cf.url === '' ? '' : `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
+    const key = `${name}@${where}`;
+    const e = fnTotals.get(key) ?? { name, where, us: 0 };
+    e.us += us;
+    fnTotals.set(key, e);
+    const area = areaOf(cf.url, name);
+    areaTotals.set(area, (areaTotals.get(area) ?? 0) + us);
+    total += us;
+  }
+  const pct = (us: number): number => (total === 0 ? 0 : (100 * us) / total);
+  const top = [...fnTotals.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, topN)
+    .map((e) => ({ name: e.name, where: e.where, selfMs: e.us / 1000, pct: pct(e.us) }));
+  const byArea = [...areaTotals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([area, us]) => ({ area, selfMs: us / 1000, pct: pct(us) }));
+  return { totalMs: total / 1000, top, byArea };
+}
+
+function profileMarkdown(s: ProfileSummary, r: LoadResult): string {
+  let md = `GenerateDataKey at c=64 under \`node --cpu-prof\` (profiling slows the server): ${describe(r)}. `;
+  md += `Profile covers the whole server process life (start-up, key creation, warm-up, run): ${fmtInt(s.totalMs)} ms sampled.\n\n`;
+  md += '| # | self % | self ms | function | where |\n|---:|---:|---:|---|---|\n';
+  s.top.forEach((t, i) => {
+    md += `| ${i + 1} | ${t.pct.toFixed(1)} | ${fmtInt(t.selfMs)} | \`${t.name}\` | ${t.where === '' ? '' : `\`${t.where}\``} |\n`;
+  });
+  md += '\nSelf time by area:\n\n| area | self % |\n|---|---:|\n';
+  for (const a of s.byArea) md += `| ${a.area} | ${a.pct.toFixed(1)} |\n`;
+  return md;
+}
+
+async function profileRun(): Promise<{ md: string; summary: ProfileSummary; result: LoadResult }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyhold-prof-'));
+  const server = await startKeyhold(dir);
+  let result: LoadResult;
+  try {
+    const scenarios = await setup(server.port);
+    const gdk = scenarios[0] as Scenario;
+    process.stdout.write('profiling GenerateDataKey c=64 ...\n');
+    result = await drive(server.port, gdk, 64);
+  } finally {
+    await stopChild(server.child);
+    rmSync(server.dataDir, { recursive: true, force: true });
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) {
+    throw new Error(`no .cpuprofile written in ${dir} (did the server exit cleanly?)`);
+  }
+  const profile = JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8')) as CpuProfile;
+  const summary = summarizeProfile(profile);
+  process.stdout.write(`profile: ${join(dir, files[0] as string)}\n`);
+  return { md: profileMarkdown(summary, result), summary, result };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fmtMs(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  return n < 10 ? n.toFixed(2) : n.toFixed(1);
+}
+
+function table(rows: Row[]): string {
+  let md =
+    '| operation | c | keyhold req/s | p50 ms | p99 ms | errors | ceiling req/s | ceiling p50 ms | ceiling p99 ms | keyhold / ceiling |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  for (const r of rows) {
+    const k = r.keyhold;
+    const c = r.ceiling;
+    const errs = `${k.errors + k.socketErrors}${flagged(k) ? ' ⚠' : ''}`;
+    const ratio = c === undefined || c.rps === 0 ? '–' : `${((100 * k.rps) / c.rps).toFixed(0)}%`;
+    md += `| ${r.scenario.label} | ${r.concurrency} | ${fmtInt(k.rps)} | ${fmtMs(k.p50Ms)} | ${fmtMs(k.p99Ms)} | ${errs} | ${c === undefined ? '–' : fmtInt(c.rps)} | ${c === undefined ? '–' : fmtMs(c.p50Ms)} | ${c === undefined ? '–' : fmtMs(c.p99Ms)} | ${ratio}${flagged(c) ? ' ⚠' : ''} |\n`;
+  }
+  return md;
+}
+
+function verdict(rows: Row[]): string {
+  const gdk = rows.find((r) => r.scenario.op === 'GenerateDataKey' && r.concurrency === 64);
+  if (gdk === undefined) return '';
+  const rps = gdk.keyhold.rps;
+  const ratio = gdk.ceiling === undefined ? NaN : rps / gdk.ceiling.rps;
+  const okRps = rps >= TARGET_RPS;
+  const okRatio = ratio >= TARGET_RATIO;
+  return (
+    `Target (GenerateDataKey, c=64): ≥ ${fmtInt(TARGET_RPS)} req/s — ${okRps ? 'met' : 'NOT met'} (${fmtInt(rps)}); ` +
+    `≥ ${TARGET_RATIO * 100}% of the ceiling — ${okRatio ? 'met' : 'NOT met'} (${Number.isFinite(ratio) ? (100 * ratio).toFixed(0) : '–'}%).` +
+    (flagged(gdk.keyhold) ? ' The run had errors (⚠), so it does not count.' : '')
+  );
+}
+
+function header(seconds: number): string {
+  const cpu = cpus();
+  const model = cpu[0]?.model.trim() ?? 'unknown CPU';
+  return [
+    `Generated by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `- Machine: ${model}, ${cpu.length} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}; Node ${process.version}.`,
+    '- Server: `node dist/src/cli/main.js serve` on 127.0.0.1 with a fresh data dir (embedded SQLite + software HSM), SigV4 verification and the audit log on (as always), log level `warn`.',
+    `- Load: ${useWrk ? '`wrk -t1` (measured window) after a lean warm-up' : 'bench/load.ts, a lean closed-loop generator'} in the same machine: each request is SigV4-signed once (re-signed every 60 s), sent as pre-built HTTP/1.1 bytes over one keep-alive socket per concurrency slot; responses are framed by status line and Content-Length only. The generator and the server share the ${cpu.length} CPUs.`,
+    `- Each row: 1 s warm-up, then ${seconds} s measured; req/s counts responses completed in the window; p50/p99 are per-request latencies (send → full response). Any non-200 is an error and flags the row (⚠).`,
+    '- Requests: GenerateDataKey `{KeyId, KeySpec: AES_256}`; Encrypt `{KeyId, Plaintext: 1 KiB}`; Decrypt `{CiphertextBlob}` of a 1 KiB plaintext.',
+    '- Ceiling: a bare `node:http` server in its own process that reads the body and answers every POST with a fixed ~300-byte JSON body and the same headers as keyhold (Content-Type, Content-Length, x-amzn-RequestId), under the same load. "keyhold / ceiling" is the ratio of req/s.',
+  ].join('\n');
+}
+
+function writeDoc(generated: string): void {
+  const begin = '<!-- bench:begin (generated by npm run bench; edits here are overwritten) -->';
+  const end = '<!-- bench:end -->';
+  let before = '# Benchmarks\n\n';
+  let after = '\n';
+  if (existsSync(DOC)) {
+    const old = readFileSync(DOC, 'utf8');
+    const b = old.indexOf('<!-- bench:begin');
+    const e = old.indexOf(end);
+    if (b >= 0 && e > b) {
+      before = old.slice(0, b);
+      after = old.slice(e + end.length);
+    } else {
+      before = `${old.trimEnd()}\n\n`;
+    }
+  }
+  mkdirSync(dirname(DOC), { recursive: true });
+  writeFileSync(DOC, `${before}${begin}\n${generated.trimEnd()}\n${end}${after}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const bareAt = argv.indexOf('--bare-server');
+  if (bareAt >= 0) {
+    runBareServer(Number(argv[bareAt + 1]));
+    return;
+  }
+  installCleanup();
+  const profile = argv.includes('--profile') || argv.includes('--profile-only');
+  const profileOnly = argv.includes('--profile-only');
+  const seconds = benchSeconds();
+  useWrk = wrkWanted();
+  const out = process.stdout;
+  out.write(
+    `keyhold bench: ${seconds} s per run (+1 s warm-up), generator ${useWrk ? 'wrk' : 'lean'}\n`,
+  );
+
+  const rows: Row[] = [];
+  let scenarios: Scenario[] = [];
+  if (!profileOnly) {
+    const server = await startKeyhold();
+    try {
+      scenarios = await setup(server.port);
+      for (const sc of scenarios) {
+        for (const c of CONCURRENCIES) {
+          const r = await drive(server.port, sc, c);
+          out.write(`keyhold ${sc.label} c=${c}: ${describe(r)}\n`);
+          rows.push({ scenario: sc, concurrency: c, keyhold: r });
+        }
+      }
+    } finally {
+      await stopChild(server.child);
+      if (server.child.exitCode !== 0) {
+        out.write(`keyhold exited with ${server.child.exitCode ?? server.child.signalCode}\n`);
+      }
+      rmSync(server.dataDir, { recursive: true, force: true });
+    }
+
+    const bare = await startBare();
+    try {
+      for (const row of rows) {
+        const r = await drive(bare.port, row.scenario, row.concurrency);
+        out.write(`ceiling ${row.scenario.label} c=${row.concurrency}: ${describe(r)}\n`);
+        row.ceiling = r;
+      }
+    } finally {
+      await stopChild(bare.child);
+    }
+  }
+
+  let profileMd = '';
+  if (profile) {
+    const p = await profileRun();
+    out.write('\nTop self-time functions (keyhold, GenerateDataKey c=64, --cpu-prof):\n');
+    for (const [i, t] of p.summary.top.entries()) {
+      out.write(
+        `${String(i + 1).padStart(2)}. ${t.pct.toFixed(1).padStart(5)}%  ${fmtInt(t.selfMs).padStart(7)} ms  ${t.name}  ${t.where}\n`,
+      );
+    }
+    out.write('\nSelf time by area:\n');
+    for (const a of p.summary.byArea) out.write(`  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}\n`);
+    profileMd = p.md;
+  }
+
+  if (profileOnly) return;
+  const tbl = table(rows);
+  const v = verdict(rows);
+  out.write(`\n${tbl}\n${v}\n`);
+  const problems = rows.filter((r) => flagged(r.keyhold) || flagged(r.ceiling));
+  let generated = `${header(seconds)}\n\n${tbl}\n${v}\n`;
+  if (problems.length > 0) {
+    generated += '\nProblems seen:\n\n';
+    for (const r of problems) {
+      const which = flagged(r.keyhold) ? r.keyhold : (r.ceiling as LoadResult);
+      generated += `- ${flagged(r.keyhold) ? 'keyhold' : 'ceiling'} ${r.scenario.label} c=${r.concurrency}: ${describe(which)}\n`;
+    }
+  }
+  if (profileMd !== '') generated += `\n### Profile\n\n${profileMd}`;
+  writeDoc(generated);
+  out.write(`\nwrote ${DOC}\n`);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await killAll();
+  process.exit(1);
+});

@@ -1,0 +1,318 @@
+/**
+ * The storage conformance suite: one set of tests every adapter runs (SQLite now,
+ * PostgreSQL next). Each test gets a fresh, empty store from the factory.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  ConcurrentUpdateError,
+  DuplicateKeyError,
+  type KeyRecord,
+  type KeyVersionRecord,
+  type Storage,
+} from '../../../src/storage/repository.js';
+
+export interface StorageFactory {
+  open(): Promise<Storage>;
+  /** Close and reopen the same store (durability). */
+  reopen(s: Storage): Promise<Storage>;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+
+function newKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  const keyId = randomUUID();
+  return {
+    region: REGION,
+    keyId,
+    accountId: ACCOUNT,
+    arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`,
+    description: 'd',
+    keyState: 'Enabled',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    origin: 'AWS_KMS',
+    keyManager: 'CUSTOMER',
+    multiRegion: false,
+    policy: '{}',
+    creationDate: new Date(1_700_000_000_123),
+    currentVersionId: randomBytes(32).toString('hex'),
+    revision: 0,
+    ...overrides,
+  };
+}
+
+function versionOf(k: KeyRecord, domainKeyId = 'dk-1'): KeyVersionRecord {
+  return {
+    region: k.region,
+    keyId: k.keyId,
+    versionId: k.currentVersionId as string,
+    domainKeyId,
+    ekt: randomBytes(60),
+    createdAt: k.creationDate,
+  };
+}
+
+export function storageConformance(name: string, factory: StorageFactory): void {
+  const withStore = (fn: (s: Storage) => Promise<void>) => async () => {
+    const s = await factory.open();
+    try {
+      await fn(s);
+    } finally {
+      await s.close();
+    }
+  };
+
+  describe(`storage conformance: ${name}`, () => {
+    it(
+      'creates a key with its version and tags, and reads it back exactly',
+      withStore(async (s) => {
+        const k = newKey({
+          deletionDate: new Date(1_800_000_000_000),
+          pendingDeletionWindowInDays: 7,
+        });
+        const v = versionOf(k);
+        await s.createKey(k, v, [
+          { tagKey: 'b', tagValue: '2' },
+          { tagKey: 'a', tagValue: '1' },
+        ]);
+        assert.deepEqual(await s.getKey(REGION, k.keyId), k);
+        assert.deepEqual(await s.getKeyVersion(REGION, k.keyId, v.versionId), v);
+        assert.deepEqual(await s.listTags(REGION, k.keyId), [
+          { tagKey: 'a', tagValue: '1' },
+          { tagKey: 'b', tagValue: '2' },
+        ]);
+        assert.equal(await s.getKey('eu-west-1', k.keyId), undefined);
+      }),
+    );
+
+    it(
+      'lists keys of one account in key id order, paged with an exclusive cursor',
+      withStore(async (s) => {
+        const keys = [newKey(), newKey(), newKey(), newKey({ accountId: '444455556666' })];
+        for (const k of keys) await s.createKey(k, versionOf(k), []);
+        const mine = keys
+          .filter((k) => k.accountId === ACCOUNT)
+          .map((k) => k.keyId)
+          .sort();
+        const first = await s.listKeys(REGION, ACCOUNT, { limit: 2 });
+        assert.deepEqual(
+          first.map((k) => k.keyId),
+          mine.slice(0, 2),
+        );
+        const rest = await s.listKeys(REGION, ACCOUNT, { limit: 10, after: first[1]?.keyId });
+        assert.deepEqual(
+          rest.map((k) => k.keyId),
+          mine.slice(2),
+        );
+      }),
+    );
+
+    it(
+      'updates with optimistic concurrency: a stale revision is refused',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        const updated = await s.updateKey({ ...k, keyState: 'Disabled', description: 'x' });
+        assert.equal(updated.revision, 1);
+        assert.equal((await s.getKey(REGION, k.keyId))?.keyState, 'Disabled');
+        await assert.rejects(s.updateKey({ ...k, keyState: 'Enabled' }), ConcurrentUpdateError);
+        assert.equal((await s.getKey(REGION, k.keyId))?.keyState, 'Disabled');
+      }),
+    );
+
+    it(
+      'finds keys due for deletion and deletes a key with everything it owns',
+      withStore(async (s) => {
+        const due = newKey({ keyState: 'PendingDeletion', deletionDate: new Date(1000) });
+        const later = newKey({ keyState: 'PendingDeletion', deletionDate: new Date(5000) });
+        for (const k of [due, later])
+          await s.createKey(k, versionOf(k), [{ tagKey: 't', tagValue: 'v' }]);
+        await s.createAlias({
+          region: REGION,
+          accountId: ACCOUNT,
+          aliasName: 'alias/due',
+          targetKeyId: due.keyId,
+          creationDate: new Date(),
+          lastUpdatedDate: new Date(),
+        });
+        assert.deepEqual(
+          (await s.listKeysDueForDeletion(new Date(2000), 10)).map((k) => k.keyId),
+          [due.keyId],
+        );
+        await s.deleteKey(REGION, due.keyId);
+        assert.equal(await s.getKey(REGION, due.keyId), undefined);
+        assert.deepEqual(await s.listKeyVersions(REGION, due.keyId), []);
+        assert.deepEqual(await s.listTags(REGION, due.keyId), []);
+        assert.equal(await s.getAlias(REGION, ACCOUNT, 'alias/due'), undefined);
+        assert.ok(await s.getKey(REGION, later.keyId));
+      }),
+    );
+
+    it(
+      'keeps alias names unique per account and Region',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        const a = {
+          region: REGION,
+          accountId: ACCOUNT,
+          aliasName: 'alias/one',
+          targetKeyId: k.keyId,
+          creationDate: new Date(1000),
+          lastUpdatedDate: new Date(1000),
+        };
+        await s.createAlias(a);
+        await assert.rejects(s.createAlias({ ...a, targetKeyId: 'other' }), DuplicateKeyError);
+        await s.createAlias({ ...a, accountId: '444455556666' });
+        await s.createAlias({ ...a, region: 'eu-west-1' });
+        assert.deepEqual(await s.getAlias(REGION, ACCOUNT, 'alias/one'), a);
+        assert.equal(await s.countAliasesForKey(REGION, ACCOUNT, k.keyId), 1);
+      }),
+    );
+
+    it(
+      'updates, lists (paged, filtered) and deletes aliases',
+      withStore(async (s) => {
+        const base = {
+          region: REGION,
+          accountId: ACCOUNT,
+          creationDate: new Date(1000),
+          lastUpdatedDate: new Date(1000),
+        };
+        for (const n of ['c', 'a', 'b'])
+          await s.createAlias({
+            ...base,
+            aliasName: `alias/${n}`,
+            targetKeyId: n === 'b' ? 'k2' : 'k1',
+          });
+        assert.deepEqual(
+          (await s.listAliases(REGION, ACCOUNT, { limit: 2 })).map((a) => a.aliasName),
+          ['alias/a', 'alias/b'],
+        );
+        assert.deepEqual(
+          (await s.listAliases(REGION, ACCOUNT, { limit: 5, after: 'alias/b' })).map(
+            (a) => a.aliasName,
+          ),
+          ['alias/c'],
+        );
+        assert.deepEqual(
+          (await s.listAliases(REGION, ACCOUNT, { limit: 5 }, 'k1')).map((a) => a.aliasName),
+          ['alias/a', 'alias/c'],
+        );
+        assert.equal(
+          await s.updateAlias({
+            ...base,
+            aliasName: 'alias/a',
+            targetKeyId: 'k2',
+            lastUpdatedDate: new Date(2000),
+          }),
+          true,
+        );
+        assert.equal((await s.getAlias(REGION, ACCOUNT, 'alias/a'))?.targetKeyId, 'k2');
+        assert.equal(
+          await s.updateAlias({ ...base, aliasName: 'alias/none', targetKeyId: 'k2' }),
+          false,
+        );
+        assert.equal(await s.deleteAlias(REGION, ACCOUNT, 'alias/a'), true);
+        assert.equal(await s.deleteAlias(REGION, ACCOUNT, 'alias/a'), false);
+      }),
+    );
+
+    it(
+      'upserts and deletes tags',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), [{ tagKey: 'a', tagValue: '1' }]);
+        await s.putTags(REGION, k.keyId, [
+          { tagKey: 'a', tagValue: '2' },
+          { tagKey: 'b', tagValue: '3' },
+        ]);
+        assert.deepEqual(await s.listTags(REGION, k.keyId), [
+          { tagKey: 'a', tagValue: '2' },
+          { tagKey: 'b', tagValue: '3' },
+        ]);
+        await s.deleteTags(REGION, k.keyId, ['a', 'missing']);
+        assert.deepEqual(await s.listTags(REGION, k.keyId), [{ tagKey: 'b', tagValue: '3' }]);
+      }),
+    );
+
+    it(
+      'keeps exactly one active domain key and rewraps EKTs by domain key',
+      withStore(async (s) => {
+        await s.addActiveDomainKey({
+          id: 'dk-1',
+          wrapped: randomBytes(60),
+          createdAt: new Date(1000),
+          active: true,
+        });
+        await s.addActiveDomainKey({
+          id: 'dk-2',
+          wrapped: randomBytes(60),
+          createdAt: new Date(2000),
+          active: true,
+        });
+        const dks = await s.listDomainKeys();
+        assert.deepEqual(
+          dks.map((d) => [d.id, d.active]),
+          [
+            ['dk-1', false],
+            ['dk-2', true],
+          ],
+        );
+        const k = newKey();
+        const v = versionOf(k, 'dk-1');
+        await s.createKey(k, v, []);
+        assert.equal((await s.listVersionsByDomainKey('dk-1', 10)).length, 1);
+        const moved = { ...v, domainKeyId: 'dk-2', ekt: randomBytes(60) };
+        assert.equal(await s.replaceEkt(moved, 'dk-3'), false, 'only from the expected domain key');
+        assert.equal(await s.replaceEkt(moved, 'dk-1'), true);
+        assert.deepEqual(await s.getKeyVersion(REGION, k.keyId, v.versionId), moved);
+        assert.equal((await s.listVersionsByDomainKey('dk-1', 10)).length, 0);
+        await s.deleteDomainKey('dk-2');
+        assert.equal(
+          (await s.listDomainKeys()).length,
+          2,
+          'the active domain key is never deleted',
+        );
+        await s.deleteDomainKey('dk-1');
+        assert.deepEqual(
+          (await s.listDomainKeys()).map((d) => d.id),
+          ['dk-2'],
+        );
+      }),
+    );
+
+    it(
+      'stores access keys with sealed secrets',
+      withStore(async (s) => {
+        const rec = {
+          accessKeyId: 'AKIAAAAAAAAAAAAAAAAA',
+          accountId: ACCOUNT,
+          principalArn: `arn:aws:iam::${ACCOUNT}:root`,
+          sealedSecret: randomBytes(48),
+          createdAt: new Date(1000),
+        };
+        await s.putAccessKey(rec);
+        assert.deepEqual(await s.getAccessKey(rec.accessKeyId), rec);
+        assert.deepEqual(await s.listAccessKeys(ACCOUNT), [rec]);
+        assert.equal(await s.getAccessKey('AKIANOPE'), undefined);
+      }),
+    );
+
+    it('keeps everything across a close and reopen', async () => {
+      let s = await factory.open();
+      const k = newKey();
+      await s.createKey(k, versionOf(k), [{ tagKey: 'a', tagValue: '1' }]);
+      s = await factory.reopen(s);
+      try {
+        assert.deepEqual(await s.getKey(REGION, k.keyId), k);
+        assert.equal((await s.listTags(REGION, k.keyId)).length, 1);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,53 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../../src/storage/sqlite/migrations.js';
+import { SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.js';
+import type { Storage } from '../../../src/storage/repository.js';
+import { storageConformance } from './conformance.js';
+
+const paths = new WeakMap<Storage, string>();
+
+storageConformance('sqlite', {
+  async open() {
+    const path = join(mkdtempSync(join(tmpdir(), 'keyhold-sqlite-')), 'keyhold.db');
+    const s = new SqliteStorage(path);
+    paths.set(s, path);
+    return s;
+  },
+  async reopen(s) {
+    const path = paths.get(s) as string;
+    await s.close();
+    const again = new SqliteStorage(path);
+    paths.set(again, path);
+    return again;
+  },
+});
+
+it('sqlite: runs in WAL mode with synchronous FULL and records the schema version', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'keyhold-sqlite-')), 'keyhold.db');
+  const s = new SqliteStorage(path);
+  assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(s.db.pragma('synchronous', { simple: true }), 2);
+  assert.equal(s.db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)?.version);
+  await s.close();
+});
+
+it('sqlite: opening an existing database applies no migration twice', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'keyhold-sqlite-')), 'keyhold.db');
+  await new SqliteStorage(path).close();
+  const db = new Database(path);
+  const tables = db
+    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
+    .get() as { n: number };
+  db.close();
+  const s = new SqliteStorage(path);
+  const again = s.db
+    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
+    .get() as { n: number };
+  assert.equal(again.n, tables.n);
+  await s.close();
+});
