@@ -105,11 +105,16 @@ export interface LoadResult {
   /** Status code → count, inside the window. */
   statuses: Record<string, number>;
   socketErrors: number;
+  /** CPU used by this (generator) process during the window, % of one core; NaN for wrk. */
+  generatorCpuPct: number;
   /** Status and start of the body of the first non-200 response, if any. */
   firstError?: string;
   /** Set when the first 200 response lacked `expectField` (or was not JSON). */
   checkFailed?: string;
   generator: 'lean' | 'wrk';
+  /** The measured window on the monotonic clock (process.hrtime), in µs. */
+  windowStartUs: number;
+  windowEndUs: number;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
@@ -336,9 +341,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   windowStart = process.hrtime.bigint();
   windowEnd = windowStart + BigInt(durationMs) * 1_000_000n;
   recording = true;
+  const cpu0 = process.cpuUsage();
   await sleep(durationMs);
   sending = false;
   const stoppedAt = process.hrtime.bigint();
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(resign);
 
   // Let in-flight requests finish (not counted past the window), then close.
@@ -368,9 +375,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     maxMs: (sorted[sorted.length - 1] ?? 0) / 1e6,
     statuses: statusObj,
     socketErrors,
+    generatorCpuPct: (cpu.user + cpu.system) / 1e4 / seconds,
     ...(firstError !== undefined ? { firstError } : {}),
     ...(checkFailed !== undefined ? { checkFailed } : {}),
     generator: 'lean',
+    windowStartUs: Number(windowStart / 1000n),
+    windowEndUs: Number((stoppedAt < windowEnd ? stoppedAt : windowEnd) / 1000n),
   };
 }
 
@@ -431,6 +441,7 @@ export async function runWrk(opts: LoadOptions): Promise<LoadResult> {
   const { spec, concurrency, durationMs, warmupMs } = opts;
   if (durationMs > 240_000) throw new Error('wrk runs are signed once: keep them under 4 min');
   const warm = await runLoad({ ...opts, durationMs: Math.max(warmupMs, 200), warmupMs: 0 });
+  const startUs = Number(process.hrtime.bigint() / 1000n);
   const { headers, body } = await signRequest(spec);
   const dir = mkdtempSync(join(tmpdir(), 'keyhold-wrk-'));
   try {
@@ -481,7 +492,10 @@ export async function runWrk(opts: LoadOptions): Promise<LoadResult> {
       maxMs: max === null ? NaN : wrkMs(max[1] ?? ''),
       statuses: { '200': requests - Number(non2xx?.[1] ?? 0) },
       socketErrors,
+      generatorCpuPct: NaN,
       generator: 'wrk',
+      windowStartUs: startUs,
+      windowEndUs: Number(process.hrtime.bigint() / 1000n),
     };
     if (non2xx !== null) result.statuses['non-2xx'] = Number(non2xx[1]);
     if (warm.firstError !== undefined) result.firstError = warm.firstError;

@@ -17,7 +17,7 @@
  * Env: BENCH_SECONDS (default 10) per measured run, after a 1 s warm-up; BENCH_WRK=1 uses
  * `wrk` for the measured window when it is on PATH.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
@@ -225,11 +225,33 @@ interface Scenario {
   expectField: string;
 }
 
+/** A load result plus the server process's CPU use over the run, % of one core. */
+type Measured = LoadResult & { serverCpuPct: number };
+
 interface Row {
   scenario: Scenario;
   concurrency: number;
-  keyhold: LoadResult;
-  ceiling?: LoadResult;
+  keyhold: Measured;
+  ceiling?: Measured;
+}
+
+let clkTck: number | undefined;
+
+/** CPU time (user + system) of a process so far, in ms; NaN where /proc is not there. */
+function procCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    if (clkTck === undefined) {
+      const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+      clkTck = Number(r.stdout?.trim()) || 100;
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime); f[0] is field 3.
+    return ((Number(f[11]) + Number(f[12])) * 1000) / clkTck;
+  } catch {
+    return NaN;
+  }
 }
 
 async function setup(port: number): Promise<Scenario[]> {
@@ -279,7 +301,16 @@ function benchSeconds(): number {
   return n;
 }
 
-async function drive(port: number, sc: Scenario, concurrency: number): Promise<LoadResult> {
+async function drive(server: Started, sc: Scenario, concurrency: number): Promise<Measured> {
+  const pid = server.child.pid;
+  const cpu0 = procCpuMs(pid);
+  const t0 = performance.now();
+  const r = await driveLoad(server.port, sc, concurrency);
+  const wall = performance.now() - t0;
+  return { ...r, serverCpuPct: (100 * (procCpuMs(pid) - cpu0)) / wall };
+}
+
+async function driveLoad(port: number, sc: Scenario, concurrency: number): Promise<LoadResult> {
   const spec: RequestSpec = {
     host: HOST,
     port,
@@ -305,8 +336,12 @@ function describe(r: LoadResult): string {
     `${fmtInt(r.rps)} req/s`,
     `p50 ${fmtMs(r.p50Ms)} ms`,
     `p99 ${fmtMs(r.p99Ms)} ms`,
-    `${r.requests} ok+err in ${r.seconds.toFixed(1)} s`,
+    `${r.requests} responses in ${r.seconds.toFixed(1)} s`,
   ];
+  if ('serverCpuPct' in r && Number.isFinite(r.serverCpuPct)) {
+    parts.push(`server CPU ${(r.serverCpuPct as number).toFixed(0)}%`);
+  }
+  if (Number.isFinite(r.generatorCpuPct)) parts.push(`generator CPU ${r.generatorCpuPct.toFixed(0)}%`);
   if (r.errors > 0) parts.push(`ERRORS ${r.errors} ${JSON.stringify(r.statuses)}`);
   if (r.socketErrors > 0) parts.push(`socket errors ${r.socketErrors}`);
   if (r.firstError !== undefined) parts.push(`first error: ${r.firstError}`);
@@ -331,6 +366,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -343,8 +379,12 @@ interface CpuProfile {
 
 interface ProfileSummary {
   totalMs: number;
+  /** True when only samples inside the measured window were counted. */
+  windowed: boolean;
   top: { name: string; where: string; selfMs: number; pct: number }[];
   byArea: { area: string; selfMs: number; pct: number }[];
+  /** keyhold's own functions by inclusive (self + callees) time. */
+  inclusive: { name: string; where: string; pct: number }[];
 }
 
 function shortUrl(url: string): string {
@@ -367,44 +407,86 @@ function areaOf(url: string, fn: string): string {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? url);
   }
-  const s = shortUrl(url);
-  const parts = s.split('/');
-  // dist/src/<area>/... → keyhold <area>
+  const parts = shortUrl(url).split('/');
+  // dist/src/<area>/... → keyhold src/<area>
   if (parts[0] === 'dist' && parts[1] === 'src') return `keyhold src/${parts[2] ?? ''}`;
-  return s;
+  return parts.join('/');
 }
 
-export function summarizeProfile(p: CpuProfile, topN = 15): ProfileSummary {
+/**
+ * Self time per function from a .cpuprofile (sample i's node is charged the interval up to
+ * the next sample), restricted to [fromUs, toUs] on the monotonic clock when samples fall
+ * there (V8's profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux).
+ */
+export function summarizeProfile(
+  p: CpuProfile,
+  window?: { fromUs: number; toUs: number },
+  topN = 15,
+): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
-  for (const n of p.nodes) byId.set(n.id, n);
-  const selfUs = new Map<number, number>();
-  if (p.samples !== undefined && p.timeDeltas !== undefined && p.samples.length > 0) {
-    // timeDeltas[i] is the time before sample i; attribute it to the sample's node.
-    for (let i = 0; i < p.samples.length; i++) {
-      const id = p.samples[i] as number;
-      const dt = p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0;
-      selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  const charge = (useWindow: boolean): Map<number, number> => {
+    const m = new Map<number, number>();
+    let t = p.startTime;
+    for (let i = 0; i < samples.length; i++) {
+      t += deltas[i] ?? 0;
+      if (useWindow && window !== undefined && (t < window.fromUs || t > window.toUs)) continue;
+      const id = samples[i] as number;
+      const dt = Math.max(0, deltas[i + 1] ?? 0);
+      m.set(id, (m.get(id) ?? 0) + dt);
     }
-  } else {
+    return m;
+  };
+  let selfUs = charge(true);
+  let windowed = window !== undefined;
+  if (selfUs.size === 0) {
+    selfUs = charge(false);
+    windowed = false;
+  }
+  if (selfUs.size === 0) {
+    // No samples array: fall back to hitCount.
     const interval = (p.endTime - p.startTime) / Math.max(1, p.nodes.length);
     for (const n of p.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * interval);
   }
+  const keyOf = (n: ProfileNode): { key: string; name: string; where: string } => {
+    const cf = n.callFrame;
+    const name = cf.functionName === '' ? '(anonymous)' : cf.functionName;
+    const where = cf.url === '' ? '' : `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
+    return { key: `${name}@${where}`, name, where };
+  };
   const fnTotals = new Map<string, { name: string; where: string; us: number }>();
+  const incTotals = new Map<string, { name: string; where: string; us: number }>();
   const areaTotals = new Map<string, number>();
   let total = 0;
   for (const [id, us] of selfUs) {
     const n = byId.get(id);
     if (n === undefined) continue;
-    const cf = n.callFrame;
-    const name = cf.functionName === '' ? '(anonymous)' : cf.functionName;
-    const where = cf.url === '' ? '' : `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
-    const key = `${name}@${where}`;
-    const e = fnTotals.get(key) ?? { name, where, us: 0 };
+    const k = keyOf(n);
+    const e = fnTotals.get(k.key) ?? { name: k.name, where: k.where, us: 0 };
     e.us += us;
-    fnTotals.set(key, e);
-    const area = areaOf(cf.url, name);
+    fnTotals.set(k.key, e);
+    const area = areaOf(n.callFrame.url, k.name);
     areaTotals.set(area, (areaTotals.get(area) ?? 0) + us);
     total += us;
+    // Inclusive: charge every distinct keyhold function on the stack once.
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const a = byId.get(cur);
+      if (a === undefined) break;
+      if (!areaOf(a.callFrame.url, '').startsWith('keyhold ')) continue;
+      const ak = keyOf(a);
+      if (seen.has(ak.key)) continue;
+      seen.add(ak.key);
+      const ie = incTotals.get(ak.key) ?? { name: ak.name, where: ak.where, us: 0 };
+      ie.us += us;
+      incTotals.set(ak.key, ie);
+    }
   }
   const pct = (us: number): number => (total === 0 ? 0 : (100 * us) / total);
   const top = [...fnTotals.values()]
@@ -415,18 +497,26 @@ export function summarizeProfile(p: CpuProfile, topN = 15): ProfileSummary {
     .sort((a, b) => b[1] - a[1])
     .slice(0, 12)
     .map(([area, us]) => ({ area, selfMs: us / 1000, pct: pct(us) }));
-  return { totalMs: total / 1000, top, byArea };
+  const inclusive = [...incTotals.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, 15)
+    .map((e) => ({ name: e.name, where: e.where, pct: pct(e.us) }));
+  return { totalMs: total / 1000, windowed, top, byArea, inclusive };
 }
 
 function profileMarkdown(s: ProfileSummary, r: LoadResult): string {
   let md = `GenerateDataKey at c=64 under \`node --cpu-prof\` (profiling slows the server): ${describe(r)}. `;
-  md += `Profile covers the whole server process life (start-up, key creation, warm-up, run): ${fmtInt(s.totalMs)} ms sampled.\n\n`;
+  md += s.windowed
+    ? `Samples from the measured window only: ${fmtInt(s.totalMs)} ms of server main-thread time.\n\n`
+    : `Samples from the whole server process life (start-up, key creation, warm-up, run): ${fmtInt(s.totalMs)} ms.\n\n`;
   md += '| # | self % | self ms | function | where |\n|---:|---:|---:|---|---|\n';
   s.top.forEach((t, i) => {
     md += `| ${i + 1} | ${t.pct.toFixed(1)} | ${fmtInt(t.selfMs)} | \`${t.name}\` | ${t.where === '' ? '' : `\`${t.where}\``} |\n`;
   });
   md += '\nSelf time by area:\n\n| area | self % |\n|---|---:|\n';
   for (const a of s.byArea) md += `| ${a.area} | ${a.pct.toFixed(1)} |\n`;
+  md += '\nkeyhold functions by inclusive time (self + callees):\n\n| incl. % | function | where |\n|---:|---|---|\n';
+  for (const t of s.inclusive) md += `| ${t.pct.toFixed(1)} | \`${t.name}\` | \`${t.where}\` |\n`;
   return md;
 }
 
@@ -438,7 +528,7 @@ async function profileRun(): Promise<{ md: string; summary: ProfileSummary; resu
     const scenarios = await setup(server.port);
     const gdk = scenarios[0] as Scenario;
     process.stdout.write('profiling GenerateDataKey c=64 ...\n');
-    result = await drive(server.port, gdk, 64);
+    result = await drive(server, gdk, 64);
   } finally {
     await stopChild(server.child);
     rmSync(server.dataDir, { recursive: true, force: true });
@@ -448,7 +538,10 @@ async function profileRun(): Promise<{ md: string; summary: ProfileSummary; resu
     throw new Error(`no .cpuprofile written in ${dir} (did the server exit cleanly?)`);
   }
   const profile = JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8')) as CpuProfile;
-  const summary = summarizeProfile(profile);
+  const summary = summarizeProfile(profile, {
+    fromUs: result.windowStartUs,
+    toUs: result.windowEndUs,
+  });
   process.stdout.write(`profile: ${join(dir, files[0] as string)}\n`);
   return { md: profileMarkdown(summary, result), summary, result };
 }
@@ -460,6 +553,10 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+function fmtPct(n: number): string {
+  return Number.isFinite(n) ? `${n.toFixed(0)}%` : '–';
+}
+
 function fmtMs(n: number): string {
   if (!Number.isFinite(n)) return '–';
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
@@ -467,14 +564,14 @@ function fmtMs(n: number): string {
 
 function table(rows: Row[]): string {
   let md =
-    '| operation | c | keyhold req/s | p50 ms | p99 ms | errors | ceiling req/s | ceiling p50 ms | ceiling p99 ms | keyhold / ceiling |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+    '| operation | c | keyhold req/s | p50 ms | p99 ms | errors | server CPU | gen. CPU | ceiling req/s | ceiling p50 ms | ceiling p99 ms | keyhold / ceiling |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
   for (const r of rows) {
     const k = r.keyhold;
     const c = r.ceiling;
     const errs = `${k.errors + k.socketErrors}${flagged(k) ? ' ⚠' : ''}`;
     const ratio = c === undefined || c.rps === 0 ? '–' : `${((100 * k.rps) / c.rps).toFixed(0)}%`;
-    md += `| ${r.scenario.label} | ${r.concurrency} | ${fmtInt(k.rps)} | ${fmtMs(k.p50Ms)} | ${fmtMs(k.p99Ms)} | ${errs} | ${c === undefined ? '–' : fmtInt(c.rps)} | ${c === undefined ? '–' : fmtMs(c.p50Ms)} | ${c === undefined ? '–' : fmtMs(c.p99Ms)} | ${ratio}${flagged(c) ? ' ⚠' : ''} |\n`;
+    md += `| ${r.scenario.label} | ${r.concurrency} | ${fmtInt(k.rps)} | ${fmtMs(k.p50Ms)} | ${fmtMs(k.p99Ms)} | ${errs} | ${fmtPct(k.serverCpuPct)} | ${fmtPct(k.generatorCpuPct)} | ${c === undefined ? '–' : fmtInt(c.rps)} | ${c === undefined ? '–' : fmtMs(c.p50Ms)} | ${c === undefined ? '–' : fmtMs(c.p99Ms)} | ${ratio}${flagged(c) ? ' ⚠' : ''} |\n`;
   }
   return md;
 }
@@ -502,6 +599,7 @@ function header(seconds: number): string {
     `- Machine: ${model}, ${cpu.length} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}; Node ${process.version}.`,
     '- Server: `node dist/src/cli/main.js serve` on 127.0.0.1 with a fresh data dir (embedded SQLite + software HSM), SigV4 verification and the audit log on (as always), log level `warn`.',
     `- Load: ${useWrk ? '`wrk -t1` (measured window) after a lean warm-up' : 'bench/load.ts, a lean closed-loop generator'} in the same machine: each request is SigV4-signed once (re-signed every 60 s), sent as pre-built HTTP/1.1 bytes over one keep-alive socket per concurrency slot; responses are framed by status line and Content-Length only. The generator and the server share the ${cpu.length} CPUs.`,
+    '- "server CPU" is the keyhold process\'s CPU time over the run (from /proc, % of one core; > 100% means work off the main thread: libuv pool, GC helpers); "gen. CPU" is the load generator\'s over the measured window.',
     `- Each row: 1 s warm-up, then ${seconds} s measured; req/s counts responses completed in the window; p50/p99 are per-request latencies (send → full response). Any non-200 is an error and flags the row (⚠).`,
     '- Requests: GenerateDataKey `{KeyId, KeySpec: AES_256}`; Encrypt `{KeyId, Plaintext: 1 KiB}`; Decrypt `{CiphertextBlob}` of a 1 KiB plaintext.',
     '- Ceiling: a bare `node:http` server in its own process that reads the body and answers every POST with a fixed ~300-byte JSON body and the same headers as keyhold (Content-Type, Content-Length, x-amzn-RequestId), under the same load. "keyhold / ceiling" is the ratio of req/s.',
@@ -559,7 +657,7 @@ async function main(): Promise<void> {
       scenarios = await setup(server.port);
       for (const sc of scenarios) {
         for (const c of CONCURRENCIES) {
-          const r = await drive(server.port, sc, c);
+          const r = await drive(server, sc, c);
           out.write(`keyhold ${sc.label} c=${c}: ${describe(r)}\n`);
           rows.push({ scenario: sc, concurrency: c, keyhold: r });
         }
@@ -575,7 +673,7 @@ async function main(): Promise<void> {
     const bare = await startBare();
     try {
       for (const row of rows) {
-        const r = await drive(bare.port, row.scenario, row.concurrency);
+        const r = await drive(bare, row.scenario, row.concurrency);
         out.write(`ceiling ${row.scenario.label} c=${row.concurrency}: ${describe(r)}\n`);
         row.ceiling = r;
       }
@@ -595,6 +693,15 @@ async function main(): Promise<void> {
     }
     out.write('\nSelf time by area:\n');
     for (const a of p.summary.byArea) out.write(`  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}\n`);
+    out.write('\nkeyhold functions by inclusive time:\n');
+    for (const t of p.summary.inclusive) {
+      out.write(`  ${t.pct.toFixed(1).padStart(5)}%  ${t.name}  ${t.where}\n`);
+    }
+    out.write(
+      p.summary.windowed
+        ? '(samples from the measured window only)\n'
+        : '(samples from the whole server life: window clock did not match)\n',
+    );
     profileMd = p.md;
   }
 
