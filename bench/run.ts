@@ -685,6 +685,7 @@ async function main(): Promise<void> {
   let profileMd = '';
   if (profile) {
     const p = await profileRun();
+    out.write(`profiled run: ${describe(p.result)}\n`);
     out.write('\nTop self-time functions (keyhold, GenerateDataKey c=64, --cpu-prof):\n');
     for (const [i, t] of p.summary.top.entries()) {
       out.write(

@@ -9,7 +9,7 @@ export default operation<ListKeysRequest, ListKeysResponse>({
   readOnly: true,
   async handler(ctx, input) {
     authorize({ principal: ctx.principal, action: 'kms:ListKeys' });
-    const limit = input.Limit ?? 1000;
+    const limit = input.Limit ?? 100;
     const after = decodeMarker(input.Marker);
     const rows = await ctx.services.storage.listKeys(ctx.region, ctx.principal.accountId, {
       limit: limit + 1,
