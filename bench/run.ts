@@ -58,6 +58,7 @@ const children = new Set<ChildProcess>();
 function installCleanup(): void {
   process.on('exit', () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    removeTempDirs();
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
@@ -66,8 +67,17 @@ function installCleanup(): void {
   }
 }
 
-async function killAll(): Promise<void> {
-  await Promise.all([...children].map((c) => stopChild(c)));
+/** Data dirs of running servers, removed on the way out. */
+const tempDirs = new Set<string>();
+
+function removeTempDirs(): void {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+async function killAll(graceMs = 3000): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c, graceMs)));
+  removeTempDirs();
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
@@ -149,8 +159,8 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} not found: run \`npm run build\``);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-bench-'));
-  const nodeFlags =
-    profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  tempDirs.add(dataDir);
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KEYHOLD_ACCESS_KEY_ID: CREDS.accessKeyId,
@@ -341,7 +351,8 @@ function describe(r: LoadResult): string {
   if ('serverCpuPct' in r && Number.isFinite(r.serverCpuPct)) {
     parts.push(`server CPU ${(r.serverCpuPct as number).toFixed(0)}%`);
   }
-  if (Number.isFinite(r.generatorCpuPct)) parts.push(`generator CPU ${r.generatorCpuPct.toFixed(0)}%`);
+  if (Number.isFinite(r.generatorCpuPct))
+    parts.push(`generator CPU ${r.generatorCpuPct.toFixed(0)}%`);
   if (r.errors > 0) parts.push(`ERRORS ${r.errors} ${JSON.stringify(r.statuses)}`);
   if (r.socketErrors > 0) parts.push(`socket errors ${r.socketErrors}`);
   if (r.firstError !== undefined) parts.push(`first error: ${r.firstError}`);
@@ -507,7 +518,7 @@ export function summarizeProfile(
 function profileMarkdown(s: ProfileSummary, r: LoadResult): string {
   let md = `GenerateDataKey at c=64 under \`node --cpu-prof\` (profiling slows the server): ${describe(r)}. `;
   md += s.windowed
-    ? `Samples from the measured window only: ${fmtInt(s.totalMs)} ms of server main-thread time.\n\n`
+    ? `Samples from the measured window only: ${fmtInt(s.totalMs)} ms of the server's main thread, wall clock (V8 samples on a timer, so time blocked in a synchronous call such as an fsync counts against the function making it; \`(idle)\` is the event loop waiting).\n\n`
     : `Samples from the whole server process life (start-up, key creation, warm-up, run): ${fmtInt(s.totalMs)} ms.\n\n`;
   md += '| # | self % | self ms | function | where |\n|---:|---:|---:|---|---|\n';
   s.top.forEach((t, i) => {
@@ -515,7 +526,8 @@ function profileMarkdown(s: ProfileSummary, r: LoadResult): string {
   });
   md += '\nSelf time by area:\n\n| area | self % |\n|---|---:|\n';
   for (const a of s.byArea) md += `| ${a.area} | ${a.pct.toFixed(1)} |\n`;
-  md += '\nkeyhold functions by inclusive time (self + callees):\n\n| incl. % | function | where |\n|---:|---|---|\n';
+  md +=
+    '\nkeyhold functions by inclusive time (self + callees):\n\n| incl. % | function | where |\n|---:|---|---|\n';
   for (const t of s.inclusive) md += `| ${t.pct.toFixed(1)} | \`${t.name}\` | \`${t.where}\` |\n`;
   return md;
 }
@@ -532,6 +544,7 @@ async function profileRun(): Promise<{ md: string; summary: ProfileSummary; resu
   } finally {
     await stopChild(server.child);
     rmSync(server.dataDir, { recursive: true, force: true });
+    tempDirs.delete(server.dataDir);
   }
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) {
@@ -553,6 +566,12 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Server CPU time per request, µs (CPU over the run ÷ req/s in the window: approximate). */
+function fmtUsPerReq(r: Measured): string {
+  if (!Number.isFinite(r.serverCpuPct) || r.rps === 0) return '–';
+  return fmtInt((r.serverCpuPct * 1e4) / r.rps);
+}
+
 function fmtPct(n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(0)}%` : '–';
 }
@@ -564,14 +583,14 @@ function fmtMs(n: number): string {
 
 function table(rows: Row[]): string {
   let md =
-    '| operation | c | keyhold req/s | p50 ms | p99 ms | errors | server CPU | gen. CPU | ceiling req/s | ceiling p50 ms | ceiling p99 ms | keyhold / ceiling |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+    '| operation | c | keyhold req/s | p50 ms | p99 ms | errors | server CPU | CPU µs/req | gen. CPU | ceiling req/s | ceiling p50 ms | ceiling p99 ms | keyhold / ceiling |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
   for (const r of rows) {
     const k = r.keyhold;
     const c = r.ceiling;
     const errs = `${k.errors + k.socketErrors}${flagged(k) ? ' ⚠' : ''}`;
     const ratio = c === undefined || c.rps === 0 ? '–' : `${((100 * k.rps) / c.rps).toFixed(0)}%`;
-    md += `| ${r.scenario.label} | ${r.concurrency} | ${fmtInt(k.rps)} | ${fmtMs(k.p50Ms)} | ${fmtMs(k.p99Ms)} | ${errs} | ${fmtPct(k.serverCpuPct)} | ${fmtPct(k.generatorCpuPct)} | ${c === undefined ? '–' : fmtInt(c.rps)} | ${c === undefined ? '–' : fmtMs(c.p50Ms)} | ${c === undefined ? '–' : fmtMs(c.p99Ms)} | ${ratio}${flagged(c) ? ' ⚠' : ''} |\n`;
+    md += `| ${r.scenario.label} | ${r.concurrency} | ${fmtInt(k.rps)} | ${fmtMs(k.p50Ms)} | ${fmtMs(k.p99Ms)} | ${errs} | ${fmtPct(k.serverCpuPct)} | ${fmtUsPerReq(k)} | ${fmtPct(k.generatorCpuPct)} | ${c === undefined ? '–' : fmtInt(c.rps)} | ${c === undefined ? '–' : fmtMs(c.p50Ms)} | ${c === undefined ? '–' : fmtMs(c.p99Ms)} | ${ratio}${flagged(c) ? ' ⚠' : ''} |\n`;
   }
   return md;
 }
@@ -599,7 +618,7 @@ function header(seconds: number): string {
     `- Machine: ${model}, ${cpu.length} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}; Node ${process.version}.`,
     '- Server: `node dist/src/cli/main.js serve` on 127.0.0.1 with a fresh data dir (embedded SQLite + software HSM), SigV4 verification and the audit log on (as always), log level `warn`.',
     `- Load: ${useWrk ? '`wrk -t1` (measured window) after a lean warm-up' : 'bench/load.ts, a lean closed-loop generator'} in the same machine: each request is SigV4-signed once (re-signed every 60 s), sent as pre-built HTTP/1.1 bytes over one keep-alive socket per concurrency slot; responses are framed by status line and Content-Length only. The generator and the server share the ${cpu.length} CPUs.`,
-    '- "server CPU" is the keyhold process\'s CPU time over the run (from /proc, % of one core; > 100% means work off the main thread: libuv pool, GC helpers); "gen. CPU" is the load generator\'s over the measured window.',
+    '- "server CPU" is the keyhold process\'s CPU time over the run (from /proc, % of one core; > 100% means work off the main thread: libuv pool, GC helpers) and "CPU µs/req" that divided by req/s; "gen. CPU" is the load generator\'s over the measured window.',
     `- Each row: 1 s warm-up, then ${seconds} s measured; req/s counts responses completed in the window; p50/p99 are per-request latencies (send → full response). Any non-200 is an error and flags the row (⚠).`,
     '- Requests: GenerateDataKey `{KeyId, KeySpec: AES_256}`; Encrypt `{KeyId, Plaintext: 1 KiB}`; Decrypt `{CiphertextBlob}` of a 1 KiB plaintext.',
     '- Ceiling: a bare `node:http` server in its own process that reads the body and answers every POST with a fixed ~300-byte JSON body and the same headers as keyhold (Content-Type, Content-Length, x-amzn-RequestId), under the same load. "keyhold / ceiling" is the ratio of req/s.',
@@ -624,6 +643,10 @@ function writeDoc(generated: string): void {
   }
   mkdirSync(dirname(DOC), { recursive: true });
   writeFileSync(DOC, `${before}${begin}\n${generated.trimEnd()}\n${end}${after}`);
+  // Keep the doc as `prettier --check` wants it (prettier is a dev dependency; best effort).
+  const prettier = join(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs');
+  if (existsSync(prettier))
+    spawnSync(process.execPath, [prettier, '--write', DOC], { stdio: 'ignore' });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -668,6 +691,7 @@ async function main(): Promise<void> {
         out.write(`keyhold exited with ${server.child.exitCode ?? server.child.signalCode}\n`);
       }
       rmSync(server.dataDir, { recursive: true, force: true });
+      tempDirs.delete(server.dataDir);
     }
 
     const bare = await startBare();
@@ -725,7 +749,9 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   await killAll();
   process.exit(1);
 });

@@ -38,23 +38,26 @@ program
       const config = loadConfig(flags);
       const node = await startKeyhold(config);
       const out = process.stdout;
-      out.write(
-        `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})\n`,
-      );
-      out.write(`data directory: ${config.dataDir}\n`);
+      // One write, so that whoever watches stdout sees the whole banner at once.
+      const lines = [
+        `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
+        `data directory: ${config.dataDir}`,
+      ];
       if (node.rootKeyCreated) {
-        out.write(
+        lines.push(
           `WARNING: generated a development root key in ${join(config.dataDir, 'root.key')}. ` +
-            'Anyone who reads it can decrypt every key; set KEYHOLD_ROOT_PASSPHRASE in production.\n',
+            'Anyone who reads it can decrypt every key; set KEYHOLD_ROOT_PASSPHRASE in production.',
         );
       }
       if (node.generatedCredentials !== undefined) {
         const c = node.generatedCredentials;
-        out.write(
-          'Administrator credentials (account root), shown only this once:\n' +
-            `  AWS_ACCESS_KEY_ID=${c.accessKeyId}\n  AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}\n`,
+        lines.push(
+          'Administrator credentials (account root), shown only this once:',
+          `  AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
+          `  AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
         );
       }
+      out.write(lines.join('\n') + '\n');
       let closing = false;
       const shutdown = (signal: string) => {
         if (closing) return;

@@ -47,7 +47,7 @@ export function loadConfig(
     region,
     regions: Object.freeze([...new Set([region, ...extra])]),
     accountId: flags.accountId ?? env.KEYHOLD_ACCOUNT_ID ?? '111122223333',
-    bootstrapAccessKeyId: env.KEYHOLD_ACCESS_KEY_ID,
+    bootstrapAccessKeyId: env.KEYHOLD_ACCESS_KEY_ID === '' ? undefined : env.KEYHOLD_ACCESS_KEY_ID,
     bootstrapSecretAccessKey: secretFrom(env, 'KEYHOLD_SECRET_ACCESS_KEY'),
     rootPassphrase: secretFrom(env, 'KEYHOLD_ROOT_PASSPHRASE'),
     domainKeyRotationHours:

@@ -157,11 +157,19 @@ function startJobTimer(
   return timer;
 }
 
-/** Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets. */
+/**
+ * Stop accepting, let in-flight requests finish, and drop keep-alive sockets as soon as
+ * they fall idle (a client would otherwise hold them open until its own timeout).
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const sweep = setInterval(() => server.closeIdleConnections(), 20);
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      resolve();
+    });
     server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 10_000).unref();
   });
 }

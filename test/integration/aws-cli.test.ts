@@ -20,6 +20,14 @@ import {
 } from '../helpers/server.js';
 
 const AWS = '/usr/bin/aws';
+const MISSING =
+  `${AWS} is missing: the AWS CLI v2 tests need Debian's awscli package. ` +
+  '.ci/run must install awscli (apt-get install -y awscli); CI installs it.';
+
+/** Fails (never skips) the calling test when the CLI is not installed. */
+function requireCli(): void {
+  assert.ok(existsSync(AWS), MISSING);
+}
 
 interface CliResult {
   code: number;
@@ -34,6 +42,7 @@ describe('AWS CLI v2 against keyhold', () => {
   let keyArn: string;
 
   function run(args: string[], creds?: { akid: string; secret: string }): Promise<CliResult> {
+    requireCli();
     const env: NodeJS.ProcessEnv = {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: tmp,
@@ -52,8 +61,7 @@ describe('AWS CLI v2 against keyhold', () => {
         [...args, '--endpoint-url', server.url, '--output', 'json'],
         { env, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
-          const code =
-            err === null ? 0 : typeof err.code === 'number' ? err.code : Number.NaN;
+          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : Number.NaN;
           resolve({ code, stdout: String(stdout), stderr: String(stderr) });
         },
       );
@@ -78,11 +86,6 @@ describe('AWS CLI v2 against keyhold', () => {
   }
 
   before(async () => {
-    assert.ok(
-      existsSync(AWS),
-      `${AWS} is missing: the AWS CLI v2 test needs Debian's awscli package. ` +
-        '.ci/run must install awscli (apt-get install -y awscli); CI installs it.',
-    );
     tmp = mkdtempSync(join(tmpdir(), 'keyhold-cli-'));
     server = await startTestServer();
   });
@@ -92,6 +95,7 @@ describe('AWS CLI v2 against keyhold', () => {
   });
 
   it('is the AWS CLI v2', async () => {
+    requireCli();
     const r = await new Promise<string>((resolve, reject) =>
       execFile(AWS, ['--version'], (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
@@ -116,7 +120,14 @@ describe('AWS CLI v2 against keyhold', () => {
   });
 
   it('create-alias, then list-aliases shows it pointing at the key', async () => {
-    const r = await run(['kms', 'create-alias', '--alias-name', 'alias/cli', '--target-key-id', keyId]);
+    const r = await run([
+      'kms',
+      'create-alias',
+      '--alias-name',
+      'alias/cli',
+      '--target-key-id',
+      keyId,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = await runJson(['kms', 'list-aliases', '--key-id', keyId]);
     const aliases = out['Aliases'] as Array<Record<string, unknown>>;

@@ -216,7 +216,10 @@ describe('UpdateAlias / DeleteAlias', () => {
     const entry = (await allAliases(k2.KeyId)).find((a) => a.AliasName === name);
     assert.equal(entry?.TargetKeyId, k2.KeyId);
     assert.ok(entry?.LastUpdatedDate instanceof Date);
-    assert.equal((await allAliases(k1.KeyId)).find((a) => a.AliasName === name), undefined);
+    assert.equal(
+      (await allAliases(k1.KeyId)).find((a) => a.AliasName === name),
+      undefined,
+    );
   });
 
   it('UpdateAlias of an unknown alias → NotFoundException', async () => {
@@ -260,11 +263,21 @@ describe('UpdateAlias / DeleteAlias', () => {
       server.client.send(new DeleteAliasCommand({ AliasName: name })),
       'NotFoundException',
     );
-    assert.equal((await allAliases()).find((a) => a.AliasName === name), undefined);
+    assert.equal(
+      (await allAliases()).find((a) => a.AliasName === name),
+      undefined,
+    );
     // the key itself is untouched, and the name can be reused
     const d = await server.client.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
     assert.equal(d.KeyMetadata?.KeyState, 'Enabled');
     await server.client.send(new CreateAliasCommand({ AliasName: name, TargetKeyId: key.KeyId }));
+  });
+
+  it('DeleteAlias of a name without the alias/ prefix → ValidationException', async () => {
+    await expectAwsError(
+      server.client.send(new DeleteAliasCommand({ AliasName: 'noprefix' })),
+      'ValidationException',
+    );
   });
 });
 
@@ -316,9 +329,7 @@ describe('ListAliases', () => {
 
   it('KeyId filter for an unknown key → NotFoundException', async () => {
     await expectAwsError(
-      server.client.send(
-        new ListAliasesCommand({ KeyId: '00000000-1111-2222-3333-444444444444' }),
-      ),
+      server.client.send(new ListAliasesCommand({ KeyId: '00000000-1111-2222-3333-444444444444' })),
       'NotFoundException',
     );
   });
@@ -489,7 +500,9 @@ describe('TagResource / UntagResource / ListResourceTags', () => {
   it('tag operations on an unknown key → NotFoundException', async () => {
     const id = '00000000-1111-2222-3333-444444444444';
     await expectAwsError(
-      server.client.send(new TagResourceCommand({ KeyId: id, Tags: [{ TagKey: 'a', TagValue: 'b' }] })),
+      server.client.send(
+        new TagResourceCommand({ KeyId: id, Tags: [{ TagKey: 'a', TagValue: 'b' }] }),
+      ),
       'NotFoundException',
     );
     await expectAwsError(

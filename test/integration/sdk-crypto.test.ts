@@ -176,7 +176,9 @@ describe('Encrypt / Decrypt', () => {
   it('context given at Decrypt but not at Encrypt → InvalidCiphertextException', async () => {
     const blob = await encrypt(keyA.KeyId as string, Buffer.from('no ctx'));
     await expectAwsError(
-      server.client.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { a: 'b' } })),
+      server.client.send(
+        new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { a: 'b' } }),
+      ),
       'InvalidCiphertextException',
     );
   });
@@ -256,6 +258,25 @@ describe('Encrypt / Decrypt', () => {
     );
     assert.ok(!err.message.includes('ZZZZ'), 'raw plaintext not echoed');
     assert.ok(!err.message.includes(pt.toString('base64').slice(0, 16)), 'base64 not echoed');
+  });
+
+  it('empty Plaintext → ValidationException (PlaintextType min 1)', async () => {
+    const err = await expectAwsError(
+      server.client.send(new EncryptCommand({ KeyId: keyA.KeyId, Plaintext: new Uint8Array(0) })),
+      'ValidationException',
+    );
+    assert.match(err.message, /at 'plaintext' failed to satisfy constraint/);
+  });
+
+  it('CiphertextBlob over 6144 bytes → ValidationException', async () => {
+    const err = await expectAwsError(
+      server.client.send(new DecryptCommand({ CiphertextBlob: Buffer.alloc(6145, 1) })),
+      'ValidationException',
+    );
+    assert.match(
+      err.message,
+      /at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144/,
+    );
   });
 
   it('Encrypt with an unknown key → NotFoundException', async () => {
@@ -457,7 +478,10 @@ describe('ReEncrypt', () => {
     // the new blob does not decrypt under the old context nor with the source KeyId
     await expectAwsError(
       server.client.send(
-        new DecryptCommand({ CiphertextBlob: out.CiphertextBlob, EncryptionContext: { stage: 'one' } }),
+        new DecryptCommand({
+          CiphertextBlob: out.CiphertextBlob,
+          EncryptionContext: { stage: 'one' },
+        }),
       ),
       'InvalidCiphertextException',
     );
@@ -476,7 +500,11 @@ describe('ReEncrypt', () => {
   it('with a matching SourceKeyId and destination alias', async () => {
     const blob = await encrypt(keyB.KeyId as string, Buffer.from('x'));
     const out = await server.client.send(
-      new ReEncryptCommand({ CiphertextBlob: blob, SourceKeyId: keyB.Arn, DestinationKeyId: aliasA }),
+      new ReEncryptCommand({
+        CiphertextBlob: blob,
+        SourceKeyId: keyB.Arn,
+        DestinationKeyId: aliasA,
+      }),
     );
     assert.equal(out.KeyId, keyA.Arn);
     assert.equal(out.SourceKeyId, keyB.Arn);

@@ -180,6 +180,29 @@ describe('CreateKey', () => {
     );
   });
 
+  it('both KeySpec and CustomerMasterKeySpec → ValidationException', async () => {
+    await expectAwsError(
+      server.client.send(
+        new CreateKeyCommand({
+          KeySpec: 'SYMMETRIC_DEFAULT',
+          CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+        }),
+      ),
+      'ValidationException',
+    );
+  });
+
+  it('Description over 8192 characters → ValidationException', async () => {
+    const err = await expectAwsError(
+      server.client.send(new CreateKeyCommand({ Description: 'd'.repeat(8193) })),
+      'ValidationException',
+    );
+    assert.match(
+      err.message,
+      /at 'description' failed to satisfy constraint: Member must have length less than or equal to 8192/,
+    );
+  });
+
   it('invalid policy JSON → MalformedPolicyDocumentException', async () => {
     await expectAwsError(
       server.client.send(new CreateKeyCommand({ Policy: '{"Version": "2012-10-17", ' })),
