@@ -1,5 +1,9 @@
 /** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
+import { authorize } from '../authz/authorize.js';
 import { kmsError } from '../protocol/errors.js';
+import type { AliasRecord, KeyRecord } from '../storage/repository.js';
+import { aliasArn } from './arn.js';
+import type { RequestContext } from './context.js';
 
 export const MAX_ALIASES_PER_KEY = 50;
 
@@ -19,4 +23,31 @@ export function checkAliasName(name: string): void {
       `${name} is not a valid alias name: the prefix alias/aws/ is reserved for AWS managed keys.`,
     );
   }
+}
+
+/**
+ * UpdateAlias / DeleteAlias preamble: check the name, authorize the action on the alias,
+ * load it, and authorize the action on the key it currently points to (AWS checks both).
+ */
+export async function loadAliasForChange(
+  ctx: RequestContext,
+  name: string,
+  action: string,
+): Promise<{ alias: AliasRecord; arn: string; current: KeyRecord | undefined }> {
+  checkAliasName(name);
+  const account = ctx.principal.accountId;
+  const arn = aliasArn(ctx.region, account, name);
+  authorize({ principal: ctx.principal, action, resource: { arn, accountId: account } });
+  const alias = await ctx.services.storage.getAlias(ctx.region, account, name);
+  if (alias === undefined) throw aliasNotFound(arn);
+  const current = await ctx.services.storage.getKey(ctx.region, alias.targetKeyId);
+  if (current !== undefined) {
+    ctx.keyArns.push(current.arn);
+    authorize({ principal: ctx.principal, action, resource: current });
+  }
+  return { alias, arn, current };
+}
+
+export function aliasNotFound(arn: string): Error {
+  return kmsError('NotFoundException', `Alias ${arn} is not found.`);
 }

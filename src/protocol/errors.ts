@@ -121,3 +121,11 @@ export function toKmsError(err: unknown): KmsError {
   if (err instanceof KmsError) return err;
   return new KmsError('KMSInternalException', 'An internal error occurred.', { cause: err });
 }
+
+/** A member the model marks optional but the operation needs (AWS's Coral wording). */
+export function missingMember(path: string): KmsError {
+  return kmsError(
+    'ValidationException',
+    `1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`,
+  );
+}

@@ -1,5 +1,5 @@
 import type { DecryptRequest, DecryptResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError, missingMember } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';
 import {
@@ -32,10 +32,7 @@ export default operation<DecryptRequest, DecryptResponse>({
       dryRunSucceeded();
     }
     if (input.CiphertextBlob === undefined) {
-      throw kmsError(
-        'ValidationException',
-        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
-      );
+      throw missingMember('ciphertextBlob');
     }
     const out = await decryptBlob(ctx, Buffer.from(input.CiphertextBlob), input.EncryptionContext, {
       operation: 'Decrypt',

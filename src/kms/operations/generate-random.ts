@@ -1,6 +1,6 @@
 import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
 import { authorize } from '../../authz/authorize.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError, missingMember } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import { refuseRecipient } from '../use-key.js';
 
@@ -18,10 +18,7 @@ export default operation<GenerateRandomRequest, GenerateRandomResponse>({
       );
     }
     if (input.NumberOfBytes === undefined) {
-      throw kmsError(
-        'ValidationException',
-        "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null",
-      );
+      throw missingMember('numberOfBytes');
     }
     const bytes = ctx.services.hsm.random(input.NumberOfBytes);
     ctx.sensitive.push(bytes);

@@ -1,5 +1,5 @@
 import type { ReEncryptRequest, ReEncryptResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { missingMember } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import {
   checkSymmetricAlgorithm,
@@ -15,10 +15,7 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
   readOnly: true,
   async handler(ctx, input) {
     if (input.CiphertextBlob === undefined) {
-      throw kmsError(
-        'ValidationException',
-        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
-      );
+      throw missingMember('ciphertextBlob');
     }
     const source = await decryptBlob(
       ctx,
