@@ -9,7 +9,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
 import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { startKeyhold } from '../server/app.js';
-import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { openAuditDb } from '../storage/sqlite/audit-db.js';
+import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
 import { registerAuditCommands } from './audit-commands.js';
 
 const program = new Command();
@@ -37,6 +38,24 @@ program
     }) => {
       const config = loadConfig(flags);
       const node = await startKeyhold(config);
+      // Signal handlers first: whoever reads the banner may stop us at once.
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        process.stdout.write(
+          `${signal}: finishing in-flight requests and flushing the audit log\n`,
+        );
+        node.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
       const out = process.stdout;
       // One write, so that whoever watches stdout sees the whole banner at once.
       const lines = [
@@ -58,28 +77,13 @@ program
         );
       }
       out.write(lines.join('\n') + '\n');
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        out.write(`${signal}: finishing in-flight requests and flushing the audit log\n`);
-        node.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`shutdown failed: ${String(err)}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
     },
   );
 
 registerAuditCommands(program, async (dataDir) => {
   const dir = resolve(dataDir);
-  const dbPath = join(dir, 'keyhold.db');
-  if (!existsSync(dbPath)) throw new ConfigError(`no keyhold data in ${dir}`);
+  const dbPath = join(dir, 'audit.db');
+  if (!existsSync(dbPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
   const root = loadRootKey({
     dataDir: dir,
     passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
@@ -87,11 +91,13 @@ registerAuditCommands(program, async (dataDir) => {
   });
   const auditKey = derivePurposeKey(root.key, 'audit-chain');
   root.key.zeroize();
-  const storage = new SqliteStorage(dbPath);
+  const db = openAuditDb(dbPath);
   return {
-    repo: storage,
+    repo: new SqliteAuditRepository(db),
     auditKey: auditKey.bytes,
-    close: () => storage.close(),
+    close: async () => {
+      db.close();
+    },
   };
 });
 

@@ -20,6 +20,7 @@ import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { toKmsError } from '../protocol/errors.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
 
 export interface KeyholdNode {
   url: string;
@@ -49,6 +50,7 @@ export async function startKeyhold(
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const storage = new SqliteStorage(join(config.dataDir, 'keyhold.db'));
+  let auditRepo: ThreadedAuditRepository | undefined;
   try {
     const root = loadRootKey({ dataDir: config.dataDir, passphrase: config.rootPassphrase });
     const ring = await DomainKeyring.open(
@@ -59,7 +61,10 @@ export async function startKeyhold(
     const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
     const auditKey = derivePurposeKey(root.key, 'audit-chain');
     root.key.zeroize();
-    const audit = await AuditLog.open(storage, auditKey.bytes, { maxBatch: config.auditMaxBatch });
+    auditRepo = new ThreadedAuditRepository(join(config.dataDir, 'audit.db'));
+    const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
+      maxBatch: config.auditMaxBatch,
+    });
     const services: Services = { storage, hsm, clock };
     const authenticator = new Authenticator(storage, hsm, {
       regions: config.regions,
@@ -107,10 +112,12 @@ export async function startKeyhold(
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
         await audit.close();
+        await auditRepo?.close();
         await storage.close();
       },
     };
   } catch (err) {
+    await auditRepo?.close();
     await storage.close();
     throw err;
   }

@@ -208,13 +208,8 @@ export interface AuditRepository {
   queryAudit(query: AuditQuery): Promise<AuditRow[]>;
 }
 
-/** Everything keyhold stores. */
+/** Everything keyhold stores about keys and callers (the audit log is stored apart). */
 export interface Storage
-  extends
-    KeyRepository,
-    AliasRepository,
-    DomainKeyRepository,
-    AccessKeyRepository,
-    AuditRepository {
+  extends KeyRepository, AliasRepository, DomainKeyRepository, AccessKeyRepository {
   close(): Promise<void>;
 }

@@ -517,7 +517,7 @@ describe('secrets at rest, restart and the audit CLI', () => {
   });
 
   it('`keyhold audit verify` exits 1 when one event body was changed', async () => {
-    const db = new Database(join(dataDir, 'keyhold.db'));
+    const db = new Database(join(dataDir, 'audit.db'));
     try {
       const row = db.prepare('SELECT event_name FROM audit_events WHERE seq = 3').get() as
         { event_name: string } | undefined;

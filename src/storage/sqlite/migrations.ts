@@ -1,8 +1,8 @@
 /**
- * Versioned schema migrations for the SQLite adapter. Append only: a released migration
+ * Versioned schema migrations for the SQLite adapter (keyhold.db; the audit log has its own
+ * file and list, see audit-db.ts). Append only: a released migration
  * never changes; a new schema is a new entry. `user_version` records the applied level.
  */
-import { AUDIT_SCHEMA_SQL } from './sqlite-audit.js';
 
 export interface Migration {
   version: number;
@@ -13,7 +13,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'keys, versions, aliases, tags, domain keys, access keys, audit',
+    description: 'keys, versions, aliases, tags, domain keys, access keys',
     sql: `
       CREATE TABLE keys (
         region TEXT NOT NULL,
@@ -81,7 +81,6 @@ export const MIGRATIONS: readonly Migration[] = [
         sealed_secret BLOB NOT NULL,
         created_at INTEGER NOT NULL
       );
-      ${AUDIT_SCHEMA_SQL}
     `,
   },
 ];

@@ -9,9 +9,6 @@ import {
   DuplicateKeyError,
   type AccessKeyRecord,
   type AliasRecord,
-  type AuditHead,
-  type AuditQuery,
-  type AuditRow,
   type DomainKeyRecord,
   type KeyRecord,
   type KeyState,
@@ -21,14 +18,12 @@ import {
   type TagRecord,
 } from '../repository.js';
 import { MIGRATIONS } from './migrations.js';
-import { SqliteAuditRepository } from './sqlite-audit.js';
 
 type Row = Record<string, unknown>;
 
 export class SqliteStorage implements Storage {
   readonly db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
-  readonly #audit: SqliteAuditRepository;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -38,25 +33,6 @@ export class SqliteStorage implements Storage {
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
-    this.#audit = new SqliteAuditRepository(db);
-  }
-
-  // ---- audit (delegated) ----
-
-  appendAudit(rows: AuditRow[], head: AuditHead): Promise<void> {
-    return this.#audit.appendAudit(rows, head);
-  }
-
-  getAuditHead(): Promise<AuditHead | undefined> {
-    return this.#audit.getAuditHead();
-  }
-
-  readAudit(afterSeq: number, limit: number): Promise<AuditRow[]> {
-    return this.#audit.readAudit(afterSeq, limit);
-  }
-
-  queryAudit(query: AuditQuery): Promise<AuditRow[]> {
-    return this.#audit.queryAudit(query);
   }
 
   async close(): Promise<void> {
