@@ -28,10 +28,13 @@ import type { BackingKeyHandle, EktBinding, Hsm, WrappedBackingKey } from './hsm
 import type { SecretBytes } from './secret-bytes.js';
 
 const KDF_INFO = Buffer.from('keyhold/symmetric/v1', 'utf8');
+const HBK_CACHE_MAX = 1024;
+const HBK_CACHE_TTL_MS = 60_000;
 
 export class SoftwareHsm implements Hsm {
   readonly #ring: DomainKeyring;
   readonly #sealKey: SecretBytes;
+  readonly #hbkCache = new Map<string, { hbk: Buffer; expires: number; binding: string }>();
 
   constructor(ring: DomainKeyring, sealKey: SecretBytes) {
     this.#ring = ring;
@@ -109,12 +112,42 @@ export class SoftwareHsm implements Hsm {
   }
 
   #deriveDataKey(key: BackingKeyHandle, nonce: Buffer): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#hbk(key), nonce, KDF_INFO, 32));
+  }
+
+  /**
+   * The unwrapped HBK for an EKT, from a small bounded cache (keyed by the EKT bytes, which
+   * name the domain key and bind the key ARN and version) so that a hot key is not
+   * unwrapped on every call. Evicted HBKs are zeroed.
+   */
+  #hbk(key: BackingKeyHandle): Buffer {
+    const id = key.ekt.toString('base64');
+    const now = Date.now();
+    const hit = this.#hbkCache.get(id);
+    if (hit !== undefined && hit.expires > now && hit.binding === `${key.keyArn}/${key.versionId}`)
+      return hit.hbk;
     const hbk = this.#unwrap(key, key);
-    try {
-      return Buffer.from(hkdfSync('sha256', hbk, nonce, KDF_INFO, 32));
-    } finally {
-      hbk.fill(0);
+    if (hit !== undefined) this.#evict(id);
+    if (this.#hbkCache.size >= HBK_CACHE_MAX) {
+      const oldest = this.#hbkCache.keys().next();
+      if (oldest.done !== true) this.#evict(oldest.value);
     }
+    this.#hbkCache.set(id, {
+      hbk,
+      expires: now + HBK_CACHE_TTL_MS,
+      binding: `${key.keyArn}/${key.versionId}`,
+    });
+    return hbk;
+  }
+
+  #evict(id: string): void {
+    this.#hbkCache.get(id)?.hbk.fill(0);
+    this.#hbkCache.delete(id);
+  }
+
+  /** Zero and forget every cached HBK (shutdown). */
+  clearCache(): void {
+    for (const id of [...this.#hbkCache.keys()]) this.#evict(id);
   }
 
   #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {

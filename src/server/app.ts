@@ -19,6 +19,8 @@ import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { toKmsError } from '../protocol/errors.js';
+import { withKeyCache } from '../storage/key-cache.js';
+import type { Storage } from '../storage/repository.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
 
@@ -49,7 +51,8 @@ export async function startKeyhold(
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const storage = new SqliteStorage(join(config.dataDir, 'keyhold.db'));
+  // Every read and write of keys goes through the cache, so this node's own writes invalidate it.
+  const storage = withKeyCache(new SqliteStorage(join(config.dataDir, 'keyhold.db')));
   let auditRepo: ThreadedAuditRepository | undefined;
   try {
     const root = loadRootKey({ dataDir: config.dataDir, passphrase: config.rootPassphrase });
@@ -114,6 +117,7 @@ export async function startKeyhold(
         await audit.close();
         await auditRepo?.close();
         await storage.close();
+        hsm.clearCache();
       },
     };
   } catch (err) {
@@ -126,7 +130,7 @@ export async function startKeyhold(
 /** The account's administrator key pair: from the environment, or generated on first start. */
 async function bootstrapCredentials(
   config: Readonly<Config>,
-  storage: SqliteStorage,
+  storage: Storage,
   authenticator: Authenticator,
   clock: Clock,
 ): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined> {

@@ -1,0 +1,126 @@
+/**
+ * A read-through cache of key records and key versions in front of a Storage — the two
+ * reads every cryptographic request makes. Bounded, short-lived, and invalidated by every
+ * write that goes through it; the TTL bounds how long a change made on another node (a
+ * shared database) can take to be seen here.
+ */
+import type { KeyRecord, KeyVersionRecord, Storage } from './repository.js';
+
+export interface KeyCacheOptions {
+  /** How long a key record may be served from memory (ms). */
+  keyTtlMs: number;
+  /** How long a key version (immutable but for EKT rewrap) may be served from memory (ms). */
+  versionTtlMs: number;
+  maxEntries: number;
+  now?: () => number;
+}
+
+export const DEFAULT_KEY_CACHE: KeyCacheOptions = {
+  keyTtlMs: 1000,
+  versionTtlMs: 60_000,
+  maxEntries: 10_000,
+};
+
+class TtlMap<V> {
+  readonly #map = new Map<string, { value: V; expires: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+    private readonly now: () => number,
+  ) {}
+
+  get(k: string): V | undefined {
+    const e = this.#map.get(k);
+    if (e === undefined) return undefined;
+    if (e.expires <= this.now()) {
+      this.#map.delete(k);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(k: string, value: V): void {
+    if (this.#map.size >= this.max) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done !== true) this.#map.delete(oldest.value);
+    }
+    this.#map.set(k, { value, expires: this.now() + this.ttlMs });
+  }
+
+  delete(k: string): void {
+    this.#map.delete(k);
+  }
+
+  deletePrefix(prefix: string): void {
+    for (const k of this.#map.keys()) if (k.startsWith(prefix)) this.#map.delete(k);
+  }
+}
+
+/** Wrap a Storage so that getKey / getKeyVersion are served from memory when fresh. */
+export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY_CACHE): Storage {
+  const now = opts.now ?? Date.now;
+  const keys = new TtlMap<KeyRecord>(opts.keyTtlMs, opts.maxEntries, now);
+  const versions = new TtlMap<KeyVersionRecord>(opts.versionTtlMs, opts.maxEntries, now);
+  const kk = (region: string, keyId: string) => `${region}/${keyId}`;
+  const vk = (region: string, keyId: string, versionId: string) =>
+    `${region}/${keyId}/${versionId}`;
+  const forget = (region: string, keyId: string) => {
+    keys.delete(kk(region, keyId));
+    versions.deletePrefix(`${kk(region, keyId)}/`);
+  };
+
+  const cached: Partial<Storage> = {
+    async getKey(region, keyId) {
+      const hit = keys.get(kk(region, keyId));
+      if (hit !== undefined) return hit;
+      const key = await inner.getKey(region, keyId);
+      // Frozen: a caller that mutates a shared record is a bug, and fails loudly.
+      if (key !== undefined) keys.set(kk(region, keyId), Object.freeze(key));
+      return key;
+    },
+    async getKeyVersion(region, keyId, versionId) {
+      const hit = versions.get(vk(region, keyId, versionId));
+      if (hit !== undefined) return hit;
+      const v = await inner.getKeyVersion(region, keyId, versionId);
+      if (v !== undefined) versions.set(vk(region, keyId, versionId), Object.freeze(v));
+      return v;
+    },
+    async createKey(key, version, tags) {
+      forget(key.region, key.keyId);
+      await inner.createKey(key, version, tags);
+    },
+    async updateKey(key) {
+      keys.delete(kk(key.region, key.keyId));
+      try {
+        return await inner.updateKey(key);
+      } finally {
+        keys.delete(kk(key.region, key.keyId));
+      }
+    },
+    async deleteKey(region, keyId) {
+      forget(region, keyId);
+      await inner.deleteKey(region, keyId);
+      forget(region, keyId);
+    },
+    async addKeyVersion(version) {
+      versions.delete(vk(version.region, version.keyId, version.versionId));
+      await inner.addKeyVersion(version);
+    },
+    async replaceEkt(version, previousDomainKeyId) {
+      const done = await inner.replaceEkt(version, previousDomainKeyId);
+      versions.delete(vk(version.region, version.keyId, version.versionId));
+      return done;
+    },
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const own = (cached as Record<PropertyKey, unknown>)[prop];
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      // Class methods use private fields: call them on the real instance.
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
