@@ -2,17 +2,13 @@
  * The embedded software HSM: Node's crypto behind the Hsm contract.
  *
  * Per call (after the AWS KMS cryptographic details, "Encrypt"): unwrap the HBK from its
- * EKT with the domain key, draw a fresh 16-byte nonce, derive a one-time 256-bit key
- * K = HKDF-SHA256(HBK, salt = nonce, info = "keyhold/symmetric/v1"), then AES-256-GCM
- * with AAD = blob header || canonical encryption context. HBK and K are zeroed after use.
+ * EKT with the domain key, draw a fresh 16-byte nonce, derive a one-time 256-bit key K with
+ * the NIST SP 800-108 KDF in counter mode with HMAC-SHA256 (as AWS KMS does):
+ *   K = HMAC-SHA256(HBK, [1]_32 || "keyhold/symmetric/v1" || 0x00 || nonce || [256]_32)
+ * (one block: L = 256 bits), then AES-256-GCM with AAD = blob header || canonical
+ * encryption context. K is zeroed after use.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  hkdfSync,
-  randomBytes,
-  randomFillSync,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { invalidCiphertext } from '../protocol/errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
@@ -25,15 +21,21 @@ import {
 import type { DomainKeyring } from './domain-keys.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import type { BackingKeyHandle, EktBinding, Hsm, WrappedBackingKey } from './hsm.js';
+import { RandomPool } from './random-pool.js';
 import type { SecretBytes } from './secret-bytes.js';
 
-const KDF_INFO = Buffer.from('keyhold/symmetric/v1', 'utf8');
+/** SP 800-108 counter-mode fields: counter i = 1, Label, 0x00, Context = nonce, L = 256. */
+const KDF_COUNTER_1 = Buffer.from([0, 0, 0, 1]);
+const KDF_LABEL = Buffer.from('keyhold/symmetric/v1', 'utf8');
+const KDF_SEPARATOR = Buffer.from([0]);
+const KDF_LENGTH_256 = Buffer.from([0, 0, 1, 0]);
 const HBK_CACHE_MAX = 1024;
 const HBK_CACHE_TTL_MS = 60_000;
 
 export class SoftwareHsm implements Hsm {
   readonly #ring: DomainKeyring;
   readonly #sealKey: SecretBytes;
+  readonly #random = new RandomPool();
   readonly #hbkCache = new Map<string, { hbk: Buffer; expires: number; binding: string }>();
 
   constructor(ring: DomainKeyring, sealKey: SecretBytes) {
@@ -42,7 +44,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   createBackingKey(binding: EktBinding): WrappedBackingKey {
-    const hbk = randomBytes(32);
+    const hbk = this.#random.take(32);
     try {
       return this.#wrap(binding, hbk);
     } finally {
@@ -55,7 +57,7 @@ export class SoftwareHsm implements Hsm {
     plaintext: Buffer,
     context: EncryptionContext | undefined,
   ): Buffer {
-    const nonce = randomBytes(NONCE_LENGTH + IV_LENGTH);
+    const nonce = this.#random.take(NONCE_LENGTH + IV_LENGTH);
     const header = encodeHeader(
       key.keyId,
       key.versionId,
@@ -108,11 +110,17 @@ export class SoftwareHsm implements Hsm {
   }
 
   random(n: number): Buffer {
-    return randomFillSync(Buffer.allocUnsafe(n));
+    return this.#random.take(n);
   }
 
   #deriveDataKey(key: BackingKeyHandle, nonce: Buffer): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.#hbk(key), nonce, KDF_INFO, 32));
+    return createHmac('sha256', this.#hbk(key))
+      .update(KDF_COUNTER_1)
+      .update(KDF_LABEL)
+      .update(KDF_SEPARATOR)
+      .update(nonce)
+      .update(KDF_LENGTH_256)
+      .digest();
   }
 
   /**
