@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from '../../src/storage/sqlite/driver.js';
 import { AuditError, AuditLog } from '../../src/audit/audit-log.js';
 import { chainHash, GENESIS_HASH, headMac } from '../../src/audit/chain.js';
 import { buildEvent, formatCloudTrailDate, type AuditInput } from '../../src/audit/event.js';
@@ -50,7 +51,7 @@ function containsBinary(v: unknown): boolean {
 }
 
 interface Fixture {
-  db: Database.Database;
+  db: BetterSqlite3.Database;
   repo: SqliteAuditRepository;
   key: Buffer;
 }

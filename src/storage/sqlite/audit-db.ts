@@ -3,7 +3,8 @@
  * migrations. Kept apart from keyhold.db so that its group commits (one fsync per batch)
  * never hold the lock the key tables need.
  */
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from './driver.js';
 import { AUDIT_SCHEMA_SQL } from './sqlite-audit.js';
 import type { Migration } from './migrations.js';
 
@@ -11,7 +12,10 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'audit events and chain head', sql: AUDIT_SCHEMA_SQL },
 ];
 
-export function openAuditDb(path: string, options: { readonly?: boolean } = {}): Database.Database {
+export function openAuditDb(
+  path: string,
+  options: { readonly?: boolean } = {},
+): BetterSqlite3.Database {
   const db = new Database(path, {
     readonly: options.readonly === true,
     fileMustExist: options.readonly === true,

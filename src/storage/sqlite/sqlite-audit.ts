@@ -4,7 +4,7 @@
  * one transaction, which is one fsync with synchronous=FULL (group commit).
  */
 
-import type Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { AuditHead, AuditQuery, AuditRepository, AuditRow } from '../repository.js';
 
 /** Part of migration 1. */
@@ -74,14 +74,14 @@ const FILTERS: ReadonlyArray<{ key: keyof AuditQuery; sql: string }> = [
 ];
 
 export class SqliteAuditRepository implements AuditRepository {
-  private readonly insertEvent: Database.Statement<unknown[]>;
-  private readonly upsertHead: Database.Statement<unknown[]>;
-  private readonly selectHead: Database.Statement<unknown[], HeadRow>;
-  private readonly selectAfter: Database.Statement<unknown[], EventRow>;
-  private readonly queries = new Map<string, Database.Statement<unknown[], EventRow>>();
+  private readonly insertEvent: BetterSqlite3.Statement<unknown[]>;
+  private readonly upsertHead: BetterSqlite3.Statement<unknown[]>;
+  private readonly selectHead: BetterSqlite3.Statement<unknown[], HeadRow>;
+  private readonly selectAfter: BetterSqlite3.Statement<unknown[], EventRow>;
+  private readonly queries = new Map<string, BetterSqlite3.Statement<unknown[], EventRow>>();
   private readonly appendTx: (rows: AuditRow[], head: AuditHead) => void;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: BetterSqlite3.Database) {
     this.insertEvent = db.prepare(
       `INSERT INTO audit_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );

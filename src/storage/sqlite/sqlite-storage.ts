@@ -3,7 +3,8 @@
  * returned is on disk. better-sqlite3 is synchronous; the async interface is kept so the
  * PostgreSQL adapter fits the same contract.
  */
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from './driver.js';
 import {
   ConcurrentUpdateError,
   DuplicateKeyError,
@@ -22,7 +23,7 @@ import { MIGRATIONS } from './migrations.js';
 type Row = Record<string, unknown>;
 
 export class SqliteStorage implements Storage {
-  readonly db: Database.Database;
+  readonly db: BetterSqlite3.Database;
   readonly #s: ReturnType<typeof prepare>;
 
   constructor(path: string) {
@@ -239,7 +240,7 @@ export class SqliteStorage implements Storage {
   }
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: BetterSqlite3.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
@@ -250,7 +251,7 @@ function migrate(db: Database.Database): void {
   }
 }
 
-function prepare(db: Database.Database) {
+function prepare(db: BetterSqlite3.Database) {
   const keyCols =
     'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, creation_date, deletion_date, pending_window_days, current_version_id, revision';
   const keyVals = keyCols

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../../src/storage/sqlite/driver.js';
 import { MIGRATIONS } from '../../../src/storage/sqlite/migrations.js';
 import { SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../../../src/storage/repository.js';
