@@ -1,8 +1,8 @@
 /** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
-import { authorize } from '../authz/authorize.js';
 import { kmsError } from '../protocol/errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
 import { aliasArn } from './arn.js';
+import { authorizeAlias, authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
 
 export const MAX_ALIASES_PER_KEY = 50;
@@ -37,13 +37,13 @@ export async function loadAliasForChange(
   checkAliasName(name);
   const account = ctx.principal.accountId;
   const arn = aliasArn(ctx.region, account, name);
-  authorize({ principal: ctx.principal, action, resource: { arn, accountId: account } });
+  await authorizeAlias(ctx, arn, action);
   const alias = await ctx.services.storage.getAlias(ctx.region, account, name);
   if (alias === undefined) throw aliasNotFound(arn);
   const current = await ctx.services.storage.getKey(ctx.region, alias.targetKeyId);
   if (current !== undefined) {
     ctx.keyArns.push(current.arn);
-    authorize({ principal: ctx.principal, action, resource: current });
+    await authorizeKey(ctx, current, action);
   }
   return { alias, arn, current };
 }

@@ -4,9 +4,9 @@
  */
 import type { EncryptionContext } from '../hsm/encryption-context.js';
 import { decodeBlob } from '../hsm/ciphertext-blob.js';
-import { authorize } from '../authz/authorize.js';
 import { invalidCiphertext, kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
+import { authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
 import { checkKeyState } from './key-state.js';
 import { resolveKey } from './key-resolver.js';
@@ -48,6 +48,7 @@ export interface DecryptOptions {
   /** The KeyId the caller named, if any: it must identify the encrypting key. */
   keyId?: string | undefined;
   algorithm?: string | undefined;
+  grantTokens?: string[] | undefined;
 }
 
 export interface Decrypted {
@@ -80,7 +81,10 @@ export async function decryptBlob(
     );
   }
   if (named === undefined) ctx.keyArns.push(key.arn);
-  authorize({ principal: ctx.principal, action: opts.action, resource: key });
+  await authorizeKey(ctx, key, opts.action, {
+    encryptionContext: context,
+    grantTokens: opts.grantTokens,
+  });
   checkKeyState(opts.operation, key);
   requireSymmetricEncryption(key, opts.operation);
   checkSymmetricAlgorithm(key, opts.algorithm);

@@ -2,10 +2,10 @@
  * What every key-using operation does first, in AWS's order: resolve the KeyId, authorize
  * the caller, check the key state. Plus loading a backing-key version for the HSM.
  */
-import { authorize } from '../authz/authorize.js';
 import type { BackingKeyHandle } from '../hsm/hsm.js';
 import { kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
+import { authorizeKey, type AuthorizeOptions } from './authorize.js';
 import type { RequestContext } from './context.js';
 import { resolveKey } from './key-resolver.js';
 import { checkKeyState } from './key-state.js';
@@ -16,6 +16,8 @@ export interface UseKeyOptions {
   /** IAM action to authorize. */
   action: string;
   aliases: boolean;
+  /** Encryption context, grant tokens and condition keys for the authorization step. */
+  authz?: AuthorizeOptions;
 }
 
 export async function useKey(
@@ -24,7 +26,7 @@ export async function useKey(
   opts: UseKeyOptions,
 ): Promise<KeyRecord> {
   const key = await resolveKey(ctx, keyId, { aliases: opts.aliases });
-  authorize({ principal: ctx.principal, action: opts.action, resource: key });
+  await authorizeKey(ctx, key, opts.action, opts.authz);
   checkKeyState(opts.operation, key);
   return key;
 }

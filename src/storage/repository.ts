@@ -6,6 +6,8 @@
  * keys, sealed secrets). All methods are async so that a network database fits the
  * same shape; the SQLite adapter answers synchronously inside them.
  */
+import type { GrantRepository } from './grant-repository.js';
+import type { IamRepository } from './iam-repository.js';
 
 export type KeyState =
   | 'Creating'
@@ -211,5 +213,7 @@ export interface AuditRepository {
 /** Everything keyhold stores about keys and callers (the audit log is stored apart). */
 export interface Storage
   extends KeyRepository, AliasRepository, DomainKeyRepository, AccessKeyRepository {
+  readonly grants: GrantRepository;
+  readonly iam: IamRepository;
   close(): Promise<void>;
 }

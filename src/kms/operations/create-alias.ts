@@ -1,5 +1,5 @@
 import type { CreateAliasRequest } from '@aws-sdk/client-kms';
-import { authorize } from '../../authz/authorize.js';
+import { authorizeAlias } from '../authorize.js';
 import { kmsError } from '../../protocol/errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
 import { checkAliasName, MAX_ALIASES_PER_KEY } from '../aliases.js';
@@ -16,11 +16,7 @@ export default operation<CreateAliasRequest, Record<string, never>>({
     checkAliasName(name);
     const arn = aliasArn(ctx.region, ctx.principal.accountId, name);
     // AWS checks kms:CreateAlias on the alias (IAM) and on the key (key policy).
-    authorize({
-      principal: ctx.principal,
-      action: 'kms:CreateAlias',
-      resource: { arn, accountId: ctx.principal.accountId },
-    });
+    await authorizeAlias(ctx, arn, 'kms:CreateAlias');
     const key = await useKey(ctx, input.TargetKeyId as string, {
       operation: 'CreateAlias',
       action: 'kms:CreateAlias',

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CreateKeyRequest, CreateKeyResponse } from '@aws-sdk/client-kms';
-import { authorize } from '../../authz/authorize.js';
+import { authorizeAccount } from '../authorize.js';
 import { kmsError } from '../../protocol/errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
@@ -15,7 +15,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
   action: 'kms:CreateKey',
   readOnly: false,
   async handler(ctx, input) {
-    authorize({ principal: ctx.principal, action: 'kms:CreateKey' });
+    await authorizeAccount(ctx, 'kms:CreateKey');
     /* Precondition: KeySpec and its deprecated twin CustomerMasterKeySpec are not both given. */
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw kmsError(

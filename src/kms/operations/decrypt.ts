@@ -39,6 +39,7 @@ export default operation<DecryptRequest, DecryptResponse>({
       action: 'kms:Decrypt',
       keyId: input.KeyId,
       algorithm: input.EncryptionAlgorithm,
+      grantTokens: input.GrantTokens,
     });
     if (input.DryRun === true) {
       out.plaintext.fill(0);

@@ -12,6 +12,7 @@ export default operation<DescribeKeyRequest, DescribeKeyResponse>({
       operation: 'DescribeKey',
       action: 'kms:DescribeKey',
       aliases: true,
+      authz: { grantTokens: input.GrantTokens },
     });
     return { KeyMetadata: toKeyMetadata(key) };
   },

@@ -12,6 +12,7 @@ export default operation<EncryptRequest, EncryptResponse>({
       operation: 'Encrypt',
       action: 'kms:Encrypt',
       aliases: true,
+      authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
     });
     requireSymmetricEncryption(key, 'Encrypt');
     checkSymmetricAlgorithm(key, input.EncryptionAlgorithm);

@@ -1,5 +1,5 @@
 import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
-import { authorize } from '../../authz/authorize.js';
+import { authorizeAccount } from '../authorize.js';
 import { kmsError, missingMember } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import { refuseRecipient } from '../use-key.js';
@@ -9,7 +9,7 @@ export default operation<GenerateRandomRequest, GenerateRandomResponse>({
   action: 'kms:GenerateRandom',
   readOnly: true,
   async handler(ctx, input) {
-    authorize({ principal: ctx.principal, action: 'kms:GenerateRandom' });
+    await authorizeAccount(ctx, 'kms:GenerateRandom');
     refuseRecipient(input.Recipient);
     if (input.CustomKeyStoreId !== undefined) {
       throw kmsError(

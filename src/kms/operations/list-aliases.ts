@@ -1,5 +1,5 @@
 import type { ListAliasesRequest, ListAliasesResponse } from '@aws-sdk/client-kms';
-import { authorize } from '../../authz/authorize.js';
+import { authorizeAccount } from '../authorize.js';
 import { aliasArn } from '../arn.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
@@ -10,7 +10,7 @@ export default operation<ListAliasesRequest, ListAliasesResponse>({
   action: 'kms:ListAliases',
   readOnly: true,
   async handler(ctx, input) {
-    authorize({ principal: ctx.principal, action: 'kms:ListAliases' });
+    await authorizeAccount(ctx, 'kms:ListAliases');
     const limit = input.Limit ?? 50;
     const after = decodeMarker(input.Marker);
     const target =

@@ -1,5 +1,5 @@
 import type { ListKeysRequest, ListKeysResponse } from '@aws-sdk/client-kms';
-import { authorize } from '../../authz/authorize.js';
+import { authorizeAccount } from '../authorize.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 
@@ -8,7 +8,7 @@ export default operation<ListKeysRequest, ListKeysResponse>({
   action: 'kms:ListKeys',
   readOnly: true,
   async handler(ctx, input) {
-    authorize({ principal: ctx.principal, action: 'kms:ListKeys' });
+    await authorizeAccount(ctx, 'kms:ListKeys');
     const limit = input.Limit ?? 100;
     const after = decodeMarker(input.Marker);
     const rows = await ctx.services.storage.listKeys(ctx.region, ctx.principal.accountId, {

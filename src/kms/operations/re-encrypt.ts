@@ -33,6 +33,10 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
         operation: 'ReEncrypt',
         action: 'kms:ReEncryptTo',
         aliases: true,
+        authz: {
+          encryptionContext: input.DestinationEncryptionContext,
+          grantTokens: input.GrantTokens,
+        },
       });
       requireSymmetricEncryption(dest, 'ReEncrypt');
       checkSymmetricAlgorithm(dest, input.DestinationEncryptionAlgorithm);

@@ -4,6 +4,9 @@
  * never changes; a new schema is a new entry. `user_version` records the applied level.
  */
 
+import { GRANTS_MIGRATION } from './migrations/002-grants.js';
+import { IAM_MIGRATION } from './migrations/003-iam.js';
+
 export interface Migration {
   version: number;
   description: string;
@@ -83,4 +86,6 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  GRANTS_MIGRATION,
+  IAM_MIGRATION,
 ];

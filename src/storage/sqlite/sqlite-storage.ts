@@ -19,12 +19,16 @@ import {
   type TagRecord,
 } from '../repository.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteGrantRepository } from './sqlite-grants.js';
+import { SqliteIamRepository } from './sqlite-iam.js';
 
 type Row = Record<string, unknown>;
 
 export class SqliteStorage implements Storage {
   readonly db: BetterSqlite3.Database;
   readonly #s: ReturnType<typeof prepare>;
+  readonly grants: SqliteGrantRepository;
+  readonly iam: SqliteIamRepository;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -34,6 +38,8 @@ export class SqliteStorage implements Storage {
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
+    this.grants = new SqliteGrantRepository(db);
+    this.iam = new SqliteIamRepository(db);
   }
 
   async close(): Promise<void> {
