@@ -2,9 +2,10 @@
  * Turns a signed request into a Principal: looks up the access key, opens its sealed
  * secret (once, then cached with its SigV4 verifier), and verifies the signature.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Hsm } from '../hsm/hsm.js';
 import { kmsError } from '../protocol/errors.js';
+import type { IamUserRecord, SessionRecord } from '../storage/iam-repository.js';
 import type { AccessKeyRepository } from '../storage/repository.js';
 import { principalFromArn, type Principal } from './principal.js';
 import { checkScope, parseAuthorization, SigV4Verifier, type SignedRequest } from './sigv4.js';
@@ -12,7 +13,19 @@ import { checkScope, parseAuthorization, SigV4Verifier, type SignedRequest } fro
 interface Credential {
   principal: Principal;
   verifier: SigV4Verifier;
+  /** STS sessions only: SHA-256 of the session token, and when the session ends. */
+  tokenHash?: Buffer | undefined;
+  expiration?: Date | undefined;
 }
+
+/** What the authenticator reads about IAM users and STS sessions (IamRepository). */
+export interface IdentityLookup {
+  getUser(arn: string): Promise<IamUserRecord | undefined>;
+  getSession(accessKeyId: string): Promise<SessionRecord | undefined>;
+}
+
+/** Sessions are many and short-lived: bound their part of the cache. */
+const MAX_CACHED_SESSIONS = 10_000;
 
 export interface AuthenticatorOptions {
   regions: readonly string[];
@@ -21,31 +34,66 @@ export interface AuthenticatorOptions {
 }
 
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
+const EXPIRED_TOKEN = 'The security token included in the request is expired';
 
 export class Authenticator {
   readonly #repo: AccessKeyRepository;
   readonly #hsm: Hsm;
   readonly #opts: AuthenticatorOptions;
   readonly #cache = new Map<string, Credential>();
+  readonly #sessions = new Map<string, Credential>();
+  readonly #identities: IdentityLookup | undefined;
 
-  constructor(repo: AccessKeyRepository, hsm: Hsm, opts: AuthenticatorOptions) {
+  constructor(
+    repo: AccessKeyRepository,
+    hsm: Hsm,
+    opts: AuthenticatorOptions,
+    identities?: IdentityLookup,
+  ) {
     this.#repo = repo;
     this.#hsm = hsm;
     this.#opts = opts;
+    this.#identities = identities;
   }
 
-  /** Verify SigV4 and return the caller; throws the AWS authentication errors. */
-  async authenticate(req: SignedRequest): Promise<{ principal: Principal; region: string }> {
+  /**
+   * Verify SigV4 and return the caller; throws the AWS authentication errors. `service` is
+   * the signing name the endpoint routed the request to (`kms`, or `sts` for STS Query).
+   */
+  async authenticate(
+    req: SignedRequest,
+    service = 'kms',
+  ): Promise<{ principal: Principal; region: string }> {
     const parsed = parseAuthorization(req);
-    const cred = await this.#credential(parsed.accessKeyId);
+    const token = req.headers['x-amz-security-token'];
+    const cred = parsed.accessKeyId.startsWith('ASIA')
+      ? await this.#session(parsed.accessKeyId)
+      : await this.#credential(parsed.accessKeyId);
     /* Precondition: the access key is known. */
     if (cred === undefined) throw kmsError('UnrecognizedClientException', INVALID_TOKEN);
-    /* Precondition: long-term keys carry no session token. */
-    if (req.headers['x-amz-security-token'] !== undefined)
-      throw kmsError('UnrecognizedClientException', INVALID_TOKEN);
-    checkScope(parsed, this.#opts.regions, this.#opts.now(), this.#opts.maxSkewSeconds);
+    if (cred.tokenHash === undefined) {
+      /* Precondition: long-term keys carry no session token. */
+      if (token !== undefined) throw kmsError('UnrecognizedClientException', INVALID_TOKEN);
+    } else {
+      /* Precondition: a session key comes with its session token (hashes compared in constant time). */
+      const given =
+        typeof token === 'string' ? createHash('sha256').update(token, 'utf8').digest() : undefined;
+      if (given === undefined || !timingSafeEqual(given, cred.tokenHash))
+        throw kmsError('UnrecognizedClientException', INVALID_TOKEN);
+    }
+    const now = this.#opts.now();
+    /* Precondition: the session has not expired (the token is judged before the signature). */
+    if (cred.expiration !== undefined && now.getTime() >= cred.expiration.getTime())
+      throw kmsError('ExpiredTokenException', EXPIRED_TOKEN);
+    checkScope(parsed, this.#opts.regions, now, this.#opts.maxSkewSeconds, service);
     await cred.verifier.verify(req, parsed);
     return { principal: cred.principal, region: parsed.region };
+  }
+
+  /** Drop a cached credential (after its access key or user is deleted). */
+  forget(accessKeyId: string): void {
+    this.#cache.delete(accessKeyId);
+    this.#sessions.delete(accessKeyId);
   }
 
   /** Store an access key for a principal, its secret sealed under the key hierarchy. */
@@ -82,13 +130,53 @@ export class Authenticator {
     if (hit !== undefined) return hit;
     const rec = await this.#repo.getAccessKey(accessKeyId);
     if (rec === undefined) return undefined;
+    let userId: string | undefined;
+    if (this.#identities !== undefined && rec.principalArn.includes(':user/')) {
+      // A user's key is valid only while the user exists; aws:userid is its unique id.
+      const user = await this.#identities.getUser(rec.principalArn);
+      if (user === undefined) return undefined;
+      userId = user.userId;
+    }
     const secret = this.#hsm.openSecret(`access-key/${accessKeyId}`, rec.sealedSecret);
     const cred: Credential = {
-      principal: principalFromArn(rec.principalArn, accessKeyId),
+      principal: principalFromArn(rec.principalArn, accessKeyId, userId),
       verifier: new SigV4Verifier(accessKeyId, secret.toString('utf8')),
     };
     secret.fill(0);
     this.#cache.set(accessKeyId, cred);
+    return cred;
+  }
+
+  async #session(accessKeyId: string): Promise<Credential | undefined> {
+    const hit = this.#sessions.get(accessKeyId);
+    if (hit !== undefined) return hit;
+    const rec = await this.#identities?.getSession(accessKeyId);
+    if (rec === undefined) return undefined;
+    const secret = this.#hsm.openSecret(`access-key/${accessKeyId}`, rec.sealedSecret);
+    const cred: Credential = {
+      principal: {
+        accountId: rec.accountId,
+        arn: rec.assumedRoleArn,
+        type: 'AssumedRole',
+        accessKeyId,
+        userId: `${rec.roleId}:${rec.sessionName}`,
+        roleArn: rec.roleArn,
+      },
+      verifier: new SigV4Verifier(accessKeyId, secret.toString('utf8')),
+      tokenHash: rec.tokenHash,
+      expiration: rec.expiration,
+    };
+    secret.fill(0);
+    if (this.#sessions.size >= MAX_CACHED_SESSIONS) {
+      const now = this.#opts.now().getTime();
+      for (const [id, c] of this.#sessions)
+        if ((c.expiration?.getTime() ?? 0) <= now) this.#sessions.delete(id);
+      // Still full: drop the oldest entry (Map keeps insertion order).
+      const oldest = this.#sessions.keys().next();
+      if (this.#sessions.size >= MAX_CACHED_SESSIONS && oldest.done !== true)
+        this.#sessions.delete(oldest.value);
+    }
+    this.#sessions.set(accessKeyId, cred);
     return cred;
   }
 }

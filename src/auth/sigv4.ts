@@ -82,11 +82,12 @@ export function checkScope(
   regions: readonly string[],
   now: Date,
   maxSkewSeconds: number,
+  service = 'kms',
 ): void {
-  if (p.service !== 'kms') {
+  if (p.service !== service) {
     throw kmsError(
       'InvalidSignatureException',
-      "Credential should be scoped to correct service: 'kms'. ",
+      `Credential should be scoped to correct service: '${service}'. `,
     );
   }
   if (!regions.includes(p.region)) {

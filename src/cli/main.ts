@@ -11,7 +11,9 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { startKeyhold } from '../server/app.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerAuthzCommands } from './authz-commands.js';
 
 const program = new Command();
 program
@@ -27,6 +29,7 @@ program
   .option('--region <region>', 'Region (env KEYHOLD_REGION, default us-east-1)')
   .option('--account-id <id>', 'account id (env KEYHOLD_ACCOUNT_ID, default 111122223333)')
   .option('--log-level <level>', 'log level (env KEYHOLD_LOG_LEVEL, default info)')
+  .option('--seed <file>', 'identities seed file applied at start (env KEYHOLD_SEED_FILE)')
   .action(
     async (flags: {
       port?: number;
@@ -35,8 +38,10 @@ program
       region?: string;
       accountId?: string;
       logLevel?: string;
+      seed?: string;
     }) => {
-      const config = loadConfig(flags);
+      const { seed, ...rest } = flags;
+      const config = loadConfig({ ...rest, ...(seed !== undefined ? { seedFile: seed } : {}) });
       const node = await startKeyhold(config);
       // Signal handlers first: whoever reads the banner may stop us at once.
       let closing = false;
@@ -79,6 +84,9 @@ program
       out.write(lines.join('\n') + '\n');
     },
   );
+
+registerAuthzCommands(program);
+registerAdminCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {
   const dir = resolve(dataDir);

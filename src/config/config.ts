@@ -23,12 +23,14 @@ export interface Config {
   logLevel: string;
   /** Flush audit in groups of at most this many events. */
   auditMaxBatch: number;
+  /** Identities seed file applied at start (docs/identities.md). */
+  seedFile?: string | undefined;
 }
 
 export const DEFAULT_PORT = 8420;
 
 export type ConfigOverrides = Partial<
-  Pick<Config, 'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel'>
+  Pick<Config, 'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile'>
 >;
 
 export function loadConfig(
@@ -55,6 +57,7 @@ export function loadConfig(
     maxSkewSeconds: 300,
     logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
     auditMaxBatch: 512,
+    seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
   };
   validate(cfg);
   return Object.freeze(cfg);
@@ -83,6 +86,10 @@ function intFrom(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n)) fail(`${name} must be an integer`);
   return n;
+}
+
+function optionalPath(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : resolve(v);
 }
 
 /** NAME holds the value; NAME_FILE names a file holding it. */

@@ -1,11 +1,29 @@
 /**
  * The authorization step of every operation: gathers what the decision needs (key policy,
  * the caller's identity policies, the key's grants, the request's condition keys) and asks
- * authz/. Operations call exactly one of these per resource they touch.
+ * the pure decision in authz/policy/. Operations call exactly one of these per resource
+ * they touch. Parsed policies are cached by text; grants are read only when the policies
+ * alone do not allow (they can only add an Allow).
  */
-import { authorize } from '../authz/authorize.js';
+import { parsePolicyCached } from '../authz/policy/cache.js';
+import {
+  accessDeniedMessage,
+  decide,
+  type Decision,
+  type DecisionInput,
+  type DecisionPrincipal,
+} from '../authz/policy/decide.js';
+import type { PolicyDocument } from '../authz/policy/document.js';
+import { kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext, Services } from './context.js';
+import { grantsForDecision } from './grants.js';
+
+/** What authorization reads of a request (a narrow view, so offline tools can build one). */
+export type AuthzContext = Pick<
+  RequestContext,
+  'principal' | 'now' | 'sourceIp' | 'region' | 'requestAlias' | 'secureTransport'
+> & { services: Pick<Services, 'storage'> };
 
 /** A condition key's value in the request context. */
 export type ConditionValue = string | string[] | number | boolean;
@@ -21,32 +39,153 @@ export interface AuthorizeOptions {
 
 /** Authorize `action` on a KMS key (key policy + identity policies + grants). */
 export async function authorizeKey(
-  ctx: RequestContext,
+  ctx: AuthzContext,
   key: KeyRecord,
   action: string,
-  _opts: AuthorizeOptions = {},
+  opts: AuthorizeOptions = {},
 ): Promise<void> {
-  authorize({ principal: ctx.principal, action, resource: key });
+  const input = await keyDecisionInput(ctx, key, key.policy, action, opts);
+  let decision = decide(input);
+  if (decision.kind === 'implicit-deny') {
+    input.grants = await grantsForDecision(ctx, key);
+    if (input.grants.length > 0) decision = decide(input);
+  }
+  deny(input, decision);
 }
 
 /** Authorize an account-level action (no key: CreateKey, ListKeys, GenerateRandom, ...): identity policies only. */
 export async function authorizeAccount(
-  ctx: RequestContext,
+  ctx: AuthzContext,
   action: string,
-  _opts: AuthorizeOptions = {},
+  opts: AuthorizeOptions = {},
 ): Promise<void> {
-  authorize({ principal: ctx.principal, action });
+  const input: DecisionInput = {
+    principal: decisionPrincipal(ctx),
+    action,
+    identityPolicies: await identityPolicies(ctx),
+    grants: [],
+    context: requestConditions(ctx, undefined, opts),
+  };
+  deny(input, decide(input));
 }
 
 /** Authorize the alias half of an alias operation (identity policies on the alias ARN). */
 export async function authorizeAlias(
-  ctx: RequestContext,
+  ctx: AuthzContext,
   aliasArn: string,
   action: string,
 ): Promise<void> {
-  authorize({
-    principal: ctx.principal,
+  const input: DecisionInput = {
+    principal: decisionPrincipal(ctx),
     action,
-    resource: { arn: aliasArn, accountId: ctx.principal.accountId },
-  });
+    resourceArn: aliasArn,
+    identityPolicies: await identityPolicies(ctx),
+    grants: [],
+    context: requestConditions(ctx, undefined, {}),
+  };
+  deny(input, decide(input));
+}
+
+/**
+ * The policy lockout safety check (CreateKey, PutKeyPolicy): would the caller still be
+ * allowed kms:PutKeyPolicy under `policy`? Grants do not count (they cannot grant it).
+ */
+export async function wouldAllowPutKeyPolicy(
+  ctx: AuthzContext,
+  key: KeyRecord,
+  policy: string,
+): Promise<boolean> {
+  const input = await keyDecisionInput(ctx, key, policy, 'kms:PutKeyPolicy', {});
+  return decide(input).allowed;
+}
+
+/** The full decision for `keyhold authz explain`. */
+export async function explainKey(
+  ctx: AuthzContext,
+  key: KeyRecord,
+  action: string,
+  opts: AuthorizeOptions = {},
+): Promise<{ input: DecisionInput; decision: Decision }> {
+  const input = await keyDecisionInput(ctx, key, key.policy, action, opts);
+  input.grants = await grantsForDecision(ctx, key);
+  return { input, decision: decide(input) };
+}
+
+async function keyDecisionInput(
+  ctx: AuthzContext,
+  key: KeyRecord,
+  policy: string,
+  action: string,
+  opts: AuthorizeOptions,
+): Promise<DecisionInput> {
+  return {
+    principal: decisionPrincipal(ctx),
+    action,
+    resource: {
+      arn: key.arn,
+      accountId: key.accountId,
+      keyPolicy: parsePolicyCached(policy, 'key'),
+    },
+    identityPolicies: await identityPolicies(ctx),
+    grants: [],
+    context: requestConditions(ctx, key, opts),
+    encryptionContext: opts.encryptionContext,
+  };
+}
+
+function deny(input: DecisionInput, decision: Decision): void {
+  if (!decision.allowed)
+    throw kmsError('AccessDeniedException', accessDeniedMessage(input, decision));
+}
+
+function decisionPrincipal(ctx: AuthzContext): DecisionPrincipal {
+  const p = ctx.principal;
+  return {
+    arn: p.arn,
+    accountId: p.accountId,
+    type: p.type,
+    userId: p.userId,
+    ...(p.type === 'IAMUser' ? { username: p.arn.slice(p.arn.lastIndexOf('/') + 1) } : {}),
+    ...(p.roleArn !== undefined ? { roleArn: p.roleArn } : {}),
+  };
+}
+
+async function identityPolicies(ctx: AuthzContext): Promise<PolicyDocument[]> {
+  // The account root has no identity policies; IAM allows it everything in its account.
+  if (ctx.principal.type === 'Root') return [];
+  const texts = await ctx.services.storage.iam.getIdentityPolicies(ctx.principal);
+  return texts.map((t) => parsePolicyCached(t, 'identity'));
+}
+
+/**
+ * The request's condition keys. The principal's keys (aws:PrincipalArn, aws:userid,
+ * kms:CallerAccount, ...) are derived by authz/policy/request-context.ts.
+ */
+function requestConditions(
+  ctx: AuthzContext,
+  key: KeyRecord | undefined,
+  opts: AuthorizeOptions,
+): DecisionInput['context'] {
+  const c: DecisionInput['context'] = {
+    'aws:SourceIp': ctx.sourceIp,
+    'aws:CurrentTime': ctx.now.toISOString(),
+    'aws:EpochTime': Math.floor(ctx.now.getTime() / 1000),
+    'aws:SecureTransport': ctx.secureTransport === true,
+    'aws:RequestedRegion': ctx.region,
+  };
+  if (key !== undefined) {
+    c['kms:KeySpec'] = key.keySpec;
+    c['kms:KeyUsage'] = key.keyUsage;
+    c['kms:KeyOrigin'] = key.origin;
+    c['kms:MultiRegion'] = key.multiRegion;
+  }
+  if (ctx.requestAlias !== undefined) c['kms:RequestAlias'] = ctx.requestAlias;
+  const ec = opts.encryptionContext;
+  if (ec !== undefined) {
+    const keys = Object.keys(ec);
+    if (keys.length > 0) c['kms:EncryptionContextKeys'] = keys;
+    for (const k of keys) c[`kms:EncryptionContext:${k}`] = ec[k] as string;
+  }
+  for (const [k, v] of Object.entries(opts.conditions ?? {})) if (v !== undefined) c[k] = v;
+  return c;
 }

@@ -26,6 +26,10 @@ export interface RequestContext {
   services: Services;
   /** Key ARNs this request touched, for the audit event's `resources`. */
   keyArns: string[];
+  /** The alias name the caller used as KeyId, if any (condition key kms:RequestAlias). */
+  requestAlias?: string | undefined;
+  /** Whether the request came over TLS (aws:SecureTransport). */
+  secureTransport?: boolean | undefined;
   /** Secret buffers in the response, zeroed once it is serialized. */
   sensitive: Buffer[];
 }

@@ -1,8 +1,12 @@
 /**
- * Key policy storage rules for the core: the AWS default policy when none is given, a size
- * limit, and a JSON check. Full policy grammar and evaluation: authorization issue.
+ * Key policy rules: the AWS default policy when none is given, the 32 KB limit, the policy
+ * grammar (authz/policy), the lockout safety check, and the one policy name ("default").
  */
+import { parsePolicyCached } from '../authz/policy/cache.js';
 import { kmsError } from '../protocol/errors.js';
+import type { KeyRecord } from '../storage/repository.js';
+import { wouldAllowPutKeyPolicy } from './authorize.js';
+import type { RequestContext } from './context.js';
 
 /** AWS documents a 32 KB key policy quota (not adjustable). */
 export const MAX_POLICY_BYTES = 32 * 1024;
@@ -24,20 +28,36 @@ export function defaultKeyPolicy(accountId: string): string {
 }`;
 }
 
+/** Size, then the policy grammar (authz/policy): MalformedPolicyDocumentException with why. */
 export function checkPolicyDocument(policy: string): void {
   if (Buffer.byteLength(policy, 'utf8') > MAX_POLICY_BYTES) {
     throw kmsError('LimitExceededException', 'The key policy exceeds the 32 KB size limit.');
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(policy);
-  } catch {
-    throw kmsError('MalformedPolicyDocumentException', 'The policy is not valid JSON.');
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !('Statement' in doc)) {
+  parsePolicyCached(policy, 'key');
+}
+
+/**
+ * The policy lockout safety check: unless bypassed, the new policy must still let the
+ * caller call PutKeyPolicy (AWS: "The key policy must allow the calling principal to make a
+ * subsequent PutKeyPolicy request on the KMS key").
+ */
+export async function checkLockoutSafety(
+  ctx: RequestContext,
+  key: KeyRecord,
+  policy: string,
+  bypass: boolean,
+): Promise<void> {
+  if (bypass) return;
+  if (!(await wouldAllowPutKeyPolicy(ctx, key, policy))) {
     throw kmsError(
       'MalformedPolicyDocumentException',
-      'The policy must be a JSON object with a Statement.',
+      'The new key policy will not allow you to update the key policy in the future.',
     );
   }
+}
+
+/** "The only valid name is default" (GetKeyPolicy / PutKeyPolicy PolicyName). */
+export function checkPolicyName(name: string | undefined, keyArn: string): string {
+  if (name === undefined || name === 'default') return 'default';
+  throw kmsError('NotFoundException', `No such policy ${name} exists for key ${keyArn}`);
 }

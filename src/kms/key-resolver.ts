@@ -41,6 +41,7 @@ export async function resolveKey(
       if (id.kind === 'aliasArn' && id.region !== ctx.region) throw notFoundAlias(value);
       const alias = await ctx.services.storage.getAlias(ctx.region, account, id.aliasName);
       if (alias === undefined) throw notFoundAlias(arn);
+      ctx.requestAlias = id.aliasName;
       return found(
         ctx,
         await ctx.services.storage.getKey(ctx.region, alias.targetKeyId),

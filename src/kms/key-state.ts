@@ -72,6 +72,16 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   UpdateAlias: NOT_PENDING_DELETION,
   DeleteAlias: ALWAYS,
   DescribeKey: ALWAYS,
+  // CreateGrant fails like a cryptographic operation except on an Unavailable key (Part B).
+  CreateGrant: { ...CRYPTO, Unavailable: 'ok' },
+  ListGrants: ALWAYS,
+  RetireGrant: ALWAYS,
+  RevokeGrant: ALWAYS,
+  // Account-level (no key is resolved); listed so the table covers every operation.
+  ListRetirableGrants: ALWAYS,
+  GetKeyPolicy: ALWAYS,
+  PutKeyPolicy: ALWAYS,
+  ListKeyPolicies: ALWAYS,
   ListAliases: ALWAYS,
   ListResourceTags: ALWAYS,
   DisableKey: ENABLE_DISABLE,

@@ -5,6 +5,7 @@
 import type { Operation } from './operation.js';
 import cancelKeyDeletion from './operations/cancel-key-deletion.js';
 import createAlias from './operations/create-alias.js';
+import createGrant from './operations/create-grant.js';
 import createKey from './operations/create-key.js';
 import decrypt from './operations/decrypt.js';
 import deleteAlias from './operations/delete-alias.js';
@@ -15,7 +16,14 @@ import encrypt from './operations/encrypt.js';
 import generateDataKey from './operations/generate-data-key.js';
 import generateDataKeyWithoutPlaintext from './operations/generate-data-key-without-plaintext.js';
 import generateRandom from './operations/generate-random.js';
+import getKeyPolicy from './operations/get-key-policy.js';
+import listKeyPolicies from './operations/list-key-policies.js';
+import putKeyPolicy from './operations/put-key-policy.js';
 import listAliases from './operations/list-aliases.js';
+import listGrants from './operations/list-grants.js';
+import listRetirableGrants from './operations/list-retirable-grants.js';
+import retireGrant from './operations/retire-grant.js';
+import revokeGrant from './operations/revoke-grant.js';
 import listKeys from './operations/list-keys.js';
 import listResourceTags from './operations/list-resource-tags.js';
 import reEncrypt from './operations/re-encrypt.js';
@@ -30,6 +38,7 @@ type AnyOperation = Operation<never, unknown>;
 const ALL: AnyOperation[] = [
   cancelKeyDeletion,
   createAlias,
+  createGrant,
   createKey,
   decrypt,
   deleteAlias,
@@ -40,7 +49,14 @@ const ALL: AnyOperation[] = [
   generateDataKey,
   generateDataKeyWithoutPlaintext,
   generateRandom,
+  getKeyPolicy,
+  listKeyPolicies,
+  putKeyPolicy,
   listAliases,
+  listGrants,
+  listRetirableGrants,
+  retireGrant,
+  revokeGrant,
   listKeys,
   listResourceTags,
   reEncrypt,

@@ -17,7 +17,11 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
+import { IdentityService } from '../iam/identity-service.js';
+import { loadSeedFile } from '../iam/seed.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
+import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
 import { withKeyCache } from '../storage/key-cache.js';
 import type { Storage } from '../storage/repository.js';
@@ -69,12 +73,21 @@ export async function startKeyhold(
       maxBatch: config.auditMaxBatch,
     });
     const services: Services = { storage, hsm, clock };
-    const authenticator = new Authenticator(storage, hsm, {
-      regions: config.regions,
-      maxSkewSeconds: config.maxSkewSeconds,
-      now: () => clock.now(),
-    });
+    const authenticator = new Authenticator(
+      storage,
+      hsm,
+      {
+        regions: config.regions,
+        maxSkewSeconds: config.maxSkewSeconds,
+        now: () => clock.now(),
+      },
+      storage.iam,
+    );
     const generatedCredentials = await bootstrapCredentials(config, storage, authenticator, clock);
+    const identities = new IdentityService(storage, authenticator, clock);
+    await identities.ensureAccount(config.accountId);
+    if (config.seedFile !== undefined)
+      await loadSeedFile(config.seedFile, { identities, authenticator, storage, clock });
     const jobs: JobDeps = {
       storage,
       hsm,
@@ -91,7 +104,13 @@ export async function startKeyhold(
         return;
       }
       readBody(req)
-        .then((body) => handleKmsRequest(deps, req, res, body))
+        .then((body) =>
+          isStsRequest(req)
+            ? handleStsRequest(deps, req, res, body)
+            : isAdminRequest(req)
+              ? handleAdminRequest(deps, identities, req, res, body)
+              : handleKmsRequest(deps, req, res, body),
+        )
         .catch((err: unknown) => {
           const e = toKmsError(err);
           if (!res.headersSent) send(res, e.status, '', errorBody(e));

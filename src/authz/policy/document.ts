@@ -6,6 +6,7 @@
  */
 import { kmsError } from '../../protocol/errors.js';
 import { parseOperatorName, type ParsedOperator } from './operators.js';
+import { invalidPolicyValue } from './conditions.js';
 import { parsePrincipal } from './principal-spec.js';
 
 export type PolicyKind = 'key' | 'identity' | 'trust';
@@ -131,7 +132,8 @@ function parseStatement(s: unknown, index: number, kind: PolicyKind): Statement 
   const effect = s['Effect'];
   if (effect !== 'Allow' && effect !== 'Deny') malformed(`${at}: Effect must be Allow or Deny`);
   const both = (a: string, b: string): void => {
-    if (s[a] !== undefined && s[b] !== undefined) malformed(`${at} cannot contain both ${a} and ${b}`);
+    if (s[a] !== undefined && s[b] !== undefined)
+      malformed(`${at} cannot contain both ${a} and ${b}`);
   };
   both('Principal', 'NotPrincipal');
   both('Action', 'NotAction');
@@ -139,7 +141,8 @@ function parseStatement(s: unknown, index: number, kind: PolicyKind): Statement 
   const hasPrincipal = s['Principal'] !== undefined || s['NotPrincipal'] !== undefined;
   if (kind === 'identity' && hasPrincipal)
     malformed(`${at}: identity-based policies must not contain Principal or NotPrincipal`);
-  if (kind !== 'identity' && !hasPrincipal) malformed(`${at} must contain a Principal or NotPrincipal`);
+  if (kind !== 'identity' && !hasPrincipal)
+    malformed(`${at} must contain a Principal or NotPrincipal`);
   const opt = (name: string): string[] | undefined =>
     s[name] === undefined ? undefined : stringList(s[name], `${at}: ${name}`);
   const action = opt('Action');
@@ -151,7 +154,8 @@ function parseStatement(s: unknown, index: number, kind: PolicyKind): Statement 
   // KMS accepts a key-policy statement without Action or Resource but it has no effect
   // (key-policy-overview.md); IAM rejects identity policies missing them.
   if (kind !== 'key' && !hasAction) malformed(`${at} must contain an Action or NotAction`);
-  if (kind === 'identity' && !hasResource) malformed(`${at} must contain a Resource or NotResource`);
+  if (kind === 'identity' && !hasResource)
+    malformed(`${at} must contain a Resource or NotResource`);
   return {
     index,
     sid,
@@ -189,11 +193,18 @@ function parseConditions(c: unknown, at: string, kind: PolicyKind): ConditionCla
       const keyLower = key.toLowerCase();
       // KMS refuses ForAllValues on the single-valued kms:EncryptionContext:<k> keys
       // (conditions-kms.md, reference 04 §3.4).
-      if (kind === 'key' && operator.setQualifier === 'ForAllValues' && keyLower.startsWith('kms:encryptioncontext:'))
+      if (
+        kind === 'key' &&
+        operator.setQualifier === 'ForAllValues' &&
+        keyLower.startsWith('kms:encryptioncontext:')
+      )
         malformed(
           'OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.',
         );
-      out.push({ operator, key, keyLower, values: conditionValues(v, `${at}: ${opName} ${key}`) });
+      const values = conditionValues(v, `${at}: ${opName} ${key}`);
+      const bad = values.find((x) => invalidPolicyValue(operator.base, x));
+      if (bad !== undefined) malformed(`${at}: invalid value for ${opName}: ${bad}`);
+      out.push({ operator, key, keyLower, values });
     }
   }
   return out;

@@ -3,7 +3,13 @@
  * "Policy contains a statement with one or more invalid principals." (PutKeyPolicy).
  * Valid AWS principals: IAM User Guide "AWS JSON policy elements: Principal".
  */
-import { isObject, malformed, stringList, type PolicyKind, type PrincipalSpec } from './document.js';
+import {
+  isObject,
+  malformed,
+  stringList,
+  type PolicyKind,
+  type PrincipalSpec,
+} from './document.js';
 
 const INVALID = 'Policy contains a statement with one or more invalid principals.';
 
@@ -24,7 +30,8 @@ export function parsePrincipal(v: unknown, at: string, _kind: PolicyKind): Princ
   const keys = Object.keys(v);
   if (keys.length === 0) malformed(INVALID);
   for (const k of keys) if (!PRINCIPAL_TYPES.has(k)) malformed(INVALID);
-  const list = (k: string): string[] => (v[k] === undefined ? [] : stringList(v[k], `${at}: Principal ${k}`));
+  const list = (k: string): string[] =>
+    v[k] === undefined ? [] : stringList(v[k], `${at}: Principal ${k}`);
   const awsRaw = list('AWS');
   for (const p of awsRaw) if (!AWS_PRINCIPAL.test(p)) malformed(INVALID);
   return {

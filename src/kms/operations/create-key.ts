@@ -5,7 +5,7 @@ import { kmsError } from '../../protocol/errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
 import { toKeyMetadata } from '../key-metadata.js';
-import { checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
 import { DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags } from '../tags.js';
@@ -89,6 +89,9 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       currentVersionId: versionId,
       revision: 0,
     };
+    if (input.Policy !== undefined) {
+      await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
+    }
     await ctx.services.storage.createKey(
       key,
       { region: ctx.region, keyId, versionId, ...wrapped, createdAt: ctx.now },

@@ -12,6 +12,7 @@ import {
   type KeyVersionRecord,
   type Storage,
 } from '../../../src/storage/repository.js';
+import type { GrantRecord } from '../../../src/storage/grant-repository.js';
 
 export interface StorageFactory {
   open(): Promise<Storage>;
@@ -314,5 +315,130 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         await s.close();
       }
     });
+
+    // ---- grants ----
+
+    const grantOf = (k: KeyRecord, overrides: Partial<GrantRecord> = {}): GrantRecord => ({
+      region: k.region,
+      keyId: k.keyId,
+      grantId: randomBytes(32).toString('hex'),
+      accountId: ACCOUNT,
+      issuingPrincipal: `arn:aws:iam::${ACCOUNT}:root`,
+      granteePrincipal: `arn:aws:iam::${ACCOUNT}:role/app`,
+      operations: ['Encrypt', 'Decrypt'],
+      creationDate: new Date(1_700_000_000_456),
+      fingerprint: randomBytes(32).toString('hex'),
+      ...overrides,
+    });
+
+    it(
+      'grants: create, read back exactly, find by token hash, list, count and delete',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        const g = grantOf(k, {
+          name: 'n1',
+          retiringPrincipal: `arn:aws:iam::${ACCOUNT}:user/ops`,
+          constraints: { encryptionContextSubset: { a: '1' } },
+        });
+        const plain = grantOf(k);
+        const t1 = randomBytes(32);
+        assert.deepEqual(await s.grants.createGrant(g, t1), { grant: g, created: true });
+        await s.grants.createGrant(plain, randomBytes(32));
+        assert.deepEqual(await s.grants.getGrant(REGION, k.keyId, g.grantId), g);
+        assert.deepEqual(await s.grants.getGrant(REGION, k.keyId, plain.grantId), plain);
+        assert.deepEqual(await s.grants.getGrantByTokenHash(t1), g);
+        assert.equal(await s.grants.getGrantByTokenHash(randomBytes(32)), undefined);
+        assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 2);
+        const sorted = [g, plain].sort((a, b) => (a.grantId < b.grantId ? -1 : 1));
+        assert.deepEqual(
+          (await s.grants.listGrantsForKey(REGION, k.keyId)).sort((a, b) =>
+            a.grantId < b.grantId ? -1 : 1,
+          ),
+          sorted,
+        );
+        assert.deepEqual(await s.grants.listGrants(REGION, k.keyId, { limit: 10 }), sorted);
+        const first = await s.grants.listGrants(REGION, k.keyId, { limit: 1 });
+        assert.deepEqual(first, [sorted[0]]);
+        assert.deepEqual(
+          await s.grants.listGrants(REGION, k.keyId, { limit: 10, after: sorted[0]?.grantId }),
+          [sorted[1]],
+        );
+        assert.deepEqual(
+          await s.grants.listGrants(REGION, k.keyId, { limit: 10 }, { grantId: g.grantId }),
+          [g],
+        );
+        assert.deepEqual(
+          await s.grants.listGrants(
+            REGION,
+            k.keyId,
+            { limit: 10 },
+            { granteePrincipal: `arn:aws:iam::${ACCOUNT}:role/other` },
+          ),
+          [],
+        );
+        assert.deepEqual(
+          await s.grants.listRetirableGrants(REGION, `arn:aws:iam::${ACCOUNT}:user/ops`, {
+            limit: 10,
+          }),
+          [g],
+        );
+        assert.equal(await s.grants.deleteGrant(REGION, k.keyId, g.grantId), true);
+        assert.equal(await s.grants.deleteGrant(REGION, k.keyId, g.grantId), false);
+        assert.equal(await s.grants.getGrant(REGION, k.keyId, g.grantId), undefined);
+        assert.equal(await s.grants.getGrantByTokenHash(t1), undefined);
+        assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 1);
+      }),
+    );
+
+    it(
+      'grants: a named grant with the same fingerprint is returned, not duplicated',
+      withStore(async (s) => {
+        const k = newKey();
+        const other = newKey();
+        await s.createKey(k, versionOf(k), []);
+        await s.createKey(other, versionOf(other), []);
+        const g = grantOf(k, { name: 'retry-me', fingerprint: 'fp' });
+        const t1 = randomBytes(32);
+        const t2 = randomBytes(32);
+        await s.grants.createGrant(g, t1);
+        const again = await s.grants.createGrant({ ...g, grantId: 'f'.repeat(64) }, t2);
+        assert.deepEqual(again, { grant: g, created: false });
+        // Both tokens name the one grant.
+        assert.equal((await s.grants.getGrantByTokenHash(t2))?.grantId, g.grantId);
+        assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 1);
+        // Same fingerprint on another key, or without a name: new grants.
+        const onOther = grantOf(other, { name: 'retry-me', fingerprint: 'fp' });
+        assert.equal((await s.grants.createGrant(onOther, randomBytes(32))).created, true);
+        const unnamed = grantOf(k, { fingerprint: 'fp' });
+        assert.equal((await s.grants.createGrant(unnamed, randomBytes(32))).created, true);
+        assert.equal(
+          (await s.grants.createGrant({ ...unnamed, grantId: 'e'.repeat(64) }, randomBytes(32)))
+            .created,
+          true,
+        );
+        assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 3);
+      }),
+    );
+
+    it(
+      'grants: deleting a key deletes its grants and their tokens',
+      withStore(async (s) => {
+        const k = newKey();
+        const keep = newKey();
+        await s.createKey(k, versionOf(k), []);
+        await s.createKey(keep, versionOf(keep), []);
+        const t = randomBytes(32);
+        const g = grantOf(k);
+        await s.grants.createGrant(g, t);
+        const kept = grantOf(keep);
+        await s.grants.createGrant(kept, randomBytes(32));
+        await s.deleteKey(REGION, k.keyId);
+        assert.equal(await s.grants.getGrant(REGION, k.keyId, g.grantId), undefined);
+        assert.equal(await s.grants.getGrantByTokenHash(t), undefined);
+        assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 0);
+        assert.deepEqual(await s.grants.getGrant(REGION, keep.keyId, kept.grantId), kept);
+      }),
+    );
   });
 }

@@ -1,0 +1,70 @@
+import type { RetireGrantRequest } from '@aws-sdk/client-kms';
+import { rootArn } from '../../auth/principal.js';
+import { kmsError } from '../../protocol/errors.js';
+import type { GrantRecord } from '../../storage/grant-repository.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import { parseKeyIdentifier } from '../arn.js';
+import { authorizeKey } from '../authorize.js';
+import type { RequestContext } from '../context.js';
+import { checkGrantId, grantForToken, principalMatches } from '../grants.js';
+import { resolveKey } from '../key-resolver.js';
+import { checkKeyState } from '../key-state.js';
+import { operation } from '../operation.js';
+import { dryRunSucceeded } from '../use-key.js';
+
+export default operation<RetireGrantRequest, Record<string, never>>({
+  name: 'RetireGrant',
+  action: 'kms:RetireGrant',
+  readOnly: false,
+  async handler(ctx, input) {
+    const { key, grant } =
+      input.GrantToken !== undefined
+        ? await byToken(ctx, input.GrantToken)
+        : await byKeyAndId(ctx, input.KeyId, input.GrantId);
+    // Who may retire (RetireGrant docs; devguide grant-manage.md): the retiring principal,
+    // the grantee if the grant allows RetireGrant, the account (root user) in which the
+    // grant was created — decided by the grant itself. Anyone else needs kms:RetireGrant
+    // delegated by policy, which the ordinary authorization step decides (AccessDenied).
+    const caller = ctx.principal.arn;
+    const byGrant =
+      (grant.retiringPrincipal !== undefined &&
+        principalMatches(caller, grant.retiringPrincipal)) ||
+      (grant.operations.includes('RetireGrant') &&
+        principalMatches(caller, grant.granteePrincipal)) ||
+      caller === rootArn(grant.accountId);
+    if (!byGrant) await authorizeKey(ctx, key, 'kms:RetireGrant');
+    checkKeyState('RetireGrant', key);
+    if (input.DryRun === true) dryRunSucceeded();
+    await ctx.services.storage.grants.deleteGrant(grant.region, grant.keyId, grant.grantId);
+    return {};
+  },
+});
+
+async function byToken(
+  ctx: RequestContext,
+  token: string,
+): Promise<{ key: KeyRecord; grant: GrantRecord }> {
+  const grant = await grantForToken(ctx, token);
+  const key = await ctx.services.storage.getKey(grant.region, grant.keyId);
+  if (grant.region !== ctx.region || key === undefined)
+    throw kmsError('InvalidGrantTokenException', 'Invalid grant token.');
+  ctx.keyArns.push(key.arn);
+  return { key, grant };
+}
+
+async function byKeyAndId(
+  ctx: RequestContext,
+  keyId: string | undefined,
+  grantId: string | undefined,
+): Promise<{ key: KeyRecord; grant: GrantRecord }> {
+  if (keyId === undefined || grantId === undefined)
+    throw kmsError('ValidationException', 'Grant token OR (grant ID, key ID) must be specified');
+  checkGrantId(grantId);
+  // RetireGrant's KeyId is the key ARN (RetireGrant KeyId docs; reference 02 Part A).
+  if (parseKeyIdentifier(keyId).kind !== 'keyArn')
+    throw kmsError('InvalidArnException', `KeyId ${keyId} must be a key ARN.`);
+  const key = await resolveKey(ctx, keyId, { aliases: false });
+  const grant = await ctx.services.storage.grants.getGrant(key.region, key.keyId, grantId);
+  if (grant === undefined) throw kmsError('NotFoundException', 'Grant ID not found');
+  return { key, grant };
+}

@@ -1,0 +1,334 @@
+/**
+ * STS at the KMS endpoint, on the STS Query protocol (form-encoded POST, XML answers):
+ * AssumeRole and GetCallerIdentity. Requests are signed for service `sts`; every request is
+ * audited like a KMS request. Shapes: STS API Reference (AssumeRole, GetCallerIdentity,
+ * Common Errors).
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import { iamError, toIamError, type IamError } from '../iam/errors.js';
+import { decideAssumeRole, principalContext } from '../iam/evaluate.js';
+import type { RequestHandlerDeps } from '../protocol/handle-request.js';
+import { errorXml, isoSeconds, responseXml, type XmlNode } from './xml.js';
+
+export const STS_VERSION = '2011-06-15';
+const SESSION_NAME_RE = /^[\w+=,.@-]*$/;
+/** Role chaining caps sessions at one hour (IAM User Guide, "Role chaining"). */
+const CHAINED_MAX_SECONDS = 3600;
+/** Expired sessions are kept this long so that their use answers ExpiredToken. */
+const EXPIRED_RETENTION_MS = 24 * 3600 * 1000;
+
+/** Parameters STS accepts but keyhold does not implement; refused rather than ignored. */
+const UNSUPPORTED_PARAMS = [
+  'Policy',
+  'PolicyArns.member.1.arn',
+  'Tags.member.1.Key',
+  'TransitiveTagKeys.member.1',
+  'SerialNumber',
+  'TokenCode',
+  'SourceIdentity',
+  'ProvidedContexts.member.1.ProviderArn',
+];
+
+interface StsOutcome {
+  action: string;
+  principal?: Principal | undefined;
+  region: string;
+  input?: Record<string, unknown> | undefined;
+  xml?: string;
+  error?: IamError;
+}
+
+let lastSweep = 0;
+
+/** Is this request for STS? SigV4 scope service `sts`, or a form-encoded body without a target. */
+export function isStsRequest(req: IncomingMessage): boolean {
+  if (req.headers['x-amz-target'] !== undefined) return false;
+  const auth = req.headers.authorization ?? '';
+  const scope = /Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/([^/\s,]+)\//.exec(auth);
+  if (scope !== null) return scope[1] === 'sts';
+  return (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+}
+
+export async function handleStsRequest(
+  deps: RequestHandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): Promise<void> {
+  const requestId = randomUUID();
+  const now = deps.services.clock.now();
+  const outcome = await run(deps, req, body, requestId, now);
+  try {
+    await deps.audit.record({
+      requestId,
+      eventTime: now,
+      operation: outcome.action,
+      region: outcome.region,
+      sourceIp: sourceIp(req),
+      userAgent: header(req, 'user-agent') ?? '',
+      principal: outcome.principal,
+      recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
+      input: outcome.input,
+      // Never the credentials.
+      output: undefined,
+      ...(outcome.error !== undefined
+        ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+        : {}),
+      keyArns: [],
+      readOnly: true,
+    });
+  } catch (err) {
+    deps.logger.error({ requestId, err }, 'audit write failed; failing the request');
+    outcome.error = iamError('InternalFailure', 'An internal error occurred.');
+  }
+  if (outcome.error !== undefined) {
+    const e = outcome.error;
+    if (e.type === 'Receiver')
+      deps.logger.error({ requestId, err: e.cause ?? e }, 'internal error');
+    send(res, e.status, requestId, errorXml(e.type, e.code, e.message, requestId));
+  } else {
+    send(res, 200, requestId, outcome.xml ?? '');
+  }
+}
+
+async function run(
+  deps: RequestHandlerDeps,
+  req: IncomingMessage,
+  body: Buffer,
+  requestId: string,
+  now: Date,
+): Promise<StsOutcome> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const params = new URLSearchParams(
+    req.method === 'GET' ? (q < 0 ? '' : url.slice(q + 1)) : body.toString('utf8'),
+  );
+  const action = params.get('Action') ?? '';
+  const outcome: StsOutcome = {
+    action: action === '' ? 'Unknown' : action,
+    region: deps.config.region,
+  };
+  try {
+    const auth = await deps.authenticator.authenticate(
+      {
+        method: req.method ?? 'POST',
+        host: header(req, 'host') ?? '',
+        path: url,
+        headers: req.headers,
+        body,
+      },
+      'sts',
+    );
+    outcome.principal = auth.principal;
+    outcome.region = auth.region;
+    if (action === '') throw iamError('MissingAction', 'Missing Action');
+    const version = params.get('Version');
+    if (version !== null && version !== STS_VERSION)
+      throw iamError('InvalidAction', `Could not find operation ${action} for version ${version}`);
+    if (action === 'GetCallerIdentity') {
+      outcome.input = {};
+      outcome.xml = getCallerIdentity(auth.principal, requestId);
+    } else if (action === 'AssumeRole') {
+      outcome.input = {
+        RoleArn: params.get('RoleArn') ?? undefined,
+        RoleSessionName: params.get('RoleSessionName') ?? undefined,
+        DurationSeconds: params.get('DurationSeconds') ?? undefined,
+      };
+      outcome.xml = await assumeRole(
+        deps,
+        auth.principal,
+        auth.region,
+        params,
+        req,
+        requestId,
+        now,
+      );
+    } else {
+      throw iamError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${version ?? STS_VERSION}`,
+      );
+    }
+  } catch (err) {
+    outcome.error = toIamError(err);
+  }
+  return outcome;
+}
+
+function getCallerIdentity(p: Principal, requestId: string): string {
+  return responseXml(
+    'GetCallerIdentity',
+    { Arn: p.arn, UserId: p.userId, Account: p.accountId },
+    requestId,
+  );
+}
+
+async function assumeRole(
+  deps: RequestHandlerDeps,
+  caller: Principal,
+  region: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  requestId: string,
+  now: Date,
+): Promise<string> {
+  const roleArn = params.get('RoleArn');
+  const sessionName = params.get('RoleSessionName');
+  if (roleArn === null) throw notNull('roleArn');
+  if (sessionName === null) throw notNull('roleSessionName');
+  if (roleArn.length < 20 || roleArn.length > 2048)
+    throw invalid(roleArn, 'roleArn', 'Member must have length between 20 and 2048');
+  if (sessionName.length < 2)
+    throw invalid(
+      sessionName,
+      'roleSessionName',
+      'Member must have length greater than or equal to 2',
+    );
+  if (sessionName.length > 64)
+    throw invalid(
+      sessionName,
+      'roleSessionName',
+      'Member must have length less than or equal to 64',
+    );
+  if (!SESSION_NAME_RE.test(sessionName))
+    throw invalid(
+      sessionName,
+      'roleSessionName',
+      'Member must satisfy regular expression pattern: [\\w+=,.@-]*',
+    );
+  for (const p of UNSUPPORTED_PARAMS)
+    if (params.has(p))
+      throw iamError(
+        'ValidationError',
+        `${p.split('.')[0] ?? p} is not supported by keyhold's AssumeRole.`,
+      );
+  const durationRaw = params.get('DurationSeconds');
+  let duration = 3600;
+  if (durationRaw !== null) {
+    duration = Number(durationRaw);
+    if (!/^\d+$/.test(durationRaw) || duration < 900)
+      throw invalid(
+        durationRaw,
+        'durationSeconds',
+        'Member must have value greater than or equal to 900',
+      );
+    if (duration > 43200)
+      throw invalid(
+        durationRaw,
+        'durationSeconds',
+        'Member must have value less than or equal to 43200',
+      );
+  }
+  const iam = deps.services.storage.iam;
+  const denied = iamError(
+    'AccessDenied',
+    `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+  );
+  /* Precondition: the root user cannot assume roles (STS API Reference, AssumeRole). */
+  if (caller.type === 'Root')
+    throw iamError('AccessDenied', 'Roles may not be assumed by root accounts.');
+  const role = await iam.getRole(roleArn);
+  if (role === undefined) throw denied;
+  const decision = decideAssumeRole({
+    caller: { ...caller },
+    roleArn: role.arn,
+    roleAccountId: role.accountId,
+    trustPolicy: role.trustPolicy,
+    identityPolicies: await iam.getIdentityPolicies(caller),
+    context: principalContext({ ...caller }, now, {
+      'aws:SourceIp': sourceIp(req),
+      'aws:RequestedRegion': region,
+      'aws:SecureTransport': 'false',
+      'sts:RoleSessionName': sessionName,
+      'sts:ExternalId': params.get('ExternalId') ?? undefined,
+    }),
+  });
+  if (!decision.allowed) throw denied;
+  if (duration > role.maxSessionDuration)
+    throw iamError(
+      'ValidationError',
+      `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+    );
+  if (caller.type === 'AssumedRole' && durationRaw !== null && duration > CHAINED_MAX_SECONDS)
+    throw iamError(
+      'ValidationError',
+      'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+    );
+
+  const accessKeyId = sessionKeyId();
+  const secret = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  const token = randomBytes(192).toString('base64');
+  const expiration = new Date(Math.floor(now.getTime() / 1000) * 1000 + duration * 1000);
+  const roleName = role.name;
+  const assumedRoleArn = `arn:aws:sts::${role.accountId}:assumed-role/${roleName}/${sessionName}`;
+  await iam.putSession({
+    accessKeyId,
+    accountId: role.accountId,
+    sealedSecret: deps.services.hsm.sealSecret(
+      `access-key/${accessKeyId}`,
+      Buffer.from(secret, 'utf8'),
+    ),
+    tokenHash: createHash('sha256').update(token, 'utf8').digest(),
+    roleArn: role.arn,
+    roleId: role.roleId,
+    sessionName,
+    assumedRoleArn,
+    expiration,
+    createdAt: now,
+  });
+  if (now.getTime() - lastSweep > 3600_000) {
+    lastSweep = now.getTime();
+    await iam.deleteExpiredSessions(new Date(now.getTime() - EXPIRED_RETENTION_MS));
+  }
+  const result: XmlNode = {
+    AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: assumedRoleArn },
+    Credentials: {
+      AccessKeyId: accessKeyId,
+      SecretAccessKey: secret,
+      SessionToken: token,
+      Expiration: isoSeconds(expiration),
+    },
+  };
+  return responseXml('AssumeRole', result, requestId);
+}
+
+/** ASIA + 16 base32 characters. */
+function sessionKeyId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  return `ASIA${[...randomBytes(16)].map((b) => alphabet[b % 32]).join('')}`;
+}
+
+function notNull(member: string): IamError {
+  return iamError(
+    'ValidationError',
+    `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+  );
+}
+
+function invalid(value: string, member: string, constraint: string): IamError {
+  return iamError(
+    'ValidationError',
+    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
+}
+
+function send(res: ServerResponse, status: number, requestId: string, body: string): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/xml',
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': requestId,
+  });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function sourceIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
