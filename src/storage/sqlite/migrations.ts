@@ -6,6 +6,8 @@
 
 import { GRANTS_MIGRATION } from './migrations/002-grants.js';
 import { IAM_MIGRATION } from './migrations/003-iam.js';
+import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
+import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 
 export interface Migration {
   version: number;
@@ -88,4 +90,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   GRANTS_MIGRATION,
   IAM_MIGRATION,
+  ROTATION_MIGRATION,
+  KEY_MATERIAL_MIGRATION,
 ];
