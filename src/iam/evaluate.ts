@@ -18,7 +18,8 @@ import {
   evaluateConditions,
   type ConditionContext,
 } from '../authz/policy/conditions.js';
-import { parsePolicy, type PolicyDocument, type PolicyKind } from '../authz/policy/document.js';
+import { parsePolicyCached } from '../authz/policy/cache.js';
+import type { PolicyDocument, PolicyKind } from '../authz/policy/document.js';
 import {
   matchAction,
   matchResource,
@@ -26,18 +27,9 @@ import {
   type MatchPrincipal,
 } from '../authz/policy/match.js';
 
-const PARSED = new Map<string, PolicyDocument>();
-const MAX_PARSED = 1000;
-
-/** Parse (cached by text); throws MalformedPolicyDocumentException. */
+/** Parse (shared LRU of authz/policy/cache.ts); throws MalformedPolicyDocumentException. */
 export function parseCached(text: string, kind: PolicyKind): PolicyDocument {
-  const key = `${kind}\u0000${text}`;
-  const hit = PARSED.get(key);
-  if (hit !== undefined) return hit;
-  const doc = parsePolicy(text, kind);
-  if (PARSED.size >= MAX_PARSED) PARSED.clear();
-  PARSED.set(key, doc);
-  return doc;
+  return parsePolicyCached(text, kind);
 }
 
 export type Effect = 'Allow' | 'Deny' | 'None';

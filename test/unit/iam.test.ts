@@ -90,10 +90,10 @@ describe('SqliteIamRepository', () => {
     await s.iam.putPolicy({ principalArn: u.arn, policyName: 'p1', document: 'one' });
     await s.iam.putPolicy({ principalArn: u.arn, policyName: 'p1', document: 'uno' });
     await s.iam.putPolicy({ principalArn: r.arn, policyName: 'rp', document: 'role' });
-    assert.deepEqual(await s.iam.getIdentityPolicies({ type: 'IAMUser', arn: u.arn, accountId: A }), [
-      'uno',
-      'two',
-    ]);
+    assert.deepEqual(
+      await s.iam.getIdentityPolicies({ type: 'IAMUser', arn: u.arn, accountId: A }),
+      ['uno', 'two'],
+    );
     assert.deepEqual(
       await s.iam.getIdentityPolicies({
         type: 'AssumedRole',
@@ -104,7 +104,11 @@ describe('SqliteIamRepository', () => {
       ['role'],
     );
     assert.deepEqual(
-      await s.iam.getIdentityPolicies({ type: 'Root', arn: `arn:aws:iam::${A}:root`, accountId: A }),
+      await s.iam.getIdentityPolicies({
+        type: 'Root',
+        arn: `arn:aws:iam::${A}:root`,
+        accountId: A,
+      }),
       [],
     );
     assert.equal((await s.iam.getPolicy(u.arn, 'p1'))?.document, 'uno');
@@ -179,7 +183,10 @@ describe('SqliteIamRepository', () => {
     const s = open();
     const r = role(A, 'app', 'old');
     await s.iam.createRole(r);
-    assert.equal(await s.iam.updateRole({ ...r, trustPolicy: 'new', maxSessionDuration: 7200 }), true);
+    assert.equal(
+      await s.iam.updateRole({ ...r, trustPolicy: 'new', maxSessionDuration: 7200 }),
+      true,
+    );
     const got = await s.iam.getRoleByName(A, 'APP');
     assert.equal(got?.trustPolicy, 'new');
     assert.equal(got?.maxSessionDuration, 7200);
@@ -237,7 +244,12 @@ const session: EvalPrincipal = {
   roleArn: `arn:aws:iam::${A}:role/source`,
   userId: 'AROASOURCE:s1',
 };
-const rootA: EvalPrincipal = { type: 'Root', arn: `arn:aws:iam::${A}:root`, accountId: A, userId: A };
+const rootA: EvalPrincipal = {
+  type: 'Root',
+  arn: `arn:aws:iam::${A}:root`,
+  accountId: A,
+  userId: A,
+};
 const ROLE = `arn:aws:iam::${A}:role/target`;
 
 const trust = (principal: unknown, extra: Record<string, unknown> = {}) =>
@@ -255,17 +267,55 @@ const denyAssume = JSON.stringify({
 });
 const allowOther = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${A}:role/other` }],
+  Statement: [
+    { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${A}:role/other` },
+  ],
 });
 
 describe('decideAssumeRole (STS AssumeRole "Permissions"; IAM cross-account evaluation)', () => {
   const cases: [string, EvalPrincipal, string, string[], boolean][] = [
-    ['same account, trust names the user: no identity policy needed', alice, trust({ AWS: alice.arn }), [], true],
-    ['same account, trust names the account: identity policy required (absent)', alice, trust({ AWS: A }), [], false],
-    ['same account, trust names the account root ARN + identity allow', alice, trust({ AWS: `arn:aws:iam::${A}:root` }), [allowAssume], true],
-    ['same account, identity allows another role only', alice, trust({ AWS: A }), [allowOther], false],
-    ['trust names someone else', alice, trust({ AWS: `arn:aws:iam::${A}:user/bob` }), [allowAssume], false],
-    ['explicit deny in identity policy beats a direct trust', alice, trust({ AWS: alice.arn }), [denyAssume], false],
+    [
+      'same account, trust names the user: no identity policy needed',
+      alice,
+      trust({ AWS: alice.arn }),
+      [],
+      true,
+    ],
+    [
+      'same account, trust names the account: identity policy required (absent)',
+      alice,
+      trust({ AWS: A }),
+      [],
+      false,
+    ],
+    [
+      'same account, trust names the account root ARN + identity allow',
+      alice,
+      trust({ AWS: `arn:aws:iam::${A}:root` }),
+      [allowAssume],
+      true,
+    ],
+    [
+      'same account, identity allows another role only',
+      alice,
+      trust({ AWS: A }),
+      [allowOther],
+      false,
+    ],
+    [
+      'trust names someone else',
+      alice,
+      trust({ AWS: `arn:aws:iam::${A}:user/bob` }),
+      [allowAssume],
+      false,
+    ],
+    [
+      'explicit deny in identity policy beats a direct trust',
+      alice,
+      trust({ AWS: alice.arn }),
+      [denyAssume],
+      false,
+    ],
     [
       'explicit deny in the trust policy',
       alice,
@@ -279,14 +329,50 @@ describe('decideAssumeRole (STS AssumeRole "Permissions"; IAM cross-account eval
       false,
     ],
     ['wildcard principal, same account', alice, trust('*'), [], true],
-    ['cross account: trust names the account, identity allows', foreign, trust({ AWS: B }), [allowAssume], true],
-    ['cross account: trust names the user, no identity policy', foreign, trust({ AWS: foreign.arn }), [], false],
-    ['cross account: trust names the user, identity allows', foreign, trust({ AWS: foreign.arn }), [allowAssume], true],
-    ['cross account: trust does not name the account', foreign, trust({ AWS: A }), [allowAssume], false],
-    ['role chaining: trust names the source role', session, trust({ AWS: session.roleArn }), [], true],
+    [
+      'cross account: trust names the account, identity allows',
+      foreign,
+      trust({ AWS: B }),
+      [allowAssume],
+      true,
+    ],
+    [
+      'cross account: trust names the user, no identity policy',
+      foreign,
+      trust({ AWS: foreign.arn }),
+      [],
+      false,
+    ],
+    [
+      'cross account: trust names the user, identity allows',
+      foreign,
+      trust({ AWS: foreign.arn }),
+      [allowAssume],
+      true,
+    ],
+    [
+      'cross account: trust does not name the account',
+      foreign,
+      trust({ AWS: A }),
+      [allowAssume],
+      false,
+    ],
+    [
+      'role chaining: trust names the source role',
+      session,
+      trust({ AWS: session.roleArn }),
+      [],
+      true,
+    ],
     ['role chaining: trust names the session ARN', session, trust({ AWS: session.arn }), [], true],
     ['root may not assume roles', rootA, trust({ AWS: A }), [], false],
-    ['action must be sts:AssumeRole', alice, trust({ AWS: alice.arn }, { Action: 'sts:TagSession' }), [], false],
+    [
+      'action must be sts:AssumeRole',
+      alice,
+      trust({ AWS: alice.arn }, { Action: 'sts:TagSession' }),
+      [],
+      false,
+    ],
     [
       'condition on sts:RoleSessionName holds',
       alice,
@@ -297,7 +383,10 @@ describe('decideAssumeRole (STS AssumeRole "Permissions"; IAM cross-account eval
     [
       'condition on sts:RoleSessionName fails',
       alice,
-      trust({ AWS: alice.arn }, { Condition: { StringEquals: { 'sts:RoleSessionName': 'other' } } }),
+      trust(
+        { AWS: alice.arn },
+        { Condition: { StringEquals: { 'sts:RoleSessionName': 'other' } } },
+      ),
       [],
       false,
     ],
@@ -327,7 +416,9 @@ describe('seed file check', () => {
           users: [
             {
               name: 'alice',
-              accessKeys: [{ accessKeyId: 'AKIAALICE0000000001', secretAccessKeyFile: 'alice.secret' }],
+              accessKeys: [
+                { accessKeyId: 'AKIAALICE0000000001', secretAccessKeyFile: 'alice.secret' },
+              ],
               policies: { p: { Version: '2012-10-17', Statement: [] } },
             },
           ],
@@ -341,7 +432,10 @@ describe('seed file check', () => {
       () =>
         checkSeed({
           accounts: [
-            { id: A, users: [{ name: 'a', accessKeys: [{ accessKeyId: 'AKIA1', secretAccessKey: 's' }] }] },
+            {
+              id: A,
+              users: [{ name: 'a', accessKeys: [{ accessKeyId: 'AKIA1', secretAccessKey: 's' }] }],
+            },
           ],
         }),
       (e: unknown) => e instanceof ConfigError && /by reference/.test(e.message),
