@@ -47,6 +47,12 @@ const CREDS: BenchCredentials = {
   secretAccessKey: 'benchBENCHbench/BENCHbenchBENCHbench0000',
 };
 const CONCURRENCIES = [1, 16, 64] as const;
+/** An IAM user (from a seed file) for the authorization scenario. */
+const USER_CREDS: BenchCredentials = {
+  accessKeyId: 'AKIABENCHUSER0000001',
+  secretAccessKey: 'benchUSERbench/USERbenchUSERbenchUSER00',
+};
+const ACCOUNT = '111122223333';
 const TARGET_RPS = 8000;
 const TARGET_RATIO = 0.5;
 
@@ -166,6 +172,8 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
     KEYHOLD_ACCESS_KEY_ID: CREDS.accessKeyId,
     KEYHOLD_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
     KEYHOLD_LOG_LEVEL: 'warn',
+    KEYHOLD_SEED_FILE: writeSeed(dataDir),
+    KEYHOLD_BENCH_USER_SECRET: USER_CREDS.secretAccessKey,
   };
   delete env['KEYHOLD_ROOT_PASSPHRASE'];
   delete env['KEYHOLD_ROOT_PASSPHRASE_FILE'];
@@ -231,6 +239,10 @@ function runBareServer(port: number): void {
 interface Scenario {
   op: 'GenerateDataKey' | 'Encrypt' | 'Decrypt';
   label: string;
+  /** Who signs (default: the account root). */
+  credentials?: BenchCredentials;
+  /** Concurrencies to run (default: CONCURRENCIES). */
+  concurrencies?: readonly number[];
   body: string;
   expectField: string;
 }
@@ -264,6 +276,86 @@ function procCpuMs(pid: number | undefined): number {
   }
 }
 
+/** A seed file with one IAM user whose identity policy allows the crypto calls. */
+function writeSeed(dataDir: string): string {
+  const path = join(dataDir, 'bench-seed.json');
+  const allow = {
+    Effect: 'Allow',
+    Action: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
+    Resource: `arn:aws:kms:*:${ACCOUNT}:key/*`,
+  };
+  writeFileSync(
+    path,
+    JSON.stringify({
+      accounts: [
+        {
+          id: ACCOUNT,
+          users: [
+            {
+              name: 'bench',
+              accessKeys: [
+                {
+                  accessKeyId: USER_CREDS.accessKeyId,
+                  secretAccessKeyEnv: 'KEYHOLD_BENCH_USER_SECRET',
+                },
+              ],
+              policies: { crypto: { Version: '2012-10-17', Statement: [allow] } },
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  return path;
+}
+
+/**
+ * A realistic key policy: root delegation to IAM, a key-administrators statement, and a
+ * Deny with one condition (data keys only for the `app=bench` encryption context).
+ */
+function realisticKeyPolicy(): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'Allow access for Key Administrators',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/KeyAdmin` },
+        Action: [
+          'kms:Create*',
+          'kms:Describe*',
+          'kms:Enable*',
+          'kms:List*',
+          'kms:Put*',
+          'kms:Update*',
+          'kms:Revoke*',
+          'kms:Disable*',
+          'kms:Get*',
+          'kms:Delete*',
+          'kms:ScheduleKeyDeletion',
+          'kms:CancelKeyDeletion',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'Only app=bench data keys',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:GenerateDataKey*',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:EncryptionContext:app': 'bench' } },
+      },
+    ],
+  });
+}
+
 async function setup(port: number): Promise<Scenario[]> {
   const client = new KMSClient({
     endpoint: `http://${HOST}:${port}`,
@@ -278,12 +370,34 @@ async function setup(port: number): Promise<Scenario[]> {
     const enc = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
     if (enc.CiphertextBlob === undefined) throw new Error('Encrypt returned no CiphertextBlob');
     const blob = Buffer.from(enc.CiphertextBlob).toString('base64');
+    const policied = await client.send(
+      new CreateKeyCommand({ Description: 'keyhold bench (policy)', Policy: realisticKeyPolicy() }),
+    );
+    const policiedId = policied.KeyMetadata?.KeyId;
+    if (policiedId === undefined) throw new Error('CreateKey returned no KeyId');
+    const context = { app: 'bench' };
     return [
       {
         op: 'GenerateDataKey',
         label: 'GenerateDataKey (AES_256)',
         body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }),
         expectField: 'CiphertextBlob',
+      },
+      {
+        op: 'GenerateDataKey',
+        label: 'GenerateDataKey (AES_256, root, default policy, context)',
+        body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context }),
+        expectField: 'CiphertextBlob',
+        concurrencies: [64],
+      },
+      {
+        op: 'GenerateDataKey',
+        label:
+          'GenerateDataKey (AES_256, IAM user, 3-statement key policy + identity policy + condition)',
+        body: JSON.stringify({ KeyId: policiedId, KeySpec: 'AES_256', EncryptionContext: context }),
+        expectField: 'CiphertextBlob',
+        credentials: USER_CREDS,
+        concurrencies: [64],
       },
       {
         op: 'Encrypt',
@@ -325,7 +439,7 @@ async function driveLoad(port: number, sc: Scenario, concurrency: number): Promi
     host: HOST,
     port,
     region: REGION,
-    credentials: CREDS,
+    credentials: sc.credentials ?? CREDS,
     op: sc.op,
     body: sc.body,
   };
@@ -679,7 +793,7 @@ async function main(): Promise<void> {
     try {
       scenarios = await setup(server.port);
       for (const sc of scenarios) {
-        for (const c of CONCURRENCIES) {
+        for (const c of sc.concurrencies ?? CONCURRENCIES) {
           const r = await drive(server, sc, c);
           out.write(`keyhold ${sc.label} c=${c}: ${describe(r)}\n`);
           rows.push({ scenario: sc, concurrency: c, keyhold: r });

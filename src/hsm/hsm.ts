@@ -24,6 +24,37 @@ export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
   keyId: string;
 }
 
+/** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters). */
+export type KeyPairParams =
+  | { type: 'rsa'; modulusBits: number }
+  | { type: 'ec'; namedCurve: string }
+  | { type: 'ed25519' };
+
+/** A KMS key's asymmetric key pair: the PKCS#8 private key sealed as an EKT, the public key in clear. */
+export interface WrappedKeyPair extends WrappedBackingKey {
+  /** DER SubjectPublicKeyInfo (RFC 5280). */
+  publicKey: Buffer;
+}
+
+/** A data key pair (GenerateDataKeyPair): handed to the caller, so it leaves the HSM. */
+export interface PlainKeyPair {
+  /** DER PKCS#8 PrivateKeyInfo (RFC 5958); the caller zeroes it after use. */
+  privateKey: Buffer;
+  /** DER SubjectPublicKeyInfo (RFC 5280). */
+  publicKey: Buffer;
+}
+
+/** A signature scheme: family and hash (RSA-PSS salt = hash length, MGF1 with the same hash). */
+export interface SignatureScheme {
+  family: 'RSA_PSS' | 'RSA_PKCS1' | 'ECDSA' | 'ED25519';
+  hash: 'sha256' | 'sha384' | 'sha512';
+}
+
+/** RAW: the HSM hashes the message; DIGEST: the message is already the hash. */
+export type SignInput = 'RAW' | 'DIGEST';
+
+export type MacHash = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
 export interface Hsm {
   /** Generate a new 256-bit HBK inside the boundary and return only its EKT. */
   createBackingKey(binding: EktBinding): WrappedBackingKey;
@@ -37,4 +68,23 @@ export interface Hsm {
   sealSecret(label: string, secret: Buffer): Buffer;
   openSecret(label: string, sealed: Buffer): Buffer;
   random(n: number): Buffer;
+
+  // ---- asymmetric and HMAC keys (the private key / HMAC key never leaves the HSM) ----
+
+  /** Generate a KMS key's key pair; only the wrapped private key and the public key leave. */
+  createKeyPair(binding: EktBinding, params: KeyPairParams): WrappedKeyPair;
+  /** Generate a data key pair (GenerateDataKeyPair*): both halves are returned. */
+  generateDataKeyPair(params: KeyPairParams): PlainKeyPair;
+  /** Sign a message (RAW) or a message digest (DIGEST); ECDSA signatures are DER. */
+  sign(key: BackingKeyHandle, message: Buffer, scheme: SignatureScheme, input: SignInput): Buffer;
+  /** RSAES-OAEP decryption (MGF1 with the same hash); failure is InvalidCiphertextException. */
+  decryptOaep(key: BackingKeyHandle, ciphertext: Buffer, hash: 'sha1' | 'sha256'): Buffer;
+  /** ECDH (cofactor ECDH on the NIST curves: cofactor 1) with a peer's DER SPKI public key. */
+  deriveSharedSecret(key: BackingKeyHandle, peerPublicKey: Buffer): Buffer;
+  /** Generate an HMAC key of `length` bytes inside the boundary; only its EKT leaves. */
+  createHmacKey(binding: EktBinding, length: number): WrappedBackingKey;
+  /** HMAC of `message` under the key. */
+  mac(key: BackingKeyHandle, hash: MacHash, message: Buffer): Buffer;
+  /** Constant-time check of a MAC (crypto.timingSafeEqual). */
+  verifyMac(key: BackingKeyHandle, hash: MacHash, message: Buffer, mac: Buffer): boolean;
 }

@@ -57,6 +57,29 @@ const ENABLE_DISABLE: Row = {
   Updating: updating,
 };
 
+/** Part B footnote [6]: a PendingImport key has EXTERNAL origin, which rotation refuses. */
+const externalOrigin: Outcome = {
+  code: 'UnsupportedOperationException',
+  text: 'origin is EXTERNAL which is not valid for this operation.',
+};
+/** Part B footnote [7]: only custom-key-store keys are Unavailable, and they cannot rotate. */
+const customKeyStore: Outcome = {
+  code: 'UnsupportedOperationException',
+  text: 'is in a custom key store, which does not support key rotation.',
+};
+
+/** Enable/DisableKeyRotation (Part B; [7] for imported material is checked by kms/rotation.ts). */
+const ROTATION: Row = {
+  Enabled: 'ok',
+  Disabled: disabled,
+  PendingDeletion: pendingDeletion,
+  PendingReplicaDeletion: pendingDeletion,
+  PendingImport: externalOrigin,
+  Unavailable: customKeyStore,
+  Creating: creating,
+  Updating: 'ok',
+};
+
 export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   CancelKeyDeletion: {
     Enabled: notPendingDeletion,
@@ -100,6 +123,14 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   TagResource: NOT_PENDING_DELETION,
   UntagResource: NOT_PENDING_DELETION,
   UpdateKeyDescription: NOT_PENDING_DELETION,
+  EnableKeyRotation: ROTATION,
+  DisableKeyRotation: ROTATION,
+  GetKeyRotationStatus: { ...ALWAYS, PendingImport: externalOrigin, Unavailable: customKeyStore },
+  // Not in Part B: RotateKeyOnDemand makes new key material, so it follows EnableKeyRotation;
+  // ListKeyRotations only reads history, so it follows GetKeyRotationStatus but for
+  // PendingImport (AWS lists imported key material of EXTERNAL keys).
+  RotateKeyOnDemand: ROTATION,
+  ListKeyRotations: { ...ALWAYS, Unavailable: customKeyStore },
 };
 
 /** Throw the AWS error if `operation` may not run on `key` in its current state. */

@@ -5,6 +5,7 @@
  * shared database) can take to be seen here.
  */
 import type { KeyRecord, KeyVersionRecord, Storage } from './repository.js';
+import type { RotateKeyInput } from './rotation-repository.js';
 
 export interface KeyCacheOptions {
   /** How long a key record may be served from memory (ms). */
@@ -69,7 +70,27 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
     versions.deletePrefix(`${kk(region, keyId)}/`);
   };
 
+  // Rotation changes a key's current version: forget the key before and after.
+  const rotateKey = async (input: RotateKeyInput) => {
+    keys.delete(kk(input.key.region, input.key.keyId));
+    try {
+      return await inner.rotation.rotateKey(input);
+    } finally {
+      keys.delete(kk(input.key.region, input.key.keyId));
+    }
+  };
+  const rotation = new Proxy(inner.rotation, {
+    get(target, prop, receiver) {
+      if (prop === 'rotateKey') return rotateKey;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+
   const cached: Partial<Storage> = {
+    rotation,
     async getKey(region, keyId) {
       const hit = keys.get(kk(region, keyId));
       if (hit !== undefined) return hit;

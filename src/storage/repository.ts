@@ -8,6 +8,7 @@
  */
 import type { GrantRepository } from './grant-repository.js';
 import type { IamRepository } from './iam-repository.js';
+import type { RotationRepository } from './rotation-repository.js';
 
 export type KeyState =
   | 'Creating'
@@ -215,5 +216,6 @@ export interface Storage
   extends KeyRepository, AliasRepository, DomainKeyRepository, AccessKeyRepository {
   readonly grants: GrantRepository;
   readonly iam: IamRepository;
+  readonly rotation: RotationRepository;
   close(): Promise<void>;
 }

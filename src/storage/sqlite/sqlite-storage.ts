@@ -21,6 +21,7 @@ import {
 import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
+import { SqliteRotationRepository } from './sqlite-rotation.js';
 
 type Row = Record<string, unknown>;
 
@@ -29,6 +30,7 @@ export class SqliteStorage implements Storage {
   readonly #s: ReturnType<typeof prepare>;
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
+  readonly rotation: SqliteRotationRepository;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -40,6 +42,7 @@ export class SqliteStorage implements Storage {
     this.#s = prepare(db);
     this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db);
+    this.rotation = new SqliteRotationRepository(db);
   }
 
   async close(): Promise<void> {
