@@ -4,6 +4,7 @@
  * write that goes through it; the TTL bounds how long a change made on another node (a
  * shared database) can take to be seen here.
  */
+import type { IamRepository } from './iam-repository.js';
 import type { KeyRecord, KeyVersionRecord, Storage } from './repository.js';
 import type { RotateKeyInput } from './rotation-repository.js';
 
@@ -52,6 +53,10 @@ class TtlMap<V> {
     this.#map.delete(k);
   }
 
+  clear(): void {
+    this.#map.clear();
+  }
+
   deletePrefix(prefix: string): void {
     for (const k of this.#map.keys()) if (k.startsWith(prefix)) this.#map.delete(k);
   }
@@ -89,7 +94,7 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
     },
   });
 
-  const cached: Partial<Storage> = {
+  const cached: { -readonly [K in keyof Storage]?: Storage[K] } = {
     rotation,
     async getKey(region, keyId) {
       const hit = keys.get(kk(region, keyId));
@@ -133,6 +138,7 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
       return done;
     },
   };
+  cached.iam = withIdentityPolicyCache(inner.iam, opts.keyTtlMs, opts.maxEntries, now);
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const own = (cached as Record<PropertyKey, unknown>)[prop];
@@ -142,6 +148,60 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
       return typeof value === 'function'
         ? (value as (...a: unknown[]) => unknown).bind(target)
         : value;
+    },
+  });
+}
+
+/**
+ * Identity policies are read on every authorization of a non-root caller: serve them from
+ * memory for at most `ttlMs`, and forget them all on any policy, user or role change made
+ * through this node.
+ */
+function withIdentityPolicyCache(
+  inner: IamRepository,
+  ttlMs: number,
+  max: number,
+  now: () => number,
+): IamRepository {
+  const policies = new TtlMap<string[]>(ttlMs, max, now);
+  const clear = () => policies.clear();
+  const invalidating = new Set([
+    'putPolicy',
+    'deletePolicy',
+    'deleteUser',
+    'deleteRole',
+    'updateRole',
+    'createUser',
+    'createRole',
+  ]);
+  const overrides: Partial<IamRepository> = {
+    async getIdentityPolicies(p) {
+      const k = `${p.arn}|${p.roleArn ?? ''}`;
+      const hit = policies.get(k);
+      if (hit !== undefined) return hit;
+      const texts = await inner.getIdentityPolicies(p);
+      policies.set(k, Object.freeze([...texts]) as string[]);
+      return texts;
+    },
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const own = (overrides as Record<PropertyKey, unknown>)[prop];
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (typeof prop === 'string' && invalidating.has(prop)) {
+        return async (...args: unknown[]) => {
+          clear();
+          try {
+            return await fn(...args);
+          } finally {
+            clear();
+          }
+        };
+      }
+      return fn;
     },
   });
 }
