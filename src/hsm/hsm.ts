@@ -26,9 +26,7 @@ export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
 
 /** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters). */
 export type KeyPairParams =
-  | { type: 'rsa'; modulusBits: number }
-  | { type: 'ec'; namedCurve: string }
-  | { type: 'ed25519' };
+  { type: 'rsa'; modulusBits: number } | { type: 'ec'; namedCurve: string } | { type: 'ed25519' };
 
 /** A KMS key's asymmetric key pair: the PKCS#8 private key sealed as an EKT, the public key in clear. */
 export interface WrappedKeyPair extends WrappedBackingKey {
@@ -72,9 +70,9 @@ export interface Hsm {
   // ---- asymmetric and HMAC keys (the private key / HMAC key never leaves the HSM) ----
 
   /** Generate a KMS key's key pair; only the wrapped private key and the public key leave. */
-  createKeyPair(binding: EktBinding, params: KeyPairParams): WrappedKeyPair;
+  createKeyPair(binding: EktBinding, params: KeyPairParams): Promise<WrappedKeyPair>;
   /** Generate a data key pair (GenerateDataKeyPair*): both halves are returned. */
-  generateDataKeyPair(params: KeyPairParams): PlainKeyPair;
+  generateDataKeyPair(params: KeyPairParams): Promise<PlainKeyPair>;
   /** Sign a message (RAW) or a message digest (DIGEST); ECDSA signatures are DER. */
   sign(key: BackingKeyHandle, message: Buffer, scheme: SignatureScheme, input: SignInput): Buffer;
   /** RSAES-OAEP decryption (MGF1 with the same hash); failure is InvalidCiphertextException. */

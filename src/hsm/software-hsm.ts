@@ -8,7 +8,17 @@
  * (one block: L = 256 bits), then AES-256-GCM with AAD = blob header || canonical
  * encryption context. K is zeroed after use.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  diffieHellman,
+  privateDecrypt,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { invalidCiphertext } from '../protocol/errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
@@ -20,7 +30,19 @@ import {
 } from './ciphertext-blob.js';
 import type { DomainKeyring } from './domain-keys.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
-import type { BackingKeyHandle, EktBinding, Hsm, WrappedBackingKey } from './hsm.js';
+import { generateKeyPairDer, publicKeyFromDer, signWith } from './asymmetric.js';
+import type {
+  BackingKeyHandle,
+  EktBinding,
+  Hsm,
+  KeyPairParams,
+  MacHash,
+  PlainKeyPair,
+  SignatureScheme,
+  SignInput,
+  WrappedBackingKey,
+  WrappedKeyPair,
+} from './hsm.js';
 import { RandomPool } from './random-pool.js';
 import type { SecretBytes } from './secret-bytes.js';
 
@@ -37,6 +59,11 @@ export class SoftwareHsm implements Hsm {
   readonly #sealKey: SecretBytes;
   readonly #random = new RandomPool();
   readonly #hbkCache = new Map<string, { hbk: Buffer; expires: number; binding: string }>();
+  /** Parsed private keys, like the HBK cache (KeyObjects live in OpenSSL memory). */
+  readonly #privateKeyCache = new Map<
+    string,
+    { key: KeyObject; expires: number; binding: string }
+  >();
 
   constructor(ring: DomainKeyring, sealKey: SecretBytes) {
     this.#ring = ring;
@@ -113,6 +140,88 @@ export class SoftwareHsm implements Hsm {
     return this.#random.take(n);
   }
 
+  // ---- asymmetric and HMAC keys ----
+
+  async createKeyPair(binding: EktBinding, params: KeyPairParams): Promise<WrappedKeyPair> {
+    const pair = await generateKeyPairDer(params);
+    try {
+      return { ...this.#wrap(binding, pair.privateKey), publicKey: pair.publicKey };
+    } finally {
+      pair.privateKey.fill(0);
+    }
+  }
+
+  generateDataKeyPair(params: KeyPairParams): Promise<PlainKeyPair> {
+    return generateKeyPairDer(params);
+  }
+
+  sign(key: BackingKeyHandle, message: Buffer, scheme: SignatureScheme, input: SignInput): Buffer {
+    return signWith(this.#privateKey(key), message, scheme, input);
+  }
+
+  decryptOaep(key: BackingKeyHandle, ciphertext: Buffer, hash: 'sha1' | 'sha256'): Buffer {
+    try {
+      return privateDecrypt(
+        {
+          key: this.#privateKey(key),
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: hash,
+        },
+        ciphertext,
+      );
+    } catch (err) {
+      throw invalidCiphertext(err);
+    }
+  }
+
+  deriveSharedSecret(key: BackingKeyHandle, peerPublicKey: Buffer): Buffer {
+    return diffieHellman({
+      privateKey: this.#privateKey(key),
+      publicKey: publicKeyFromDer(peerPublicKey),
+    });
+  }
+
+  createHmacKey(binding: EktBinding, length: number): WrappedBackingKey {
+    const k = this.#random.take(length);
+    try {
+      return this.#wrap(binding, k);
+    } finally {
+      k.fill(0);
+    }
+  }
+
+  mac(key: BackingKeyHandle, hash: MacHash, message: Buffer): Buffer {
+    return createHmac(hash, this.#hbk(key)).update(message).digest();
+  }
+
+  verifyMac(key: BackingKeyHandle, hash: MacHash, message: Buffer, mac: Buffer): boolean {
+    const want = this.mac(key, hash, message);
+    return mac.length === want.length && timingSafeEqual(mac, want);
+  }
+
+  /** The private key of a key pair, parsed once per EKT and cached like HBKs. */
+  #privateKey(key: BackingKeyHandle): KeyObject {
+    const id = key.ekt.toString('base64');
+    const now = Date.now();
+    const binding = `${key.keyArn}/${key.versionId}`;
+    const hit = this.#privateKeyCache.get(id);
+    if (hit !== undefined && hit.expires > now && hit.binding === binding) return hit.key;
+    const der = this.#unwrap(key, key);
+    let parsed: KeyObject;
+    try {
+      parsed = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    } finally {
+      der.fill(0);
+    }
+    this.#privateKeyCache.delete(id);
+    if (this.#privateKeyCache.size >= HBK_CACHE_MAX) {
+      const oldest = this.#privateKeyCache.keys().next();
+      if (oldest.done !== true) this.#privateKeyCache.delete(oldest.value);
+    }
+    this.#privateKeyCache.set(id, { key: parsed, expires: now + HBK_CACHE_TTL_MS, binding });
+    return parsed;
+  }
+
   #deriveDataKey(key: BackingKeyHandle, nonce: Buffer): Buffer {
     return createHmac('sha256', this.#hbk(key))
       .update(KDF_COUNTER_1)
@@ -156,6 +265,7 @@ export class SoftwareHsm implements Hsm {
   /** Zero and forget every cached HBK (shutdown). */
   clearCache(): void {
     for (const id of [...this.#hbkCache.keys()]) this.#evict(id);
+    this.#privateKeyCache.clear();
   }
 
   #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {

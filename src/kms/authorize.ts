@@ -118,6 +118,12 @@ async function keyDecisionInput(
   action: string,
   opts: AuthorizeOptions,
 ): Promise<DecisionInput> {
+  const texts = await identityPolicyTexts(ctx);
+  const context = requestConditions(ctx, key, opts);
+  // Keys that cost a read (the key's tags and aliases) only when a policy mentions them.
+  if (mentionsResourceKeys(policy) || texts.some(mentionsResourceKeys)) {
+    await addResourceConditions(ctx, key, context);
+  }
   return {
     principal: decisionPrincipal(ctx),
     action,
@@ -126,11 +132,38 @@ async function keyDecisionInput(
       accountId: key.accountId,
       keyPolicy: parsePolicyCached(policy, 'key'),
     },
-    identityPolicies: await identityPolicies(ctx),
+    identityPolicies: texts.map((t) => parsePolicyCached(t, 'identity')),
     grants: [],
-    context: requestConditions(ctx, key, opts),
+    context,
     encryptionContext: opts.encryptionContext,
   };
+}
+
+const mentions = new Map<string, boolean>();
+
+/** Whether a policy text refers to aws:ResourceTag/* or kms:ResourceAliases (memoized, bounded). */
+function mentionsResourceKeys(text: string): boolean {
+  let m = mentions.get(text);
+  if (m === undefined) {
+    const lower = text.toLowerCase();
+    m = lower.includes('aws:resourcetag') || lower.includes('kms:resourcealiases');
+    if (mentions.size > 1024) mentions.clear();
+    mentions.set(text, m);
+  }
+  return m;
+}
+
+/** aws:ResourceTag/<k> for each tag of the key, and kms:ResourceAliases (its alias names). */
+async function addResourceConditions(
+  ctx: AuthzContext,
+  key: KeyRecord,
+  context: DecisionInput['context'],
+): Promise<void> {
+  const storage = ctx.services.storage;
+  for (const t of await storage.listTags(key.region, key.keyId))
+    context[`aws:ResourceTag/${t.tagKey}`] = t.tagValue;
+  const aliases = await storage.listAliases(key.region, key.accountId, { limit: 100 }, key.keyId);
+  context['kms:ResourceAliases'] = aliases.map((a) => a.aliasName);
 }
 
 function deny(input: DecisionInput, decision: Decision): void {
@@ -151,10 +184,13 @@ function decisionPrincipal(ctx: AuthzContext): DecisionPrincipal {
 }
 
 async function identityPolicies(ctx: AuthzContext): Promise<PolicyDocument[]> {
+  return (await identityPolicyTexts(ctx)).map((t) => parsePolicyCached(t, 'identity'));
+}
+
+async function identityPolicyTexts(ctx: AuthzContext): Promise<string[]> {
   // The account root has no identity policies; IAM allows it everything in its account.
   if (ctx.principal.type === 'Root') return [];
-  const texts = await ctx.services.storage.iam.getIdentityPolicies(ctx.principal);
-  return texts.map((t) => parsePolicyCached(t, 'identity'));
+  return ctx.services.storage.iam.getIdentityPolicies(ctx.principal);
 }
 
 /**

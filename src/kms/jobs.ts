@@ -7,6 +7,7 @@ import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
 import type { Clock } from './context.js';
+import { rotateDueKeys } from './rotation-job.js';
 
 export interface JobDeps {
   storage: Storage;
@@ -65,6 +66,7 @@ export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
 /** Run every job once (a tick of the scheduler). */
 export async function runJobsOnce(deps: JobDeps): Promise<void> {
   await deleteDueKeys(deps);
+  await rotateDueKeys(deps);
   await rotateDomainKeyIfDue(deps);
   await rewrapOldDomainKeys(deps);
 }

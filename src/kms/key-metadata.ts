@@ -1,10 +1,22 @@
 /** KeyMetadata exactly as DescribeKey / CreateKey return it (model shape KeyMetadata). */
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { KeyRecord } from '../storage/repository.js';
-import { keySpecInfo } from './key-specs.js';
+import { algorithmsFor, USAGE_ALGORITHM_FIELD } from './key-specs.js';
+
+type AlgorithmLists = Pick<
+  KeyMetadata,
+  'EncryptionAlgorithms' | 'SigningAlgorithms' | 'MacAlgorithms' | 'KeyAgreementAlgorithms'
+>;
+
+/** The algorithm list of the key's usage (KeyMetadata and GetPublicKey), from the spec table. */
+export function algorithmLists(key: KeyRecord): AlgorithmLists {
+  const field = USAGE_ALGORITHM_FIELD[key.keyUsage as keyof typeof USAGE_ALGORITHM_FIELD];
+  const algorithms = algorithmsFor(key.keySpec, key.keyUsage);
+  if (field === undefined || algorithms.length === 0) return {};
+  return { [field]: [...algorithms] } as AlgorithmLists;
+}
 
 export function toKeyMetadata(key: KeyRecord): KeyMetadata {
-  const spec = keySpecInfo(key.keySpec);
   const md: KeyMetadata = {
     AWSAccountId: key.accountId,
     KeyId: key.keyId,
@@ -24,9 +36,7 @@ export function toKeyMetadata(key: KeyRecord): KeyMetadata {
   if (key.keyState === 'PendingDeletion' && key.pendingDeletionWindowInDays !== undefined) {
     md.PendingDeletionWindowInDays = key.pendingDeletionWindowInDays;
   }
-  if (spec?.encryptionAlgorithms !== undefined && key.keyUsage === 'ENCRYPT_DECRYPT') {
-    md.EncryptionAlgorithms = [...spec.encryptionAlgorithms] as KeyMetadata['EncryptionAlgorithms'];
-  }
+  Object.assign(md, algorithmLists(key));
   if (key.currentVersionId !== undefined) md.CurrentKeyMaterialId = key.currentVersionId;
   return md;
 }

@@ -155,7 +155,12 @@ function sig(
   hash: SignatureScheme['hash'],
   digestLength: number,
 ): SigningAlgorithmInfo {
-  return { scheme: { family, hash }, digestLength, messageTypes: ['RAW', 'DIGEST'], supported: true };
+  return {
+    scheme: { family, hash },
+    digestLength,
+    messageTypes: ['RAW', 'DIGEST'],
+    supported: true,
+  };
 }
 
 export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithmInfo>> = {

@@ -114,6 +114,17 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   ReEncrypt: CRYPTO,
   GenerateDataKey: CRYPTO,
   GenerateDataKeyWithoutPlaintext: CRYPTO,
+  // Asymmetric and HMAC operations (Part B). Their N/A cells (PendingImport, Unavailable)
+  // cannot occur for these keys; they keep the cryptographic outcome.
+  GenerateDataKeyPair: CRYPTO,
+  GenerateDataKeyPairWithoutPlaintext: CRYPTO,
+  Sign: CRYPTO,
+  Verify: CRYPTO,
+  GetPublicKey: CRYPTO,
+  GenerateMac: CRYPTO,
+  VerifyMac: CRYPTO,
+  // Not in Part B (newer than the table): a cryptographic use of the private key.
+  DeriveSharedSecret: CRYPTO,
   ScheduleKeyDeletion: {
     ...ALWAYS,
     PendingDeletion: pendingDeletion,

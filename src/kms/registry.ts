@@ -11,12 +11,25 @@ import decrypt from './operations/decrypt.js';
 import deleteAlias from './operations/delete-alias.js';
 import describeKey from './operations/describe-key.js';
 import disableKey from './operations/disable-key.js';
+import disableKeyRotation from './operations/disable-key-rotation.js';
 import enableKey from './operations/enable-key.js';
+import enableKeyRotation from './operations/enable-key-rotation.js';
 import encrypt from './operations/encrypt.js';
 import generateDataKey from './operations/generate-data-key.js';
 import generateDataKeyWithoutPlaintext from './operations/generate-data-key-without-plaintext.js';
 import generateRandom from './operations/generate-random.js';
+import deriveSharedSecret from './operations/derive-shared-secret.js';
+import generateDataKeyPair from './operations/generate-data-key-pair.js';
+import generateDataKeyPairWithoutPlaintext from './operations/generate-data-key-pair-without-plaintext.js';
+import generateMac from './operations/generate-mac.js';
+import getPublicKey from './operations/get-public-key.js';
+import sign from './operations/sign.js';
+import verify from './operations/verify.js';
+import verifyMac from './operations/verify-mac.js';
 import getKeyPolicy from './operations/get-key-policy.js';
+import getKeyRotationStatus from './operations/get-key-rotation-status.js';
+import listKeyRotations from './operations/list-key-rotations.js';
+import rotateKeyOnDemand from './operations/rotate-key-on-demand.js';
 import listKeyPolicies from './operations/list-key-policies.js';
 import putKeyPolicy from './operations/put-key-policy.js';
 import listAliases from './operations/list-aliases.js';
@@ -44,12 +57,25 @@ const ALL: AnyOperation[] = [
   deleteAlias,
   describeKey,
   disableKey,
+  disableKeyRotation,
   enableKey,
+  enableKeyRotation,
   encrypt,
   generateDataKey,
   generateDataKeyWithoutPlaintext,
   generateRandom,
+  deriveSharedSecret,
+  generateDataKeyPair,
+  generateDataKeyPairWithoutPlaintext,
+  generateMac,
+  getPublicKey,
+  sign,
+  verify,
+  verifyMac,
   getKeyPolicy,
+  getKeyRotationStatus,
+  listKeyRotations,
+  rotateKeyOnDemand,
   listKeyPolicies,
   putKeyPolicy,
   listAliases,

@@ -27,3 +27,10 @@ export function checkTagLimit(count: number): void {
     );
   }
 }
+
+/** Condition keys of a request that carries tags: aws:RequestTag/<k> and aws:TagKeys. */
+export function requestTagConditions(tags: TagRecord[]): Record<string, string | string[]> {
+  const c: Record<string, string | string[]> = { 'aws:TagKeys': tags.map((t) => t.tagKey) };
+  for (const t of tags) c[`aws:RequestTag/${t.tagKey}`] = t.tagValue;
+  return c;
+}

@@ -51,6 +51,8 @@ export interface KeyVersionRecord {
   domainKeyId: string;
   ekt: Buffer;
   createdAt: Date;
+  /** Asymmetric keys: the DER SubjectPublicKeyInfo (the EKT then wraps the PKCS#8 private key). */
+  publicKey?: Buffer | undefined;
 }
 
 export interface AliasRecord {

@@ -7,12 +7,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import {
+  CreateAliasCommand,
   CreateKeyCommand,
+  DecryptCommand,
   DescribeKeyCommand,
   EncryptCommand,
   GetKeyPolicyCommand,
   ListKeyPoliciesCommand,
   PutKeyPolicyCommand,
+  TagResourceCommand,
 } from '@aws-sdk/client-kms';
 import {
   expectAwsError,
@@ -198,6 +201,67 @@ describe('key policies', () => {
           EncryptionContext: { tenant: 'b' },
         }),
       ),
+      'AccessDeniedException',
+    );
+  });
+
+  it('aws:ResourceTag, aws:RequestTag and kms:ResourceAliases conditions see the key and the request', async () => {
+    const text = policy(
+      allowRoot,
+      {
+        Sid: 'OnlyProd',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'aws:ResourceTag/env': 'prod' } },
+      },
+      {
+        Sid: 'OwnerRequired',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:TagResource',
+        Resource: '*',
+        Condition: { Null: { 'aws:RequestTag/owner': 'true' } },
+      },
+      {
+        Sid: 'Frozen',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/frozen' } },
+      },
+    );
+    const keyId = await newKey(text);
+    await expectAwsError(
+      server.client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })),
+      'AccessDeniedException',
+    );
+    await expectAwsError(
+      server.client.send(
+        new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'env', TagValue: 'prod' }] }),
+      ),
+      'AccessDeniedException',
+    );
+    await server.client.send(
+      new TagResourceCommand({
+        KeyId: keyId,
+        Tags: [
+          { TagKey: 'env', TagValue: 'prod' },
+          { TagKey: 'owner', TagValue: 'me' },
+        ],
+      }),
+    );
+    const ct = await server.client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }),
+    );
+    await server.client.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob }));
+    await server.client.send(
+      new CreateAliasCommand({ AliasName: 'alias/frozen', TargetKeyId: keyId }),
+    );
+    await expectAwsError(
+      server.client.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob })),
       'AccessDeniedException',
     );
   });

@@ -145,14 +145,14 @@ describe('CreateKey', () => {
     assert.equal(out.KeyMetadata?.KeyState, 'Enabled');
   });
 
-  it('unsupported KeySpec (RSA_2048) → UnsupportedOperationException', async () => {
+  it('unsupported KeySpec (ML_DSA_44: no ML-DSA in Node 20) → UnsupportedOperationException', async () => {
     const err = await expectAwsError(
       server.client.send(
-        new CreateKeyCommand({ KeySpec: 'RSA_2048' as KeySpec, KeyUsage: 'ENCRYPT_DECRYPT' }),
+        new CreateKeyCommand({ KeySpec: 'ML_DSA_44' as KeySpec, KeyUsage: 'SIGN_VERIFY' }),
       ),
       'UnsupportedOperationException',
     );
-    assert.match(err.message, /RSA_2048/);
+    assert.match(err.message, /ML_DSA_44/);
     assert.equal(err.$metadata?.httpStatusCode, 400);
   });
 

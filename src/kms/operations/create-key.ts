@@ -6,7 +6,7 @@ import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
 import { toKeyMetadata } from '../key-metadata.js';
 import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
-import { DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
+import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags } from '../tags.js';
 
@@ -28,11 +28,18 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (info === undefined || !info.supported) {
       throw kmsError(
         'UnsupportedOperationException',
-        `KeySpec ${spec} is not supported by this keyhold version.`,
+        `KeySpec ${spec} is not supported by this keyhold version.${info?.unsupportedReason === undefined ? '' : ` ${info.unsupportedReason}`}`,
+      );
+    }
+    /* Precondition: KeyUsage is given for every spec but SYMMETRIC_DEFAULT (model, CreateKey KeyUsage). */
+    if (input.KeyUsage === undefined && spec !== 'SYMMETRIC_DEFAULT') {
+      throw kmsError(
+        'ValidationException',
+        'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.',
       );
     }
     const usage = input.KeyUsage ?? DEFAULT_KEY_USAGE;
-    if (!info.usages.includes(usage)) {
+    if (!allowsUsage(spec, usage)) {
       throw kmsError(
         'ValidationException',
         `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
@@ -71,7 +78,14 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     const keyId = randomUUID();
     const arn = keyArn(ctx.region, ctx.principal.accountId, keyId);
     const versionId = randomBytes(32).toString('hex');
-    const wrapped = ctx.services.hsm.createBackingKey({ keyArn: arn, versionId });
+    const binding = { keyArn: arn, versionId };
+    // The key material by kind: an HBK, an HMAC key, or a key pair (public key kept in clear).
+    const wrapped =
+      info.keyPair !== undefined
+        ? await ctx.services.hsm.createKeyPair(binding, info.keyPair)
+        : info.hmacKeyBytes !== undefined
+          ? ctx.services.hsm.createHmacKey(binding, info.hmacKeyBytes)
+          : ctx.services.hsm.createBackingKey(binding);
     const key: KeyRecord = {
       region: ctx.region,
       keyId,

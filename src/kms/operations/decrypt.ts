@@ -1,13 +1,9 @@
 import type { DecryptRequest, DecryptResponse } from '@aws-sdk/client-kms';
 import { kmsError, missingMember } from '../../protocol/errors.js';
+import { decryptAsymmetric, isRsaEncryptionAlgorithm, requireUsage } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';
-import {
-  dryRunSucceeded,
-  refuseRecipient,
-  requireSymmetricEncryption,
-  useKey,
-} from '../use-key.js';
+import { dryRunSucceeded, refuseRecipient, useKey } from '../use-key.js';
 
 export default operation<DecryptRequest, DecryptResponse>({
   name: 'Decrypt',
@@ -28,11 +24,25 @@ export default operation<DecryptRequest, DecryptResponse>({
         action: 'kms:Decrypt',
         aliases: true,
       });
-      requireSymmetricEncryption(key, 'Decrypt');
+      requireUsage(key, 'ENCRYPT_DECRYPT', 'Decrypt');
       dryRunSucceeded();
     }
     if (input.CiphertextBlob === undefined) {
       throw missingMember('ciphertextBlob');
+    }
+    /* An RSAES-OAEP algorithm means raw ciphertext under an asymmetric key (KeyId required). */
+    if (isRsaEncryptionAlgorithm(input.EncryptionAlgorithm)) {
+      const out = await decryptAsymmetric(ctx, Buffer.from(input.CiphertextBlob), {
+        operation: 'Decrypt',
+        action: 'kms:Decrypt',
+        keyId: input.KeyId,
+        algorithm: input.EncryptionAlgorithm as string,
+        context: input.EncryptionContext,
+        grantTokens: input.GrantTokens,
+        dryRun: input.DryRun === true ? dryRunSucceeded : undefined,
+      });
+      ctx.sensitive.push(out.plaintext);
+      return { KeyId: out.key.arn, Plaintext: out.plaintext, EncryptionAlgorithm: out.algorithm };
     }
     const out = await decryptBlob(ctx, Buffer.from(input.CiphertextBlob), input.EncryptionContext, {
       operation: 'Decrypt',

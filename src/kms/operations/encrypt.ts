@@ -1,7 +1,8 @@
 import type { EncryptRequest, EncryptResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { checkSymmetricAlgorithm, encryptWithKey, SYMMETRIC_DEFAULT } from '../symmetric.js';
-import { dryRunSucceeded, requireSymmetricEncryption, useKey } from '../use-key.js';
+import { encryptFor } from '../asymmetric.js';
+import { SYMMETRIC_DEFAULT } from '../symmetric.js';
+import { dryRunSucceeded, useKey } from '../use-key.js';
 
 export default operation<EncryptRequest, EncryptResponse>({
   name: 'Encrypt',
@@ -12,17 +13,23 @@ export default operation<EncryptRequest, EncryptResponse>({
       operation: 'Encrypt',
       action: 'kms:Encrypt',
       aliases: true,
-      authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
+      authz: {
+        encryptionContext: input.EncryptionContext,
+        grantTokens: input.GrantTokens,
+        conditions: { 'kms:EncryptionAlgorithm': input.EncryptionAlgorithm ?? SYMMETRIC_DEFAULT },
+      },
     });
-    requireSymmetricEncryption(key, 'Encrypt');
-    checkSymmetricAlgorithm(key, input.EncryptionAlgorithm);
-    if (input.DryRun === true) dryRunSucceeded();
-    const { blob } = await encryptWithKey(
+    // Symmetric keys make a keyhold blob; RSA keys raw RSAES-OAEP ciphertext (asymmetric.ts).
+    const out = await encryptFor(
       ctx,
       key,
+      'Encrypt',
       Buffer.from(input.Plaintext as Uint8Array),
+      input.EncryptionAlgorithm,
       input.EncryptionContext,
+      input.DryRun === true,
     );
-    return { CiphertextBlob: blob, KeyId: key.arn, EncryptionAlgorithm: SYMMETRIC_DEFAULT };
+    if (input.DryRun === true) dryRunSucceeded();
+    return { CiphertextBlob: out.blob, KeyId: key.arn, EncryptionAlgorithm: out.algorithm };
   },
 });

@@ -13,6 +13,11 @@ export default operation<PutKeyPolicyRequest, Record<string, never>>({
       operation: 'PutKeyPolicy',
       action: 'kms:PutKeyPolicy',
       aliases: false,
+      authz: {
+        conditions: {
+          'kms:BypassPolicyLockoutSafetyCheck': input.BypassPolicyLockoutSafetyCheck === true,
+        },
+      },
     });
     checkPolicyName(input.PolicyName, key.arn);
     const policy = input.Policy as string;

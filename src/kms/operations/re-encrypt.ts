@@ -1,13 +1,9 @@
 import type { ReEncryptRequest, ReEncryptResponse } from '@aws-sdk/client-kms';
 import { missingMember } from '../../protocol/errors.js';
+import { decryptAsymmetric, encryptFor, isRsaEncryptionAlgorithm } from '../asymmetric.js';
 import { operation } from '../operation.js';
-import {
-  checkSymmetricAlgorithm,
-  decryptBlob,
-  encryptWithKey,
-  SYMMETRIC_DEFAULT,
-} from '../symmetric.js';
-import { dryRunSucceeded, requireSymmetricEncryption, useKey } from '../use-key.js';
+import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';
+import { dryRunSucceeded, useKey } from '../use-key.js';
 
 export default operation<ReEncryptRequest, ReEncryptResponse>({
   name: 'ReEncrypt',
@@ -17,17 +13,23 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
     if (input.CiphertextBlob === undefined) {
       throw missingMember('ciphertextBlob');
     }
-    const source = await decryptBlob(
-      ctx,
-      Buffer.from(input.CiphertextBlob),
-      input.SourceEncryptionContext,
-      {
-        operation: 'ReEncrypt',
-        action: 'kms:ReEncryptFrom',
-        keyId: input.SourceKeyId,
-        algorithm: input.SourceEncryptionAlgorithm,
-      },
-    );
+    // Raw RSAES-OAEP ciphertext needs SourceKeyId and SourceEncryptionAlgorithm (asymmetric.ts).
+    const source: { key: { arn: string }; plaintext: Buffer; versionId?: string } =
+      isRsaEncryptionAlgorithm(input.SourceEncryptionAlgorithm)
+        ? await decryptAsymmetric(ctx, Buffer.from(input.CiphertextBlob), {
+            operation: 'ReEncrypt',
+            action: 'kms:ReEncryptFrom',
+            keyId: input.SourceKeyId,
+            algorithm: input.SourceEncryptionAlgorithm as string,
+            context: input.SourceEncryptionContext,
+            grantTokens: input.GrantTokens,
+          })
+        : await decryptBlob(ctx, Buffer.from(input.CiphertextBlob), input.SourceEncryptionContext, {
+            operation: 'ReEncrypt',
+            action: 'kms:ReEncryptFrom',
+            keyId: input.SourceKeyId,
+            algorithm: input.SourceEncryptionAlgorithm,
+          });
     try {
       const dest = await useKey(ctx, input.DestinationKeyId as string, {
         operation: 'ReEncrypt',
@@ -36,25 +38,29 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
         authz: {
           encryptionContext: input.DestinationEncryptionContext,
           grantTokens: input.GrantTokens,
+          conditions: {
+            'kms:EncryptionAlgorithm': input.DestinationEncryptionAlgorithm ?? SYMMETRIC_DEFAULT,
+          },
         },
       });
-      requireSymmetricEncryption(dest, 'ReEncrypt');
-      checkSymmetricAlgorithm(dest, input.DestinationEncryptionAlgorithm);
-      if (input.DryRun === true) dryRunSucceeded();
-      const out = await encryptWithKey(
+      const out = await encryptFor(
         ctx,
         dest,
+        'ReEncrypt',
         source.plaintext,
+        input.DestinationEncryptionAlgorithm,
         input.DestinationEncryptionContext,
+        input.DryRun === true,
       );
+      if (input.DryRun === true) dryRunSucceeded();
       return {
         CiphertextBlob: out.blob,
         SourceKeyId: source.key.arn,
         KeyId: dest.arn,
-        SourceEncryptionAlgorithm: SYMMETRIC_DEFAULT,
-        DestinationEncryptionAlgorithm: SYMMETRIC_DEFAULT,
-        SourceKeyMaterialId: source.versionId,
-        DestinationKeyMaterialId: out.versionId,
+        SourceEncryptionAlgorithm: input.SourceEncryptionAlgorithm ?? SYMMETRIC_DEFAULT,
+        DestinationEncryptionAlgorithm: out.algorithm,
+        ...(source.versionId === undefined ? {} : { SourceKeyMaterialId: source.versionId }),
+        ...(out.versionId === undefined ? {} : { DestinationKeyMaterialId: out.versionId }),
       };
     } finally {
       // The plaintext never leaves keyhold in ReEncrypt.

@@ -29,6 +29,7 @@ export default operation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse
       operation: 'ScheduleKeyDeletion',
       action: 'kms:ScheduleKeyDeletion',
       aliases: false,
+      authz: { conditions: { 'kms:ScheduleKeyDeletionPendingWindowInDays': days } },
     });
     const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
     const next = await updateKey(ctx, key, 'ScheduleKeyDeletion', (k) => ({

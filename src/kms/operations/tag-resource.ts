@@ -1,6 +1,6 @@
 import type { TagResourceRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { checkTagLimit, normalizeTags } from '../tags.js';
+import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
 import { useKey } from '../use-key.js';
 
 export default operation<TagResourceRequest, Record<string, never>>({
@@ -8,12 +8,13 @@ export default operation<TagResourceRequest, Record<string, never>>({
   action: 'kms:TagResource',
   readOnly: false,
   async handler(ctx, input) {
+    const tags = normalizeTags(input.Tags);
     const key = await useKey(ctx, input.KeyId as string, {
       operation: 'TagResource',
       action: 'kms:TagResource',
       aliases: false,
+      authz: { conditions: requestTagConditions(tags) },
     });
-    const tags = normalizeTags(input.Tags);
     const existing = await ctx.services.storage.listTags(key.region, key.keyId);
     const names = new Set([...existing.map((t) => t.tagKey), ...tags.map((t) => t.tagKey)]);
     checkTagLimit(names.size);

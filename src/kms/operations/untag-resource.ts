@@ -11,6 +11,7 @@ export default operation<UntagResourceRequest, Record<string, never>>({
       operation: 'UntagResource',
       action: 'kms:UntagResource',
       aliases: false,
+      authz: { conditions: { 'aws:TagKeys': input.TagKeys ?? [] } },
     });
     await ctx.services.storage.deleteTags(key.region, key.keyId, input.TagKeys ?? []);
     return {};

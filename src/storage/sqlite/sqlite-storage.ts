@@ -287,7 +287,7 @@ function prepare(db: BetterSqlite3.Database) {
     deleteAllTags: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ?'),
     deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
     insertVersion: db.prepare(
-      'INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at) VALUES (@region, @key_id, @version_id, @domain_key_id, @ekt, @created_at)',
+      'INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at, public_key) VALUES (@region, @key_id, @version_id, @domain_key_id, @ekt, @created_at, @public_key)',
     ),
     getVersion: db.prepare(
       'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
@@ -407,6 +407,7 @@ function versionToRow(v: KeyVersionRecord): Row {
     domain_key_id: v.domainKeyId,
     ekt: v.ekt,
     created_at: v.createdAt.getTime(),
+    public_key: v.publicKey ?? null,
   };
 }
 
@@ -418,6 +419,7 @@ function rowToVersion(r: Row): KeyVersionRecord {
     domainKeyId: String(r.domain_key_id),
     ekt: r.ekt as Buffer,
     createdAt: new Date(Number(r.created_at)),
+    ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
   };
 }
 

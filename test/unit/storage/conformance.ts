@@ -13,6 +13,11 @@ import {
   type Storage,
 } from '../../../src/storage/repository.js';
 import type { GrantRecord } from '../../../src/storage/grant-repository.js';
+import type {
+  RotationRecord,
+  RotationSettingsRecord,
+  RotationType,
+} from '../../../src/storage/rotation-repository.js';
 
 export interface StorageFactory {
   open(): Promise<Storage>;
@@ -438,6 +443,189 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         assert.equal(await s.grants.getGrantByTokenHash(t), undefined);
         assert.equal(await s.grants.countGrantsForKey(REGION, k.keyId), 0);
         assert.deepEqual(await s.grants.getGrant(REGION, keep.keyId, kept.grantId), kept);
+      }),
+    );
+
+    // ---- rotation ----
+
+    const newVersion = (k: KeyRecord, createdAt: Date): KeyVersionRecord => ({
+      region: k.region,
+      keyId: k.keyId,
+      versionId: randomBytes(32).toString('hex'),
+      domainKeyId: 'dk-1',
+      ekt: randomBytes(60),
+      createdAt,
+    });
+    const rotationOf = (v: KeyVersionRecord, type: RotationType): RotationRecord => ({
+      region: v.region,
+      keyId: v.keyId,
+      versionId: v.versionId,
+      rotationDate: v.createdAt,
+      rotationType: type,
+    });
+
+    it(
+      'rotation: settings round trip, and only due settings of Enabled keys are listed',
+      withStore(async (s) => {
+        const k = newKey();
+        const off = newKey();
+        const disabled = newKey({ keyState: 'Disabled' });
+        for (const key of [k, off, disabled]) await s.createKey(key, versionOf(key), []);
+        assert.equal(await s.rotation.getRotationSettings(REGION, k.keyId), undefined);
+        const on: RotationSettingsRecord = {
+          region: REGION,
+          keyId: k.keyId,
+          enabled: true,
+          rotationPeriodInDays: 90,
+          nextRotationDate: new Date(1_700_000_000_000),
+        };
+        await s.rotation.putRotationSettings(on);
+        assert.deepEqual(await s.rotation.getRotationSettings(REGION, k.keyId), on);
+        const offSettings = {
+          region: REGION,
+          keyId: off.keyId,
+          enabled: false,
+          rotationPeriodInDays: 365,
+        };
+        await s.rotation.putRotationSettings(offSettings);
+        assert.deepEqual(await s.rotation.getRotationSettings(REGION, off.keyId), offSettings);
+        await s.rotation.putRotationSettings({ ...on, keyId: disabled.keyId });
+        assert.deepEqual(await s.rotation.listDueRotations(new Date(1_700_000_000_000), 10), [on]);
+        assert.deepEqual(await s.rotation.listDueRotations(new Date(1_699_999_999_999), 10), []);
+        await s.rotation.putRotationSettings({
+          ...on,
+          enabled: false,
+          nextRotationDate: undefined,
+        });
+        assert.deepEqual(await s.rotation.listDueRotations(new Date(1_800_000_000_000), 10), []);
+      }),
+    );
+
+    it(
+      'rotation: rotateKey adds the version, makes it current and records the rotation, atomically',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        const v = newVersion(k, new Date(1_700_000_100_000));
+        const result = await s.rotation.rotateKey({
+          key: k,
+          version: v,
+          rotation: rotationOf(v, 'ON_DEMAND'),
+          maxOnDemand: 1,
+        });
+        const rotated = { ...k, currentVersionId: v.versionId, revision: 1 };
+        assert.deepEqual(result, { kind: 'rotated', key: rotated });
+        assert.deepEqual(await s.getKey(REGION, k.keyId), rotated);
+        assert.deepEqual(await s.getKeyVersion(REGION, k.keyId, v.versionId), v);
+        assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), [
+          rotationOf(v, 'ON_DEMAND'),
+        ]);
+        assert.equal(await s.rotation.countRotations(REGION, k.keyId, 'ON_DEMAND'), 1);
+        assert.equal(await s.rotation.countRotations(REGION, k.keyId, 'AUTOMATIC'), 0);
+
+        // The on-demand limit and a stale revision write nothing.
+        const w = newVersion(k, new Date(1_700_000_200_000));
+        const again = { key: rotated, version: w, rotation: rotationOf(w, 'ON_DEMAND' as const) };
+        assert.deepEqual(await s.rotation.rotateKey({ ...again, maxOnDemand: 1 }), {
+          kind: 'limit-exceeded',
+        });
+        await assert.rejects(s.rotation.rotateKey({ ...again, key: k }), ConcurrentUpdateError);
+        assert.equal(await s.getKeyVersion(REGION, k.keyId, w.versionId), undefined);
+        assert.equal((await s.rotation.listRotations(REGION, k.keyId)).length, 1);
+        assert.deepEqual(await s.getKey(REGION, k.keyId), rotated);
+      }),
+    );
+
+    it(
+      'rotation: a scheduled rotation happens only if the due date is unchanged (exactly once)',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        const due = new Date(1_700_000_000_000);
+        const next = new Date(1_700_000_000_000 + 90 * 86_400_000);
+        await s.rotation.putRotationSettings({
+          region: REGION,
+          keyId: k.keyId,
+          enabled: true,
+          rotationPeriodInDays: 90,
+          nextRotationDate: due,
+        });
+        const v = newVersion(k, due);
+        const first = await s.rotation.rotateKey({
+          key: k,
+          version: v,
+          rotation: rotationOf(v, 'AUTOMATIC'),
+          schedule: { expected: due, next },
+        });
+        assert.equal(first.kind, 'rotated');
+        assert.deepEqual(
+          (await s.rotation.getRotationSettings(REGION, k.keyId))?.nextRotationDate,
+          next,
+        );
+        // A second run that read the old due date (and the new key) does nothing.
+        const key = await s.getKey(REGION, k.keyId);
+        assert.ok(key);
+        const w = newVersion(k, due);
+        assert.deepEqual(
+          await s.rotation.rotateKey({
+            key,
+            version: w,
+            rotation: rotationOf(w, 'AUTOMATIC'),
+            schedule: { expected: due, next },
+          }),
+          { kind: 'schedule-changed' },
+        );
+        assert.equal(await s.getKeyVersion(REGION, k.keyId, w.versionId), undefined);
+        // A stale key revision rolls the schedule move back.
+        await assert.rejects(
+          s.rotation.rotateKey({
+            key: k,
+            version: w,
+            rotation: rotationOf(w, 'AUTOMATIC'),
+            schedule: { expected: next, next: new Date(next.getTime() + 1) },
+          }),
+          ConcurrentUpdateError,
+        );
+        assert.deepEqual(
+          (await s.rotation.getRotationSettings(REGION, k.keyId))?.nextRotationDate,
+          next,
+        );
+        assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), [
+          rotationOf(v, 'AUTOMATIC'),
+        ]);
+      }),
+    );
+
+    it(
+      'rotation: history is listed oldest first, and goes with the key',
+      withStore(async (s) => {
+        const k = newKey();
+        await s.createKey(k, versionOf(k), []);
+        let key = k;
+        const made: RotationRecord[] = [];
+        for (const [ms, type] of [
+          [1_700_000_300_000, 'ON_DEMAND'],
+          [1_700_000_100_000, 'AUTOMATIC'],
+          [1_700_000_200_000, 'ON_DEMAND'],
+        ] as const) {
+          const v = newVersion(key, new Date(ms));
+          const r = await s.rotation.rotateKey({ key, version: v, rotation: rotationOf(v, type) });
+          assert.equal(r.kind, 'rotated');
+          if (r.kind === 'rotated') key = r.key;
+          made.push(rotationOf(v, type));
+        }
+        made.sort((a, b) => a.rotationDate.getTime() - b.rotationDate.getTime());
+        assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), made);
+        assert.equal((await s.listKeyVersions(REGION, k.keyId)).length, 4);
+        await s.rotation.putRotationSettings({
+          region: REGION,
+          keyId: k.keyId,
+          enabled: false,
+          rotationPeriodInDays: 365,
+        });
+        await s.deleteKey(REGION, k.keyId);
+        assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), []);
+        assert.equal(await s.rotation.getRotationSettings(REGION, k.keyId), undefined);
       }),
     );
   });

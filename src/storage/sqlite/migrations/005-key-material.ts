@@ -1,8 +1,12 @@
 import type { Migration } from '../migrations.js';
 
-/** Asymmetric and HMAC key material: public keys beside the wrapped private material (key lifecycle issue). */
+/**
+ * Asymmetric and HMAC key material. A key version's EKT wraps whatever the HSM holds for it
+ * (a 256-bit HBK, an HMAC key, or a PKCS#8 private key); asymmetric versions also keep their
+ * DER SubjectPublicKeyInfo in clear, for GetPublicKey, Verify and Encrypt.
+ */
 export const KEY_MATERIAL_MIGRATION: Migration = {
   version: 5,
   description: 'asymmetric and HMAC key material',
-  sql: `SELECT 1;`,
+  sql: `ALTER TABLE key_versions ADD COLUMN public_key BLOB;`,
 };

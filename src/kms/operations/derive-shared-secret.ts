@@ -1,0 +1,37 @@
+import type { DeriveSharedSecretRequest, DeriveSharedSecretResponse } from '@aws-sdk/client-kms';
+import { checkPeerPublicKey, keyMaterial, requireAlgorithm, requireUsage } from '../asymmetric.js';
+import { operation } from '../operation.js';
+import { dryRunSucceeded, refuseRecipient, useKey } from '../use-key.js';
+
+export default operation<DeriveSharedSecretRequest, DeriveSharedSecretResponse>({
+  name: 'DeriveSharedSecret',
+  action: 'kms:DeriveSharedSecret',
+  readOnly: true,
+  async handler(ctx, input) {
+    refuseRecipient(input.Recipient);
+    const algorithm = input.KeyAgreementAlgorithm as string;
+    const key = await useKey(ctx, input.KeyId as string, {
+      operation: 'DeriveSharedSecret',
+      action: 'kms:DeriveSharedSecret',
+      aliases: true,
+      authz: {
+        grantTokens: input.GrantTokens,
+        conditions: { 'kms:KeyAgreementAlgorithm': algorithm },
+      },
+    });
+    requireUsage(key, 'KEY_AGREEMENT', 'DeriveSharedSecret');
+    requireAlgorithm(key, algorithm);
+    const peer = Buffer.from(input.PublicKey as Uint8Array);
+    checkPeerPublicKey(key, peer);
+    if (input.DryRun === true) dryRunSucceeded();
+    const { handle } = await keyMaterial(ctx, key);
+    const secret = ctx.services.hsm.deriveSharedSecret(handle, peer);
+    ctx.sensitive.push(secret);
+    return {
+      KeyId: key.arn,
+      SharedSecret: secret,
+      KeyAgreementAlgorithm: input.KeyAgreementAlgorithm,
+      KeyOrigin: key.origin as DeriveSharedSecretResponse['KeyOrigin'],
+    };
+  },
+});

@@ -1,0 +1,36 @@
+import type { GetPublicKeyRequest, GetPublicKeyResponse } from '@aws-sdk/client-kms';
+import { kmsError } from '../../protocol/errors.js';
+import { publicKeyOf } from '../asymmetric.js';
+import { algorithmLists } from '../key-metadata.js';
+import { keyType } from '../key-specs.js';
+import { operation } from '../operation.js';
+import { useKey } from '../use-key.js';
+
+export default operation<GetPublicKeyRequest, GetPublicKeyResponse>({
+  name: 'GetPublicKey',
+  action: 'kms:GetPublicKey',
+  readOnly: true,
+  async handler(ctx, input) {
+    const key = await useKey(ctx, input.KeyId as string, {
+      operation: 'GetPublicKey',
+      action: 'kms:GetPublicKey',
+      aliases: true,
+      authz: { grantTokens: input.GrantTokens },
+    });
+    /* Precondition: only asymmetric keys have a public key. */
+    if (keyType(key.keySpec) !== 'ASYMMETRIC') {
+      throw kmsError(
+        'UnsupportedOperationException',
+        `${key.arn} key spec ${key.keySpec} has no public key: GetPublicKey needs an asymmetric KMS key.`,
+      );
+    }
+    return {
+      KeyId: key.arn,
+      PublicKey: await publicKeyOf(ctx, key),
+      CustomerMasterKeySpec: key.keySpec as GetPublicKeyResponse['CustomerMasterKeySpec'],
+      KeySpec: key.keySpec as GetPublicKeyResponse['KeySpec'],
+      KeyUsage: key.keyUsage as GetPublicKeyResponse['KeyUsage'],
+      ...algorithmLists(key),
+    };
+  },
+});

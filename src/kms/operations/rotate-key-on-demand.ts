@@ -1,0 +1,51 @@
+import type { RotateKeyOnDemandRequest, RotateKeyOnDemandResponse } from '@aws-sdk/client-kms';
+import { kmsError } from '../../protocol/errors.js';
+import { checkKeyState } from '../key-state.js';
+import { operation } from '../operation.js';
+import {
+  MAX_ON_DEMAND_ROTATIONS,
+  ON_DEMAND_CONFLICT_WINDOW_MS,
+  rotateKeyMaterial,
+  rotationEnabled,
+  useRotationKey,
+} from '../rotation.js';
+
+/**
+ * RotateKeyOnDemand: a new current key material at once (synchronously, so no rotation is
+ * ever "in progress" afterwards). It does not move the automatic schedule (model doc).
+ */
+export default operation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse>({
+  name: 'RotateKeyOnDemand',
+  action: 'kms:RotateKeyOnDemand',
+  readOnly: false,
+  async handler(ctx, input) {
+    const key = await useRotationKey(ctx, input.KeyId as string, 'RotateKeyOnDemand');
+    const settings = await ctx.services.storage.rotation.getRotationSettings(key.region, key.keyId);
+    /* Precondition: no automatic rotation is due now or within the next 20 minutes. */
+    if (
+      rotationEnabled(key, settings) &&
+      settings.nextRotationDate.getTime() <= ctx.now.getTime() + ON_DEMAND_CONFLICT_WINDOW_MS
+    ) {
+      throw kmsError(
+        'ConflictException',
+        `An automatic rotation of ${key.arn} is in progress or scheduled to begin within the next 20 minutes.`,
+      );
+    }
+    const result = await rotateKeyMaterial(ctx.services, key, {
+      type: 'ON_DEMAND',
+      now: ctx.now,
+      maxOnDemand: MAX_ON_DEMAND_ROTATIONS,
+      recheck: (fresh) => {
+        checkKeyState('RotateKeyOnDemand', fresh);
+        return true;
+      },
+    });
+    if (result?.kind === 'limit-exceeded') {
+      throw kmsError(
+        'LimitExceededException',
+        `${key.arn} has reached the maximum of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`,
+      );
+    }
+    return { KeyId: key.arn };
+  },
+});

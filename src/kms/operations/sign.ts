@@ -1,0 +1,35 @@
+import type { SignRequest, SignResponse } from '@aws-sdk/client-kms';
+import { keyMaterial, requireUsage, signingAlgorithm } from '../asymmetric.js';
+import { operation } from '../operation.js';
+import { dryRunSucceeded, useKey } from '../use-key.js';
+
+export default operation<SignRequest, SignResponse>({
+  name: 'Sign',
+  action: 'kms:Sign',
+  readOnly: true,
+  async handler(ctx, input) {
+    const algorithm = input.SigningAlgorithm as string;
+    const messageType = input.MessageType ?? 'RAW';
+    const key = await useKey(ctx, input.KeyId as string, {
+      operation: 'Sign',
+      action: 'kms:Sign',
+      aliases: true,
+      authz: {
+        grantTokens: input.GrantTokens,
+        conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
+      },
+    });
+    requireUsage(key, 'SIGN_VERIFY', 'Sign');
+    const message = Buffer.from(input.Message as Uint8Array);
+    const info = signingAlgorithm(key, algorithm, messageType, message);
+    if (input.DryRun === true) dryRunSucceeded();
+    const { handle } = await keyMaterial(ctx, key);
+    const signature = ctx.services.hsm.sign(
+      handle,
+      message,
+      info.scheme,
+      messageType === 'DIGEST' ? 'DIGEST' : 'RAW',
+    );
+    return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
+  },
+});

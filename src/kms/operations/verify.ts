@@ -1,0 +1,42 @@
+import type { VerifyRequest, VerifyResponse } from '@aws-sdk/client-kms';
+import { publicKeyFromDer, verifyWith } from '../../hsm/asymmetric.js';
+import { kmsError } from '../../protocol/errors.js';
+import { publicKeyOf, requireUsage, signingAlgorithm } from '../asymmetric.js';
+import { operation } from '../operation.js';
+import { dryRunSucceeded, useKey } from '../use-key.js';
+
+export default operation<VerifyRequest, VerifyResponse>({
+  name: 'Verify',
+  action: 'kms:Verify',
+  readOnly: true,
+  async handler(ctx, input) {
+    const algorithm = input.SigningAlgorithm as string;
+    const messageType = input.MessageType ?? 'RAW';
+    const key = await useKey(ctx, input.KeyId as string, {
+      operation: 'Verify',
+      action: 'kms:Verify',
+      aliases: true,
+      authz: {
+        grantTokens: input.GrantTokens,
+        conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
+      },
+    });
+    requireUsage(key, 'SIGN_VERIFY', 'Verify');
+    const message = Buffer.from(input.Message as Uint8Array);
+    const info = signingAlgorithm(key, algorithm, messageType, message);
+    if (input.DryRun === true) dryRunSucceeded();
+    // Verification needs only the public key: it runs outside the HSM boundary.
+    const valid = verifyWith(
+      publicKeyFromDer(await publicKeyOf(ctx, key)),
+      message,
+      Buffer.from(input.Signature as Uint8Array),
+      info.scheme,
+      messageType === 'DIGEST' ? 'DIGEST' : 'RAW',
+    );
+    /* Postcondition: an invalid signature is an error, never SignatureValid: false (AWS). */
+    if (!valid) {
+      throw kmsError('KMSInvalidSignatureException', 'The signature verification failed.');
+    }
+    return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
+  },
+});
