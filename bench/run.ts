@@ -652,8 +652,9 @@ async function profileRun(): Promise<{ md: string; summary: ProfileSummary; resu
   let result: LoadResult;
   try {
     const scenarios = await setup(server.port);
-    const gdk = scenarios[0] as Scenario;
-    process.stdout.write('profiling GenerateDataKey c=64 ...\n');
+    // BENCH_PROFILE_SCENARIO picks another scenario by index (0: GenerateDataKey as root).
+    const gdk = scenarios[Number(process.env['BENCH_PROFILE_SCENARIO'] ?? 0)] as Scenario;
+    process.stdout.write(`profiling ${gdk.label} c=64 ...\n`);
     result = await drive(server, gdk, 64);
   } finally {
     await stopChild(server.child);

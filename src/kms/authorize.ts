@@ -44,13 +44,107 @@ export async function authorizeKey(
   action: string,
   opts: AuthorizeOptions = {},
 ): Promise<void> {
-  const input = await keyDecisionInput(ctx, key, key.policy, action, opts);
-  let decision = decide(input);
-  if (decision.kind === 'implicit-deny') {
-    input.grants = await grantsForDecision(ctx, key);
-    if (input.grants.length > 0) decision = decide(input);
+  const keyPolicy = parsePolicyCached(key.policy, 'key');
+  const texts = await identityPolicyTexts(ctx);
+  const identity = texts.map((t) => parsePolicyCached(t, 'identity'));
+  const conditions = requestConditions(ctx, key, opts);
+  // A decision depends only on the policies, the caller, the key, the action and the values
+  // of the condition keys the policies name: remember it under exactly those.
+  const memoKey = decisionKey([keyPolicy, ...identity], ctx, key.arn, action, conditions);
+  let decision = memoKey === undefined ? undefined : decisions.get(memoKey);
+  let input: DecisionInput | undefined;
+  const fullInput = async (): Promise<DecisionInput> => {
+    if (input !== undefined) return input;
+    if (mentionsResourceKeys(key.policy) || texts.some(mentionsResourceKeys)) {
+      await addResourceConditions(ctx, key, conditions);
+    }
+    input = {
+      principal: decisionPrincipal(ctx),
+      action,
+      resource: { arn: key.arn, accountId: key.accountId, keyPolicy },
+      identityPolicies: identity,
+      grants: [],
+      context: conditions,
+      encryptionContext: opts.encryptionContext,
+    };
+    return input;
+  };
+  if (decision === undefined) {
+    decision = decide(await fullInput());
+    if (memoKey !== undefined) rememberDecision(memoKey, decision);
   }
-  deny(input, decision);
+  if (decision.kind === 'implicit-deny') {
+    const withGrants = await fullInput();
+    withGrants.grants = await grantsForDecision(ctx, key);
+    if (withGrants.grants.length > 0) decision = decide(withGrants);
+  }
+  if (!decision.allowed) deny(await fullInput(), decision);
+}
+
+const MAX_DECISIONS = 4096;
+const decisions = new Map<string, Decision>();
+interface DocShape {
+  id: number;
+  /** Lower-cased condition keys the document's conditions name. */
+  keys: readonly string[];
+}
+const docShapes = new WeakMap<PolicyDocument, DocShape | null>();
+let nextDocId = 1;
+
+/**
+ * What a decision under this document depends on beyond caller, key and action: its
+ * condition keys. Null when it cannot be memoized: policy variables, or keys that cost a
+ * read (aws:ResourceTag/*, kms:ResourceAliases).
+ */
+function docShape(doc: PolicyDocument): DocShape | null {
+  let shape = docShapes.get(doc);
+  if (shape === undefined) {
+    const keys = new Set<string>();
+    let memoizable = true;
+    for (const st of doc.statements) {
+      if ([...(st.resource ?? []), ...(st.notResource ?? [])].some((r) => r.includes('${')))
+        memoizable = false;
+      for (const c of st.conditions) {
+        if (c.values.some((v) => v.includes('${'))) memoizable = false;
+        if (c.keyLower.startsWith('aws:resourcetag/') || c.keyLower === 'kms:resourcealiases')
+          memoizable = false;
+        keys.add(c.keyLower);
+      }
+    }
+    shape = memoizable ? { id: nextDocId++, keys: [...keys].sort() } : null;
+    docShapes.set(doc, shape);
+  }
+  return shape;
+}
+
+function decisionKey(
+  docs: PolicyDocument[],
+  ctx: AuthzContext,
+  keyArn: string,
+  action: string,
+  conditions: DecisionInput['context'],
+): string | undefined {
+  const shapes = docs.map(docShape);
+  if (shapes.includes(null)) return undefined;
+  const p = ctx.principal;
+  let k = `${p.arn}|${p.roleArn ?? ''}|${p.type}|${keyArn}|${action}`;
+  const wanted = new Set(shapes.flatMap((s) => (s as DocShape).keys));
+  for (const s of shapes) k += `|${(s as DocShape).id}`;
+  if (wanted.size > 0) {
+    // The request's values of the named keys (principal-derived keys follow from p.arn).
+    const values: Record<string, unknown> = {};
+    for (const [name, v] of Object.entries(conditions)) {
+      const lower = name.toLowerCase();
+      if (wanted.has(lower)) values[lower] = v;
+    }
+    k += `|${JSON.stringify(values)}`;
+  }
+  return k;
+}
+
+function rememberDecision(k: string, d: Decision): void {
+  if (decisions.size >= MAX_DECISIONS) decisions.clear();
+  decisions.set(k, d);
 }
 
 /** Authorize an account-level action (no key: CreateKey, ListKeys, GenerateRandom, ...): identity policies only. */

@@ -13,6 +13,7 @@ export type VariableLookup = (keyLower: string) => string | undefined;
 const VAR = /\$\{([^}]*)\}/g;
 const MAX_CACHE = 4096;
 const regexCache = new Map<string, RegExp>();
+const plainGlobs = new Map<string, RegExp>();
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -76,6 +77,17 @@ export function globRegex(
 ): RegExp | undefined {
   const parts = expand(pattern, opts.variables, opts.lookup);
   if (parts === undefined) return undefined;
+  if (parts.length === 1 && parts[0]?.literal === false) {
+    // No variables: the compiled pattern depends on the text alone.
+    const k = `${opts.ignoreCase ? 'i' : 's'}/${pattern}`;
+    let re = plainGlobs.get(k);
+    if (re === undefined) {
+      if (plainGlobs.size >= MAX_CACHE) plainGlobs.clear();
+      re = new RegExp(`^${globSource(pattern)}$`, opts.ignoreCase ? 'is' : 's');
+      plainGlobs.set(k, re);
+    }
+    return re;
+  }
   const source = parts.map((p) => (p.literal ? escapeRegex(p.text) : globSource(p.text))).join('');
   return cached(source, opts.ignoreCase ? 'is' : 's');
 }
@@ -90,10 +102,19 @@ export function substitute(
   return parts === undefined ? undefined : parts.map((p) => p.text).join('');
 }
 
+/** Compiled action globs keyed by the raw pattern: no per-call regex-source building. */
+const actionGlobs = new Map<string, RegExp>();
+
 /** Case-insensitive wildcard match without variables (actions). */
 export function matchesGlobIgnoreCase(pattern: string, value: string): boolean {
   if (pattern === '*') return true;
   if (!pattern.includes('*') && !pattern.includes('?'))
-    return pattern.toLowerCase() === value.toLowerCase();
-  return cached(globSource(pattern), 'is').test(value);
+    return pattern.length === value.length && pattern.toLowerCase() === value.toLowerCase();
+  let re = actionGlobs.get(pattern);
+  if (re === undefined) {
+    if (actionGlobs.size >= MAX_CACHE) actionGlobs.clear();
+    re = new RegExp(`^${globSource(pattern)}$`, 'is');
+    actionGlobs.set(pattern, re);
+  }
+  return re.test(value);
 }
