@@ -44,6 +44,8 @@ export interface SeedAccount {
   rootAccessKeys?: SeedAccessKey[];
   users?: SeedUser[];
   roles?: SeedRole[];
+  /** KMS keys with aliases (src/server/seed-keys.ts). */
+  keys?: unknown[];
 }
 
 export interface SeedFile {
@@ -232,7 +234,8 @@ export function checkSeed(raw: unknown, file = 'seed'): SeedFile {
   const top = obj(raw, '(top level)', ['accounts']);
   arr(top.accounts, 'accounts').forEach((a, i) => {
     const w = `accounts[${i}]`;
-    const o = obj(a, w, ['id', 'rootAccessKeys', 'users', 'roles']);
+    // `keys` (KMS keys with aliases) are applied by src/server/seed-keys.ts.
+    const o = obj(a, w, ['id', 'rootAccessKeys', 'users', 'roles', 'keys']);
     if (typeof o.id !== 'string' || !/^\d{12}$/.test(o.id))
       fail(w, "'id' must be a 12-digit string");
     arr(o.rootAccessKeys, `${w}.rootAccessKeys`).forEach((k, j) =>

@@ -20,6 +20,7 @@ import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
+import { applySeedKeys } from './seed-keys.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
@@ -86,8 +87,10 @@ export async function startKeyhold(
     const generatedCredentials = await bootstrapCredentials(config, storage, authenticator, clock);
     const identities = new IdentityService(storage, authenticator, clock);
     await identities.ensureAccount(config.accountId);
-    if (config.seedFile !== undefined)
+    if (config.seedFile !== undefined) {
       await loadSeedFile(config.seedFile, { identities, authenticator, storage, clock });
+      await applySeedKeys(config.seedFile, services, config.region);
+    }
     const jobs: JobDeps = {
       storage,
       hsm,
