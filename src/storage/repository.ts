@@ -8,6 +8,7 @@
  */
 import type { GrantRepository } from './grant-repository.js';
 import type { IamRepository } from './iam-repository.js';
+import type { MultiRegionRepository } from './multi-region-repository.js';
 import type { RotationRepository } from './rotation-repository.js';
 
 export type KeyState =
@@ -219,5 +220,6 @@ export interface Storage
   readonly grants: GrantRepository;
   readonly iam: IamRepository;
   readonly rotation: RotationRepository;
+  readonly multiRegion: MultiRegionRepository;
   close(): Promise<void>;
 }

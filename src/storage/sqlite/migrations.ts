@@ -8,6 +8,7 @@ import { GRANTS_MIGRATION } from './migrations/002-grants.js';
 import { IAM_MIGRATION } from './migrations/003-iam.js';
 import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
 import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
+import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
 
 export interface Migration {
   version: number;
@@ -92,4 +93,5 @@ export const MIGRATIONS: readonly Migration[] = [
   IAM_MIGRATION,
   ROTATION_MIGRATION,
   KEY_MATERIAL_MIGRATION,
+  MULTI_REGION_MIGRATION,
 ];

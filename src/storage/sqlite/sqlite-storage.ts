@@ -22,6 +22,7 @@ import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
+import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
 
 type Row = Record<string, unknown>;
 
@@ -31,6 +32,7 @@ export class SqliteStorage implements Storage {
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
   readonly rotation: SqliteRotationRepository;
+  readonly multiRegion: SqliteMultiRegionRepository;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -43,6 +45,7 @@ export class SqliteStorage implements Storage {
     this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db);
     this.rotation = new SqliteRotationRepository(db);
+    this.multiRegion = new SqliteMultiRegionRepository(db);
   }
 
   async close(): Promise<void> {
