@@ -2,6 +2,7 @@
  * Aliases (CreateAlias, UpdateAlias, DeleteAlias, ListAliases) and tags (TagResource,
  * UntagResource, ListResourceTags) through the real AWS SDK.
  */
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -49,7 +50,7 @@ async function newKey(): Promise<KeyMetadata> {
 
 function aliasName(prefix = 'test'): string {
   counter++;
-  return `alias/${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+  return `alias/${prefix}-${counter}-${randomUUID().slice(0, 6)}`;
 }
 
 function sortTags(tags: Tag[] | undefined): Tag[] {

@@ -3,6 +3,7 @@
  * through the real AWS SDK, plus ScheduleKeyDeletion / CancelKeyDeletion and real deletion
  * after the waiting period.
  */
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -55,7 +56,7 @@ async function newKey(): Promise<KeyMetadata> {
 
 function aliasName(): string {
   counter++;
-  return `alias/state-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+  return `alias/state-${counter}-${randomUUID().slice(0, 6)}`;
 }
 
 async function describe_(keyId: string): Promise<KeyMetadata> {

@@ -2,6 +2,7 @@
  * Key management through the real AWS SDK: CreateKey, DescribeKey, ListKeys,
  * UpdateKeyDescription, EnableKey, DisableKey — including every error path AWS documents.
  */
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -47,7 +48,7 @@ async function newKey(description?: string): Promise<KeyMetadata> {
 }
 
 function uniq(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${prefix}-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
 }
 
 describe('CreateKey', () => {

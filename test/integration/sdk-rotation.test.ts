@@ -3,6 +3,7 @@
  * RotateKeyOnDemand, ListKeyRotations, and the background job rotating on schedule with
  * the test clock moved forward.
  */
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -197,7 +198,7 @@ describe('EnableKeyRotation / DisableKeyRotation / GetKeyRotationStatus', () => 
 
   it('takes key ids and ARNs only, not aliases', async () => {
     const key = await newKey();
-    const alias = `alias/rot-${Math.random().toString(36).slice(2, 10)}`;
+    const alias = `alias/rot-${randomUUID().slice(0, 8)}`;
     await server.client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId }));
     await expectAwsError(
       server.client.send(new EnableKeyRotationCommand({ KeyId: alias })),
