@@ -295,6 +295,7 @@ describe('key policies', () => {
       );
     const denied = run('kms:Decrypt');
     assert.equal(denied.status, 1, denied.stderr);
+    assert.notEqual(denied.stdout, '', `no decision printed: ${denied.stderr}`);
     const d = JSON.parse(denied.stdout) as {
       allowed: boolean;
       kind: string;

@@ -21,9 +21,9 @@ export function openAuditDb(
     fileMustExist: options.readonly === true,
   });
   if (options.readonly === true) return db;
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of AUDIT_MIGRATIONS) {
     if (m.version <= current) continue;

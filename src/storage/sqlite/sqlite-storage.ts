@@ -23,6 +23,7 @@ import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
+import { SqliteImportRepository } from './sqlite-import.js';
 
 type Row = Record<string, unknown>;
 
@@ -33,12 +34,14 @@ export class SqliteStorage implements Storage {
   readonly iam: SqliteIamRepository;
   readonly rotation: SqliteRotationRepository;
   readonly multiRegion: SqliteMultiRegionRepository;
+  readonly imports: SqliteImportRepository;
 
   constructor(path: string) {
     const db = new Database(path);
+    // busy_timeout first: another process (an offline CLI) may open the file while a node writes.
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
@@ -46,6 +49,7 @@ export class SqliteStorage implements Storage {
     this.iam = new SqliteIamRepository(db);
     this.rotation = new SqliteRotationRepository(db);
     this.multiRegion = new SqliteMultiRegionRepository(db);
+    this.imports = new SqliteImportRepository(db);
   }
 
   async close(): Promise<void> {
