@@ -25,6 +25,10 @@ export interface Config {
   auditMaxBatch: number;
   /** Identities seed file applied at start (docs/identities.md). */
   seedFile?: string | undefined;
+  /** Request quotas (docs/operations.md, "Request quotas"); KEYHOLD_QUOTAS=off disables them. */
+  quotas: boolean;
+  /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
+  quotaScale: number;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -58,6 +62,8 @@ export function loadConfig(
     logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
     auditMaxBatch: 512,
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
+    quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
+    quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
   };
   validate(cfg);
   return Object.freeze(cfg);
@@ -79,6 +85,22 @@ function validate(cfg: Config): void {
     fail('KEYHOLD_ACCESS_KEY_ID must be 16-128 upper-case letters and digits');
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
+  if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
+}
+
+function numberFrom(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) fail(`${name} must be a number`);
+  return n;
+}
+
+function onOff(v: string | undefined, name: string): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  const s = v.toLowerCase();
+  if (s === 'on' || s === 'true' || s === '1') return true;
+  if (s === 'off' || s === 'false' || s === '0') return false;
+  return fail(`${name} must be 'on' or 'off'`);
 }
 
 function intFrom(v: string | undefined, name: string): number | undefined {

@@ -6,6 +6,7 @@
  */
 import type { BlobParts } from './ciphertext-blob.js';
 import type { EncryptionContext } from './encryption-context.js';
+import type { ImportedMaterialKind, ImportWrappingAlgorithm } from './key-import.js';
 
 /** What an EKT is cryptographically bound to (its AAD). */
 export interface EktBinding {
@@ -62,6 +63,11 @@ export interface Hsm {
   decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer;
   /** Rewrap an EKT under the active domain key (domain-key rotation). */
   rewrap(binding: EktBinding, wrapped: WrappedBackingKey): WrappedBackingKey;
+  /**
+   * Re-seal an EKT for another binding (a multi-Region replica: same material, another key
+   * ARN). The material never leaves the HSM; the result is wrapped under the active domain key.
+   */
+  rebind(from: EktBinding & WrappedBackingKey, to: EktBinding): WrappedBackingKey;
   /** Seal a small secret (access key secret, PIN) for storage at rest. */
   sealSecret(label: string, secret: Buffer): Buffer;
   openSecret(label: string, sealed: Buffer): Buffer;
@@ -85,4 +91,43 @@ export interface Hsm {
   mac(key: BackingKeyHandle, hash: MacHash, message: Buffer): Buffer;
   /** Constant-time check of a MAC (crypto.timingSafeEqual). */
   verifyMac(key: BackingKeyHandle, hash: MacHash, message: Buffer, mac: Buffer): boolean;
+
+  // ---- BYOK import (GetParametersForImport / ImportKeyMaterial; see key-import.ts) ----
+
+  /**
+   * A fresh RSA wrapping key pair for an import token: the DER SPKI public key, and the
+   * private key sealed under the hierarchy for `label` (it never leaves the HSM in clear).
+   */
+  createImportWrappingKey(label: string, modulusBits: number): Promise<ImportWrappingKey>;
+  /**
+   * Unwrap imported key material with the token's wrapping key, check it against `expected`,
+   * and seal it as the EKT of version `materialId` (HMAC of key id + material under the
+   * hierarchy). InvalidCiphertextException when it does not unwrap;
+   * IncorrectKeyMaterialException when it is not material of the key's spec.
+   */
+  importKeyMaterial(input: ImportKeyMaterialInput): ImportedKeyMaterial;
+}
+
+export interface ImportWrappingKey {
+  /** DER SubjectPublicKeyInfo (GetParametersForImport PublicKey). */
+  publicKey: Buffer;
+  sealedPrivateKey: Buffer;
+}
+
+export interface ImportKeyMaterialInput {
+  keyArn: string;
+  keyId: string;
+  /** The label the wrapping key was sealed for (createImportWrappingKey). */
+  label: string;
+  sealedPrivateKey: Buffer;
+  algorithm: ImportWrappingAlgorithm;
+  encryptedKeyMaterial: Buffer;
+  expected: ImportedMaterialKind;
+}
+
+/** Imported material as a key version: `versionId` is the key material id. */
+export interface ImportedKeyMaterial extends WrappedBackingKey {
+  versionId: string;
+  /** Asymmetric material: DER SubjectPublicKeyInfo. */
+  publicKey?: Buffer | undefined;
 }

@@ -19,7 +19,7 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { invalidCiphertext } from '../protocol/errors.js';
+import { invalidCiphertext, kmsError } from '../protocol/errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
   encodeBlob,
@@ -35,6 +35,9 @@ import type {
   BackingKeyHandle,
   EktBinding,
   Hsm,
+  ImportedKeyMaterial,
+  ImportKeyMaterialInput,
+  ImportWrappingKey,
   KeyPairParams,
   MacHash,
   PlainKeyPair,
@@ -43,6 +46,12 @@ import type {
   WrappedBackingKey,
   WrappedKeyPair,
 } from './hsm.js';
+import {
+  checkImportedMaterial,
+  generateWrappingKeyPair,
+  materialId,
+  unwrapImportedMaterial,
+} from './key-import.js';
 import { RandomPool } from './random-pool.js';
 import type { SecretBytes } from './secret-bytes.js';
 
@@ -128,6 +137,15 @@ export class SoftwareHsm implements Hsm {
     }
   }
 
+  rebind(from: EktBinding & WrappedBackingKey, to: EktBinding): WrappedBackingKey {
+    const material = this.#unwrap(from, from);
+    try {
+      return this.#wrap(to, material);
+    } finally {
+      material.fill(0);
+    }
+  }
+
   sealSecret(label: string, secret: Buffer): Buffer {
     return sealGcm(this.#sealKey.bytes, secret, Buffer.from(`keyhold/secret/v1/${label}`, 'utf8'));
   }
@@ -197,6 +215,40 @@ export class SoftwareHsm implements Hsm {
   verifyMac(key: BackingKeyHandle, hash: MacHash, message: Buffer, mac: Buffer): boolean {
     const want = this.mac(key, hash, message);
     return mac.length === want.length && timingSafeEqual(mac, want);
+  }
+
+  // ---- BYOK import ----
+
+  async createImportWrappingKey(label: string, modulusBits: number): Promise<ImportWrappingKey> {
+    const pair = await generateWrappingKeyPair(modulusBits);
+    try {
+      return {
+        publicKey: pair.publicKey,
+        sealedPrivateKey: sealGcm(this.#sealKey.bytes, pair.privateKey, importLabel(label)),
+      };
+    } finally {
+      pair.privateKey.fill(0);
+    }
+  }
+
+  importKeyMaterial(input: ImportKeyMaterialInput): ImportedKeyMaterial {
+    let wrappingKey: Buffer;
+    try {
+      wrappingKey = openGcm(this.#sealKey.bytes, input.sealedPrivateKey, importLabel(input.label));
+    } catch (err) {
+      throw kmsError('InvalidImportTokenException', 'The import token is invalid.', err);
+    }
+    const raw = unwrapImportedMaterial(wrappingKey, input.algorithm, input.encryptedKeyMaterial);
+    let checked: { material: Buffer; publicKey?: Buffer } | undefined;
+    try {
+      checked = checkImportedMaterial(raw, input.expected);
+      const versionId = materialId(this.#sealKey.bytes, input.keyId, checked.material);
+      const wrapped = this.#wrap({ keyArn: input.keyArn, versionId }, checked.material);
+      return { ...wrapped, versionId, publicKey: checked.publicKey };
+    } finally {
+      raw.fill(0);
+      checked?.material.fill(0);
+    }
   }
 
   /** The private key of a key pair, parsed once per EKT and cached like HBKs. */
@@ -281,6 +333,10 @@ export class SoftwareHsm implements Hsm {
     if (dk === undefined) throw new Error(`domain key ${wrapped.domainKeyId} not loaded`);
     return openGcm(dk.bytes, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
   }
+}
+
+function importLabel(label: string): Buffer {
+  return Buffer.from(`keyhold/import-wrapping-key/v1/${label}`, 'utf8');
 }
 
 function ektAad(binding: EktBinding, domainKeyId: string): Buffer {

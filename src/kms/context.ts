@@ -14,6 +14,8 @@ export interface Services {
   storage: Storage;
   hsm: Hsm;
   clock: Clock;
+  /** The Regions this deployment serves (config `regions`); ReplicateKey targets one of them. */
+  regions?: readonly string[] | undefined;
 }
 
 export interface RequestContext {

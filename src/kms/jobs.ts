@@ -7,6 +7,8 @@ import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
 import type { Clock } from './context.js';
+import { afterMultiRegionKeyDeleted } from './multi-region.js';
+import { expireImportedMaterial } from './import.js';
 import { rotateDueKeys } from './rotation-job.js';
 
 export interface JobDeps {
@@ -24,7 +26,10 @@ export async function deleteDueKeys(deps: JobDeps): Promise<number> {
   let deleted = 0;
   for (;;) {
     const due = await deps.storage.listKeysDueForDeletion(deps.clock.now(), BATCH);
-    for (const key of due) await deps.storage.deleteKey(key.region, key.keyId);
+    for (const key of due) {
+      await deps.storage.deleteKey(key.region, key.keyId);
+      if (key.multiRegion) await afterMultiRegionKeyDeleted(deps.storage, key, deps.clock.now());
+    }
     deleted += due.length;
     if (due.length < BATCH) return deleted;
   }
@@ -67,6 +72,7 @@ export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
 export async function runJobsOnce(deps: JobDeps): Promise<void> {
   await deleteDueKeys(deps);
   await rotateDueKeys(deps);
+  await expireImportedMaterial(deps);
   await rotateDomainKeyIfDue(deps);
   await rewrapOldDomainKeys(deps);
 }

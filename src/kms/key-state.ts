@@ -80,7 +80,35 @@ const ROTATION: Row = {
   Updating: 'ok',
 };
 
+/**
+ * BYOK import (Part B). Footnote [9] (the key has no imported material: not EXTERNAL, or an
+ * Unavailable custom-key-store key) is checked first by kms/import.ts; here the Unavailable
+ * cell keeps [9] for completeness, PendingDeletion is [8] (pending deletion).
+ */
+const noImportedMaterial: Outcome = {
+  code: 'UnsupportedOperationException',
+  text: 'does not support imported key material.',
+};
+const IMPORT: Row = {
+  Enabled: 'ok',
+  Disabled: 'ok',
+  PendingDeletion: pendingDeletion,
+  PendingReplicaDeletion: pendingDeletion,
+  PendingImport: 'ok',
+  Unavailable: noImportedMaterial,
+  Creating: creating,
+  Updating: updating,
+};
+
 export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
+  GetParametersForImport: IMPORT,
+  ImportKeyMaterial: { ...IMPORT, Updating: 'ok' },
+  // PendingImport: OK with no effect; PendingDeletion: material deleted, state unchanged.
+  DeleteImportedKeyMaterial: {
+    ...IMPORT,
+    PendingDeletion: 'ok',
+    PendingReplicaDeletion: 'ok',
+  },
   CancelKeyDeletion: {
     Enabled: notPendingDeletion,
     Disabled: notPendingDeletion,
@@ -142,6 +170,10 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   // PendingImport (AWS lists imported key material of EXTERNAL keys).
   RotateKeyOnDemand: ROTATION,
   ListKeyRotations: { ...ALWAYS, Unavailable: customKeyStore },
+  // Multi-Region keys (Part B; [14] creating, [15] updating). Unavailable is N/A (no custom
+  // key store key is multi-Region).
+  ReplicateKey: { ...CRYPTO, Updating: updating },
+  UpdatePrimaryRegion: CRYPTO,
 };
 
 /** Throw the AWS error if `operation` may not run on `key` in its current state. */

@@ -9,7 +9,10 @@ import createGrant from './operations/create-grant.js';
 import createKey from './operations/create-key.js';
 import decrypt from './operations/decrypt.js';
 import deleteAlias from './operations/delete-alias.js';
+import deleteImportedKeyMaterial from './operations/delete-imported-key-material.js';
 import describeKey from './operations/describe-key.js';
+import getParametersForImport from './operations/get-parameters-for-import.js';
+import importKeyMaterial from './operations/import-key-material.js';
 import disableKey from './operations/disable-key.js';
 import disableKeyRotation from './operations/disable-key-rotation.js';
 import enableKey from './operations/enable-key.js';
@@ -40,6 +43,8 @@ import revokeGrant from './operations/revoke-grant.js';
 import listKeys from './operations/list-keys.js';
 import listResourceTags from './operations/list-resource-tags.js';
 import reEncrypt from './operations/re-encrypt.js';
+import replicateKey from './operations/replicate-key.js';
+import updatePrimaryRegion from './operations/update-primary-region.js';
 import scheduleKeyDeletion from './operations/schedule-key-deletion.js';
 import tagResource from './operations/tag-resource.js';
 import untagResource from './operations/untag-resource.js';
@@ -55,7 +60,10 @@ const ALL: AnyOperation[] = [
   createKey,
   decrypt,
   deleteAlias,
+  deleteImportedKeyMaterial,
   describeKey,
+  getParametersForImport,
+  importKeyMaterial,
   disableKey,
   disableKeyRotation,
   enableKey,
@@ -86,11 +94,13 @@ const ALL: AnyOperation[] = [
   listKeys,
   listResourceTags,
   reEncrypt,
+  replicateKey,
   scheduleKeyDeletion,
   tagResource,
   untagResource,
   updateAlias,
   updateKeyDescription,
+  updatePrimaryRegion,
 ] as AnyOperation[];
 
 export const OPERATIONS: ReadonlyMap<string, Operation<Record<string, unknown>, unknown>> = new Map(

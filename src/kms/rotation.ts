@@ -29,6 +29,7 @@ import { authorizeKey, type AuthorizeOptions } from './authorize.js';
 import type { RequestContext } from './context.js';
 import { notFoundKey, resolveKey } from './key-resolver.js';
 import { checkKeyState } from './key-state.js';
+import { multiRegionMembers, primaryOf, rebindVersion } from './multi-region.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
@@ -83,6 +84,20 @@ export async function useRotationKey(
   const key = await resolveKey(ctx, keyId, { aliases: false });
   await authorizeKey(ctx, key, `kms:${operation}`, authz);
   checkRotationSupported(key, operation);
+  // Multi-Region keys: rotation is a shared property, set and run on the primary only.
+  if (
+    key.multiRegion &&
+    (operation === 'EnableKeyRotation' ||
+      operation === 'DisableKeyRotation' ||
+      operation === 'RotateKeyOnDemand')
+  ) {
+    const members = await multiRegionMembers(ctx.services.storage, key);
+    if (primaryOf(members)?.region !== key.region)
+      throw kmsError(
+        'UnsupportedOperationException',
+        `${key.arn} is a multi-Region replica key; manage its rotation on the primary key.`,
+      );
+  }
   checkKeyState(operation, key);
   return key;
 }
@@ -126,7 +141,8 @@ export function nextRotationDate(
 
 export interface RotationDeps {
   storage: Storage;
-  hsm: Pick<Hsm, 'createBackingKey'>;
+  /** `rebind`: a multi-Region primary's new material is copied to its replicas. */
+  hsm: Pick<Hsm, 'createBackingKey'> & Partial<Pick<Hsm, 'rebind'>>;
 }
 
 export interface RotateOptions {
@@ -157,7 +173,7 @@ export async function rotateKeyMaterial(
   let current = key;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await deps.storage.rotation.rotateKey({
+      const result = await deps.storage.rotation.rotateKey({
         key: current,
         version: {
           region: key.region,
@@ -176,12 +192,57 @@ export async function rotateKeyMaterial(
         schedule: opts.schedule,
         maxOnDemand: opts.maxOnDemand,
       });
+      if (result.kind === 'rotated' && key.multiRegion)
+        await rotateReplicas(deps, result.key, versionId, opts);
+      return result;
     } catch (err) {
       if (!(err instanceof ConcurrentUpdateError) || attempt >= 5) throw err;
       const fresh = await deps.storage.getKey(key.region, key.keyId);
       if (fresh === undefined) throw notFoundKey(key.arn);
       if (!opts.recheck(fresh)) return undefined;
       current = fresh;
+    }
+  }
+}
+
+/**
+ * Multi-Region keys share their key material: a rotation of the primary adds the same
+ * version (same version id, re-sealed for each replica's ARN) to every replica and makes it
+ * current there too, so ciphertexts made anywhere decrypt everywhere.
+ */
+async function rotateReplicas(
+  deps: RotationDeps,
+  primary: KeyRecord,
+  versionId: string,
+  opts: RotateOptions,
+): Promise<void> {
+  const rebind = deps.hsm.rebind?.bind(deps.hsm);
+  if (rebind === undefined) return;
+  const version = await deps.storage.getKeyVersion(primary.region, primary.keyId, versionId);
+  if (version === undefined) return;
+  const members = await deps.storage.multiRegion.listMembers(primary.accountId, primary.keyId);
+  for (const m of members) {
+    if (m.role !== 'REPLICA' || m.region === primary.region) continue;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const replica = await deps.storage.getKey(m.region, m.keyId);
+      if (replica === undefined) break;
+      const copy = rebindVersion({ rebind }, primary, version, replica, opts.now);
+      try {
+        await deps.storage.rotation.rotateKey({
+          key: replica,
+          version: copy,
+          rotation: {
+            region: replica.region,
+            keyId: replica.keyId,
+            versionId,
+            rotationDate: opts.now,
+            rotationType: opts.type,
+          },
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof ConcurrentUpdateError)) throw err;
+      }
     }
   }
 }

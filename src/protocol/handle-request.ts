@@ -12,6 +12,12 @@ import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config/config.js';
 import type { RequestContext, Services } from '../kms/context.js';
 import { OPERATIONS } from '../kms/registry.js';
+import {
+  quotaFor,
+  RequestQuotas,
+  THROTTLING_MESSAGE,
+  type QuotaOperation,
+} from '../quota/quotas.js';
 import { KmsError, kmsError, toKmsError } from './errors.js';
 import { encodeOutput } from './json.js';
 import { isOperationName, parseInput } from './validate.js';
@@ -112,6 +118,19 @@ async function run(
     outcome.principal = auth.principal;
     outcome.region = auth.region;
     outcome.input = parseInput(operation, parseJson(body));
+    /* Request quotas: per caller account, Region and quota (docs/operations.md). */
+    const quotas = quotasOf(deps);
+    if (
+      quotas !== null &&
+      !quotas.tryTake(
+        auth.principal.accountId,
+        auth.region,
+        quotaFor(operation as QuotaOperation, outcome.input),
+        now.getTime(),
+      )
+    ) {
+      throw kmsError('ThrottlingException', THROTTLING_MESSAGE);
+    }
     const op = OPERATIONS.get(operation);
     if (op === undefined) {
       throw kmsError(
@@ -135,6 +154,21 @@ async function run(
     outcome.error = toKmsError(err);
   }
   return outcome;
+}
+
+/** One limiter per node (per deps), on the server's clock; null when quotas are off. */
+const limiters = new WeakMap<RequestHandlerDeps, RequestQuotas | null>();
+
+function quotasOf(deps: RequestHandlerDeps): RequestQuotas | null {
+  let q = limiters.get(deps);
+  if (q === undefined) {
+    const clock = deps.services.clock;
+    q = deps.config.quotas
+      ? new RequestQuotas({ scale: deps.config.quotaScale, now: () => clock.now().getTime() })
+      : null;
+    limiters.set(deps, q);
+  }
+  return q;
 }
 
 function parseJson(body: Buffer): unknown {

@@ -73,7 +73,7 @@ export async function startKeyhold(
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
       maxBatch: config.auditMaxBatch,
     });
-    const services: Services = { storage, hsm, clock };
+    const services: Services = { storage, hsm, clock, regions: config.regions };
     const authenticator = new Authenticator(
       storage,
       hsm,

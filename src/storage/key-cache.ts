@@ -94,8 +94,29 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
     },
   });
 
+  // Import and deletion of imported material change a key's versions and current version.
+  const importing = new Set(['completeImport', 'deleteImportedMaterial']);
+  const imports = new Proxy(inner.imports, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+      if (typeof prop !== 'string' || !importing.has(prop)) return fn;
+      return async (first: { key?: KeyRecord } | KeyRecord, ...rest: unknown[]) => {
+        const key = 'key' in first && first.key !== undefined ? first.key : (first as KeyRecord);
+        forget(key.region, key.keyId);
+        try {
+          return await fn(first, ...rest);
+        } finally {
+          forget(key.region, key.keyId);
+        }
+      };
+    },
+  });
+
   const cached: { -readonly [K in keyof Storage]?: Storage[K] } = {
     rotation,
+    imports,
     async getKey(region, keyId) {
       const hit = keys.get(kk(region, keyId));
       if (hit !== undefined) return hit;

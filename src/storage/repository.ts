@@ -10,6 +10,7 @@ import type { GrantRepository } from './grant-repository.js';
 import type { IamRepository } from './iam-repository.js';
 import type { MultiRegionRepository } from './multi-region-repository.js';
 import type { RotationRepository } from './rotation-repository.js';
+import type { ImportRepository } from './import-repository.js';
 
 export type KeyState =
   | 'Creating'
@@ -220,6 +221,7 @@ export interface Storage
   readonly grants: GrantRepository;
   readonly iam: IamRepository;
   readonly rotation: RotationRepository;
+  readonly imports: ImportRepository;
   readonly multiRegion: MultiRegionRepository;
   close(): Promise<void>;
 }

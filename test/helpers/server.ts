@@ -53,6 +53,9 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       KEYHOLD_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
       KEYHOLD_REGION: TEST_REGION,
       KEYHOLD_ACCOUNT_ID: TEST_ACCOUNT_ID,
+      // AWS's request quotas (CreateKey 5/s) would throttle tests that set up many keys;
+      // test/integration/sdk-quota.test.ts turns them on.
+      KEYHOLD_QUOTAS: 'off',
       ...opts.env,
     },
   );

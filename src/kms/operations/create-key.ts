@@ -4,7 +4,7 @@ import { authorizeAccount } from '../authorize.js';
 import { kmsError } from '../../protocol/errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
-import { toKeyMetadata } from '../key-metadata.js';
+import { describeKeyMetadata, newMultiRegionKeyId } from '../multi-region.js';
 import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
 import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
@@ -46,7 +46,9 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       );
     }
     const origin = input.Origin ?? 'AWS_KMS';
-    if (origin !== 'AWS_KMS') {
+    // EXTERNAL: no material until ImportKeyMaterial (kms/import.ts); every spec keyhold can
+    // create may be imported (GetParametersForImport doc: "All KMS key types are supported").
+    if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
       throw kmsError(
         'UnsupportedOperationException',
         `Origin ${origin} is not supported by this keyhold version.`,
@@ -64,24 +66,22 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
         `Custom key store ${input.CustomKeyStoreId} does not exist.`,
       );
     }
-    if (input.MultiRegion === true) {
-      throw kmsError(
-        'UnsupportedOperationException',
-        'Multi-Region keys are not supported by this keyhold version.',
-      );
-    }
+    // Multi-Region keys cannot be in a custom key store (refused above: keyhold has none).
+    const multiRegion = input.MultiRegion === true;
     const policy = input.Policy ?? defaultKeyPolicy(ctx.principal.accountId);
     checkPolicyDocument(policy);
     const tags = normalizeTags(input.Tags);
     checkTagLimit(tags.length);
 
-    const keyId = randomUUID();
+    const keyId = multiRegion ? newMultiRegionKeyId() : randomUUID();
     const arn = keyArn(ctx.region, ctx.principal.accountId, keyId);
     const versionId = randomBytes(32).toString('hex');
     const binding = { keyArn: arn, versionId };
+    const external = origin === 'EXTERNAL';
     // The key material by kind: an HBK, an HMAC key, or a key pair (public key kept in clear).
-    const wrapped =
-      info.keyPair !== undefined
+    const wrapped = external
+      ? undefined
+      : info.keyPair !== undefined
         ? await ctx.services.hsm.createKeyPair(binding, info.keyPair)
         : info.hmacKeyBytes !== undefined
           ? ctx.services.hsm.createHmacKey(binding, info.hmacKeyBytes)
@@ -92,15 +92,15 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       accountId: ctx.principal.accountId,
       arn,
       description: input.Description ?? '',
-      keyState: 'Enabled',
+      keyState: external ? 'PendingImport' : 'Enabled',
       keySpec: spec,
       keyUsage: usage,
       origin,
       keyManager: 'CUSTOMER',
-      multiRegion: false,
+      multiRegion,
       policy,
       creationDate: ctx.now,
-      currentVersionId: versionId,
+      currentVersionId: external ? undefined : versionId,
       revision: 0,
     };
     if (input.Policy !== undefined) {
@@ -108,10 +108,18 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     }
     await ctx.services.storage.createKey(
       key,
-      { region: ctx.region, keyId, versionId, ...wrapped, createdAt: ctx.now },
+      wrapped && { region: ctx.region, keyId, versionId, ...wrapped, createdAt: ctx.now },
       tags,
     );
+    if (multiRegion) {
+      await ctx.services.storage.multiRegion.addMember({
+        accountId: key.accountId,
+        keyId,
+        region: ctx.region,
+        role: 'PRIMARY',
+      });
+    }
     ctx.keyArns.push(arn);
-    return { KeyMetadata: toKeyMetadata(key) };
+    return { KeyMetadata: await describeKeyMetadata(ctx.services.storage, key) };
   },
 });

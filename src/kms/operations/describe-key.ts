@@ -1,5 +1,6 @@
 import type { DescribeKeyRequest, DescribeKeyResponse } from '@aws-sdk/client-kms';
-import { toKeyMetadata } from '../key-metadata.js';
+import { describeKeyMetadata } from '../multi-region.js';
+import { importMetadata } from '../import.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';
 
@@ -14,6 +15,11 @@ export default operation<DescribeKeyRequest, DescribeKeyResponse>({
       aliases: true,
       authz: { grantTokens: input.GrantTokens },
     });
-    return { KeyMetadata: toKeyMetadata(key) };
+    return {
+      KeyMetadata: {
+        ...(await describeKeyMetadata(ctx.services.storage, key)),
+        ...(await importMetadata(ctx.services.storage, key)),
+      },
+    };
   },
 });

@@ -1,5 +1,6 @@
 import type { ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
+import { multiRegionMembers, primaryOf } from '../multi-region.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';
 import { updateKey } from '../update-key.js';
@@ -31,6 +32,21 @@ export default operation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse
       aliases: false,
       authz: { conditions: { 'kms:ScheduleKeyDeletionPendingWindowInDays': days } },
     });
+    // A multi-Region primary with replicas waits for them: PendingReplicaDeletion, and its
+    // waiting period starts when the last replica is deleted (kms/multi-region.ts).
+    if (key.multiRegion) {
+      const members = await multiRegionMembers(ctx.services.storage, key);
+      const isPrimary = primaryOf(members)?.region === key.region;
+      if (isPrimary && members.some((m) => m.role === 'REPLICA')) {
+        const next = await updateKey(ctx, key, 'ScheduleKeyDeletion', (k) => ({
+          ...k,
+          keyState: 'PendingReplicaDeletion',
+          deletionDate: undefined,
+          pendingDeletionWindowInDays: days,
+        }));
+        return { KeyId: next.arn, KeyState: 'PendingReplicaDeletion', PendingWindowInDays: days };
+      }
+    }
     const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
     const next = await updateKey(ctx, key, 'ScheduleKeyDeletion', (k) => ({
       ...k,

@@ -9,6 +9,7 @@ import { IAM_MIGRATION } from './migrations/003-iam.js';
 import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
 import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
+import { IMPORT_MIGRATION } from './migrations/007-import.js';
 
 export interface Migration {
   version: number;
@@ -94,4 +95,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ROTATION_MIGRATION,
   KEY_MATERIAL_MIGRATION,
   MULTI_REGION_MIGRATION,
+  IMPORT_MIGRATION,
 ];

@@ -1,0 +1,126 @@
+/**
+ * ReplicateKey: a replica of a multi-Region primary key in another Region this keyhold
+ * serves, with the same key id, spec, usage, origin and key material (every version,
+ * re-sealed for the replica's ARN inside the HSM), and its own policy, description and tags.
+ *
+ * keyhold creates the replica synchronously: it is written in state Creating, its material
+ * and membership are added, then it becomes Enabled before the response, so the response
+ * (and any later call) sees it Enabled. A replica of a primary with imported material
+ * (origin EXTERNAL) starts PendingImport without material, as in AWS.
+ */
+import type { ReplicateKeyRequest, ReplicateKeyResponse } from '@aws-sdk/client-kms';
+import { kmsError } from '../../protocol/errors.js';
+import { DuplicateKeyError, type KeyRecord } from '../../storage/repository.js';
+import { authorizeAccount } from '../authorize.js';
+import { keyArn } from '../arn.js';
+import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import { describeKeyMetadata, rebindVersion, requirePrimary } from '../multi-region.js';
+import { operation } from '../operation.js';
+import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
+import { useKey } from '../use-key.js';
+
+export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
+  name: 'ReplicateKey',
+  action: 'kms:ReplicateKey',
+  readOnly: false,
+  async handler(ctx, input) {
+    const region = input.ReplicaRegion as string;
+    const primary = await useKey(ctx, input.KeyId as string, {
+      operation: 'ReplicateKey',
+      action: 'kms:ReplicateKey',
+      aliases: false,
+      authz: { conditions: { 'kms:ReplicaRegion': region } },
+    });
+    const { storage, hsm } = ctx.services;
+    await requirePrimary(storage, primary);
+    /* Precondition: the replica Region differs from the primary's (model doc, ReplicaRegion). */
+    if (region === primary.region) {
+      throw kmsError(
+        'ValidationException',
+        `The replica Region ${region} must be different from the primary key's Region.`,
+      );
+    }
+    /* Precondition: keyhold serves the Region ("KMS must be available in the replica Region"). */
+    if (!(ctx.services.regions ?? [ctx.region]).includes(region)) {
+      throw kmsError(
+        'UnsupportedOperationException',
+        `Region ${region} is not served by this keyhold deployment (KEYHOLD_REGION, KEYHOLD_REGIONS).`,
+      );
+    }
+    const arn = keyArn(region, primary.accountId, primary.keyId);
+    if ((await storage.getKey(region, primary.keyId)) !== undefined) {
+      throw kmsError('AlreadyExistsException', `Replica key ${arn} already exists.`);
+    }
+    // In the replica Region: kms:CreateKey (and kms:TagResource for Tags) in IAM policies.
+    const replicaCtx = { ...ctx, region };
+    const tags = normalizeTags(input.Tags);
+    checkTagLimit(tags.length);
+    await authorizeAccount(replicaCtx, 'kms:CreateKey', {
+      conditions: { 'kms:MultiRegionKeyType': 'REPLICA', 'kms:KeySpec': primary.keySpec },
+    });
+    if (tags.length > 0)
+      await authorizeAccount(replicaCtx, 'kms:TagResource', {
+        conditions: requestTagConditions(tags),
+      });
+    const policy = input.Policy ?? defaultKeyPolicy(primary.accountId);
+    checkPolicyDocument(policy);
+
+    const material = primary.origin !== 'EXTERNAL';
+    const replica: KeyRecord = {
+      region,
+      keyId: primary.keyId,
+      accountId: primary.accountId,
+      arn,
+      description: input.Description ?? '',
+      keyState: 'Creating',
+      keySpec: primary.keySpec,
+      keyUsage: primary.keyUsage,
+      origin: primary.origin,
+      keyManager: primary.keyManager,
+      multiRegion: true,
+      policy,
+      creationDate: ctx.now,
+      currentVersionId: material ? primary.currentVersionId : undefined,
+      revision: 0,
+    };
+    if (input.Policy !== undefined) {
+      await checkLockoutSafety(
+        replicaCtx,
+        replica,
+        policy,
+        input.BypassPolicyLockoutSafetyCheck === true,
+      );
+    }
+    const versions = material
+      ? (await storage.listKeyVersions(primary.region, primary.keyId)).map((v) =>
+          rebindVersion(hsm, primary, v, replica, v.createdAt),
+        )
+      : [];
+    const [first, ...rest] = versions;
+    await storage.createKey(replica, first, tags);
+    for (const v of rest) await storage.addKeyVersion(v);
+    try {
+      await storage.multiRegion.addMember({
+        accountId: replica.accountId,
+        keyId: replica.keyId,
+        region,
+        role: 'REPLICA',
+      });
+    } catch (err) {
+      if (err instanceof DuplicateKeyError)
+        throw kmsError('AlreadyExistsException', `Replica key ${arn} already exists.`);
+      throw err;
+    }
+    // Fresh at revision 0: nothing else can have changed its state yet.
+    const created = await storage.updateKey({
+      ...replica,
+      keyState: material ? 'Enabled' : 'PendingImport',
+    });
+    ctx.keyArns.push(arn);
+    return {
+      ReplicaKeyMetadata: await describeKeyMetadata(storage, created),
+      ReplicaPolicy: policy,
+      ReplicaTags: tags.map((t) => ({ TagKey: t.tagKey, TagValue: t.tagValue })),
+    };
+  },
+});
