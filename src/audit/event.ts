@@ -23,6 +23,8 @@ export interface AuditPrincipal {
 /** Everything the request runner knows about one request once it is answered. */
 export interface AuditInput {
   requestId: string;
+  /** The event's id, when the caller needs it (GetKeyLastUsage); generated otherwise. */
+  eventId?: string | undefined;
   eventTime: Date;
   /** The KMS operation name (X-Amz-Target suffix), e.g. `GenerateDataKey`. */
   operation: string;
@@ -337,7 +339,7 @@ export function buildEvent(input: AuditInput): CloudTrailEvent {
     requestParameters: requestParameters(input),
     responseElements: responseElements(input),
     requestID: input.requestId,
-    eventID: randomUUID(),
+    eventID: input.eventId ?? randomUUID(),
     readOnly: input.readOnly,
     ...(input.keyArns.length > 0 ? { resources: resources(input.keyArns) } : {}),
     eventType: 'AwsApiCall',

@@ -5,6 +5,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
+import type { KeyUsageTracker } from './key-usage.js';
 
 export interface Clock {
   now(): Date;
@@ -14,6 +15,8 @@ export interface Services {
   storage: Storage;
   hsm: Hsm;
   clock: Clock;
+  /** Last-usage tracking (GetKeyLastUsage); absent in offline tools. */
+  usage?: KeyUsageTracker | undefined;
   /** The Regions this deployment serves (config `regions`); ReplicateKey targets one of them. */
   regions?: readonly string[] | undefined;
 }

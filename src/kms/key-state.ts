@@ -123,6 +123,7 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   UpdateAlias: NOT_PENDING_DELETION,
   DeleteAlias: ALWAYS,
   DescribeKey: ALWAYS,
+  GetKeyLastUsage: ALWAYS,
   // CreateGrant fails like a cryptographic operation except on an Unavailable key (Part B).
   CreateGrant: { ...CRYPTO, Unavailable: 'ok' },
   ListGrants: ALWAYS,

@@ -29,6 +29,7 @@ import getPublicKey from './operations/get-public-key.js';
 import sign from './operations/sign.js';
 import verify from './operations/verify.js';
 import verifyMac from './operations/verify-mac.js';
+import getKeyLastUsage from './operations/get-key-last-usage.js';
 import getKeyPolicy from './operations/get-key-policy.js';
 import getKeyRotationStatus from './operations/get-key-rotation-status.js';
 import listKeyRotations from './operations/list-key-rotations.js';
@@ -80,6 +81,7 @@ const ALL: AnyOperation[] = [
   sign,
   verify,
   verifyMac,
+  getKeyLastUsage,
   getKeyPolicy,
   getKeyRotationStatus,
   listKeyRotations,

@@ -52,12 +52,14 @@ export async function handleKmsRequest(
   body: Buffer,
 ): Promise<void> {
   const requestId = randomUUID();
+  const eventId = randomUUID();
   const now = deps.services.clock.now();
   const outcome = await run(deps, req, body, requestId, now);
   const ctx = outcome.ctx;
   try {
     await deps.audit.record({
       requestId,
+      eventId,
       eventTime: now,
       operation: outcome.operation,
       region: outcome.region,
@@ -89,6 +91,7 @@ export async function handleKmsRequest(
     );
   } else {
     send(res, 200, requestId, outcome.output === undefined ? '{}' : encodeOutput(outcome.output));
+    deps.services.usage?.record(outcome.operation, ctx?.keyArns ?? [], now, eventId, requestId);
   }
   for (const b of ctx?.sensitive ?? []) b.fill(0);
 }

@@ -17,6 +17,7 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { KeyUsageTracker } from '../kms/key-usage.js';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
@@ -73,7 +74,8 @@ export async function startKeyhold(
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
       maxBatch: config.auditMaxBatch,
     });
-    const services: Services = { storage, hsm, clock, regions: config.regions };
+    const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
+    const services: Services = { storage, hsm, clock, regions: config.regions, usage };
     const authenticator = new Authenticator(
       storage,
       hsm,
@@ -136,6 +138,7 @@ export async function startKeyhold(
       close: async () => {
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
+        await usage.close();
         await audit.close();
         await auditRepo?.close();
         await storage.close();

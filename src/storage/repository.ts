@@ -147,6 +147,24 @@ export interface KeyRepository {
   deleteTags(region: string, keyId: string, tagKeys: string[]): Promise<void>;
 }
 
+/** The last successful cryptographic use of a key (GetKeyLastUsage). */
+export interface KeyLastUsageRecord {
+  region: string;
+  keyId: string;
+  operation: string;
+  usedAt: Date;
+  eventId: string;
+  requestId: string;
+}
+
+export interface KeyUsageRepository {
+  /** Upsert the latest use of each key (later rows win). */
+  putKeyLastUsage(rows: KeyLastUsageRecord[]): Promise<void>;
+  getKeyLastUsage(region: string, keyId: string): Promise<KeyLastUsageRecord | undefined>;
+  /** When this store began recording key usage. */
+  getUsageTrackingStart(): Promise<Date>;
+}
+
 export interface AliasRepository {
   /** Throws DuplicateKeyError when the name exists in the account and Region. */
   createAlias(alias: AliasRecord): Promise<void>;
@@ -217,7 +235,12 @@ export interface AuditRepository {
 
 /** Everything keyhold stores about keys and callers (the audit log is stored apart). */
 export interface Storage
-  extends KeyRepository, AliasRepository, DomainKeyRepository, AccessKeyRepository {
+  extends
+    KeyRepository,
+    KeyUsageRepository,
+    AliasRepository,
+    DomainKeyRepository,
+    AccessKeyRepository {
   readonly grants: GrantRepository;
   readonly iam: IamRepository;
   readonly rotation: RotationRepository;

@@ -5,6 +5,7 @@
  */
 
 import { GRANTS_MIGRATION } from './migrations/002-grants.js';
+import { KEY_USAGE_MIGRATION } from './migrations/008-key-usage.js';
 import { IAM_MIGRATION } from './migrations/003-iam.js';
 import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
 import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
@@ -96,4 +97,5 @@ export const MIGRATIONS: readonly Migration[] = [
   KEY_MATERIAL_MIGRATION,
   MULTI_REGION_MIGRATION,
   IMPORT_MIGRATION,
+  KEY_USAGE_MIGRATION,
 ];

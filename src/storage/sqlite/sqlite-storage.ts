@@ -11,6 +11,7 @@ import {
   type AccessKeyRecord,
   type AliasRecord,
   type DomainKeyRecord,
+  type KeyLastUsageRecord,
   type KeyRecord,
   type KeyState,
   type KeyVersionRecord,
@@ -98,6 +99,41 @@ export class SqliteStorage implements Storage {
       this.#s.deleteAllTags.run(region, keyId);
       this.#s.deleteAliasesOfKey.run(region, keyId);
     })();
+  }
+
+  // ---- key usage ----
+
+  async putKeyLastUsage(rows: KeyLastUsageRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const r of rows) {
+        this.#s.putUsage.run(
+          r.region,
+          r.keyId,
+          r.operation,
+          r.usedAt.getTime(),
+          r.eventId,
+          r.requestId,
+        );
+      }
+    })();
+  }
+
+  async getKeyLastUsage(region: string, keyId: string): Promise<KeyLastUsageRecord | undefined> {
+    const r = this.#s.getUsage.get(region, keyId) as Row | undefined;
+    if (r === undefined) return undefined;
+    return {
+      region,
+      keyId,
+      operation: String(r.operation),
+      usedAt: new Date(Number(r.used_at)),
+      eventId: String(r.event_id),
+      requestId: String(r.request_id),
+    };
+  }
+
+  async getUsageTrackingStart(): Promise<Date> {
+    const r = this.#s.trackingStart.get() as { value: string } | undefined;
+    return new Date(Number(r?.value ?? 0));
   }
 
   // ---- key versions ----
@@ -289,6 +325,13 @@ function prepare(db: BetterSqlite3.Database) {
     keysDue: db.prepare(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
     ),
+    putUsage: db.prepare(
+      `INSERT INTO key_last_usage (region, key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (region, key_id) DO UPDATE SET operation = excluded.operation, used_at = excluded.used_at,
+         event_id = excluded.event_id, request_id = excluded.request_id WHERE excluded.used_at >= key_last_usage.used_at`,
+    ),
+    getUsage: db.prepare('SELECT * FROM key_last_usage WHERE region = ? AND key_id = ?'),
+    trackingStart: db.prepare("SELECT value FROM kms_meta WHERE name = 'usage_tracking_start'"),
     deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
     deleteAllTags: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ?'),
