@@ -63,8 +63,18 @@ export function generateKeyPairDer(params: KeyPairParams): Promise<PlainKeyPair>
   });
 }
 
+/** Parsed public keys by their DER (public data; parsing an RSA key costs more than verifying). */
+const publicKeys = new Map<string, KeyObject>();
+
 export function publicKeyFromDer(der: Buffer): KeyObject {
-  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+  const id = der.toString('base64');
+  let key = publicKeys.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    if (publicKeys.size >= 1024) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
 }
 
 // ---------------------------------------------------------------- signing
