@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { RequestHandlerDeps } from '../protocol/handle-request.js';
+import { headerValue, sourceIp } from '../protocol/http-message.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
 import { iamError, toIamError, type IamError } from './errors.js';
 import type { IdentityService } from './identity-service.js';
@@ -306,8 +307,8 @@ export async function handleAdminRequest(
       eventTime: now,
       operation: `${ADMIN_TARGET_PREFIX}${name}`,
       region,
-      sourceIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
-      userAgent: String(req.headers['user-agent'] ?? ''),
+      sourceIp: sourceIp(req),
+      userAgent: headerValue(req, 'user-agent') ?? '',
       principal,
       recipientAccountId: principal?.accountId ?? deps.config.accountId,
       input,

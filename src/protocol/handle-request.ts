@@ -19,6 +19,7 @@ import {
   type QuotaOperation,
 } from '../quota/quotas.js';
 import { KmsError, kmsError, toKmsError } from './errors.js';
+import { headerValue, sendBody, sourceIp } from './http-message.js';
 import { encodeOutput } from './json.js';
 import { isOperationName, parseInput } from './validate.js';
 
@@ -205,22 +206,7 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 export function send(res: ServerResponse, status: number, requestId: string, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': requestId,
-  });
-  res.end(body);
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
-function sourceIp(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  sendBody(res, status, requestId, CONTENT_TYPE, body);
 }
 
 export function errorBody(err: KmsError): string {

@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import { iamError, toIamError, type IamError } from '../iam/errors.js';
 import { decideAssumeRole, principalContext } from '../iam/evaluate.js';
 import type { RequestHandlerDeps } from '../protocol/handle-request.js';
+import { headerValue, sendBody, sourceIp } from '../protocol/http-message.js';
 import { errorXml, isoSeconds, responseXml, type XmlNode } from './xml.js';
 
 export const STS_VERSION = '2011-06-15';
@@ -67,7 +68,7 @@ export async function handleStsRequest(
       operation: outcome.action,
       region: outcome.region,
       sourceIp: sourceIp(req),
-      userAgent: header(req, 'user-agent') ?? '',
+      userAgent: headerValue(req, 'user-agent') ?? '',
       principal: outcome.principal,
       recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
       input: outcome.input,
@@ -114,7 +115,7 @@ async function run(
     const auth = await deps.authenticator.authenticate(
       {
         method: req.method ?? 'POST',
-        host: header(req, 'host') ?? '',
+        host: headerValue(req, 'host') ?? '',
         path: url,
         headers: req.headers,
         body,
@@ -315,20 +316,5 @@ function invalid(value: string, member: string, constraint: string): IamError {
 }
 
 function send(res: ServerResponse, status: number, requestId: string, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/xml',
-    'Content-Length': Buffer.byteLength(body),
-    'x-amzn-RequestId': requestId,
-  });
-  res.end(body);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
-function sourceIp(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  sendBody(res, status, requestId, 'text/xml', body);
 }
