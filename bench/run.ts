@@ -317,6 +317,18 @@ function writeSeed(dataDir: string): string {
               policies: { crypto: { Version: '2012-10-17', Statement: [allow] } },
             },
           ],
+          // The key-administrators statement of the realistic key policy names this role.
+          roles: [
+            {
+              name: 'KeyAdmin',
+              trustPolicy: {
+                Version: '2012-10-17',
+                Statement: [
+                  { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'sts:AssumeRole' },
+                ],
+              },
+            },
+          ],
         },
       ],
     }),

@@ -56,6 +56,29 @@ export async function checkLockoutSafety(
   }
 }
 
+/**
+ * "The principals in the key policy must exist and be visible to KMS" (CreateKey/PutKeyPolicy
+ * Policy doc). keyhold can only know the accounts it holds: a user or role named in one of
+ * them must exist; principals of other accounts are taken on trust.
+ */
+export async function checkPrincipalsExist(ctx: RequestContext, policy: string): Promise<void> {
+  const iam = ctx.services.storage.iam;
+  const doc = parsePolicyCached(policy, 'key');
+  for (const st of doc.statements) {
+    for (const arn of [...(st.principal?.aws ?? []), ...(st.notPrincipal?.aws ?? [])]) {
+      const m = /^arn:aws:iam::(\d{12}):(user|role)\//.exec(arn);
+      if (m === null || (await iam.getAccount(m[1] as string)) === undefined) continue;
+      const found = m[2] === 'user' ? await iam.getUser(arn) : await iam.getRole(arn);
+      if (found === undefined) {
+        throw kmsError(
+          'MalformedPolicyDocumentException',
+          'Policy contains a statement with one or more invalid principals.',
+        );
+      }
+    }
+  }
+}
+
 /** "The only valid name is default" (GetKeyPolicy / PutKeyPolicy PolicyName). */
 export function checkPolicyName(name: string | undefined, keyArn: string): string {
   if (name === undefined || name === 'default') return 'default';

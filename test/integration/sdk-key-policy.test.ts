@@ -154,6 +154,41 @@ describe('key policies', () => {
     );
   });
 
+  it('principals named in a key policy must exist in the accounts keyhold holds', async () => {
+    const keyId = await newKey();
+    const naming = (arn: string) =>
+      policy(allowRoot, {
+        Sid: 'p',
+        Effect: 'Allow',
+        Principal: { AWS: arn },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+      });
+    const err = await expectAwsError(
+      server.client.send(
+        new PutKeyPolicyCommand({
+          KeyId: keyId,
+          Policy: naming(`arn:aws:iam::${TEST_ACCOUNT_ID}:user/ghost`),
+        }),
+      ),
+      'MalformedPolicyDocumentException',
+    );
+    assert.equal(err.message, 'Policy contains a statement with one or more invalid principals.');
+    await expectAwsError(
+      server.client.send(
+        new CreateKeyCommand({ Policy: naming(`arn:aws:iam::${TEST_ACCOUNT_ID}:role/ghost`) }),
+      ),
+      'MalformedPolicyDocumentException',
+    );
+    // An account keyhold does not hold: taken on trust, as keyhold cannot know.
+    await server.client.send(
+      new PutKeyPolicyCommand({
+        KeyId: keyId,
+        Policy: naming('arn:aws:iam::999988887777:user/elsewhere'),
+      }),
+    );
+  });
+
   it('an explicit Deny in the key policy stops even the account root, with AWS message', async () => {
     const text = policy(allowRoot, {
       Sid: 'NoEncrypt',

@@ -5,7 +5,12 @@ import { kmsError } from '../../protocol/errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
 import { describeKeyMetadata, newMultiRegionKeyId } from '../multi-region.js';
-import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import {
+  checkLockoutSafety,
+  checkPolicyDocument,
+  checkPrincipalsExist,
+  defaultKeyPolicy,
+} from '../key-policy.js';
 import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags } from '../tags.js';
@@ -104,6 +109,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       revision: 0,
     };
     if (input.Policy !== undefined) {
+      await checkPrincipalsExist(ctx, policy);
       await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
     }
     await ctx.services.storage.createKey(

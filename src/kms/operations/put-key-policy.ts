@@ -1,5 +1,10 @@
 import type { PutKeyPolicyRequest } from '@aws-sdk/client-kms';
-import { checkLockoutSafety, checkPolicyDocument, checkPolicyName } from '../key-policy.js';
+import {
+  checkLockoutSafety,
+  checkPolicyDocument,
+  checkPolicyName,
+  checkPrincipalsExist,
+} from '../key-policy.js';
 import { operation } from '../operation.js';
 import { updateKey } from '../update-key.js';
 import { useKey } from '../use-key.js';
@@ -22,6 +27,7 @@ export default operation<PutKeyPolicyRequest, Record<string, never>>({
     checkPolicyName(input.PolicyName, key.arn);
     const policy = input.Policy as string;
     checkPolicyDocument(policy);
+    await checkPrincipalsExist(ctx, policy);
     await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
     await updateKey(ctx, key, 'PutKeyPolicy', (k) => ({ ...k, policy }));
     return {};
