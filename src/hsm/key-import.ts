@@ -15,6 +15,7 @@ import {
   createDecipheriv,
   createHmac,
   createPrivateKey,
+  createPublicKey,
   generateKeyPair,
   privateDecrypt,
   type KeyObject,
@@ -146,7 +147,8 @@ export function checkImportedMaterial(
   if (!fits) incorrect('The private key does not match the key spec of the KMS key.');
   return {
     material: key.export({ format: 'der', type: 'pkcs8' }),
-    publicKey: key.export({ format: 'der', type: 'spki' }) as Buffer,
+    // The public half of a private KeyObject is exported from its public KeyObject.
+    publicKey: createPublicKey(key).export({ format: 'der', type: 'spki' }),
   };
 }
 

@@ -10,8 +10,10 @@ import {
   createCipheriv,
   createHmac,
   createPublicKey,
+  generateKeyPairSync,
   publicEncrypt,
   randomBytes,
+  verify,
 } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +29,11 @@ import {
   EncryptCommand,
   GenerateMacCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   KMSClient,
   ScheduleKeyDeletionCommand,
+  SignCommand,
   type AlgorithmSpec,
   type GetParametersForImportResponse,
   type KeyMetadata,
@@ -295,6 +299,54 @@ describe('import with the openssl command line (AWS docs)', () => {
       const key = await externalKey();
       await importMaterial(key.KeyId as string, randomBytes(32), { algorithm });
       await roundTrip(key.KeyId as string);
+    }
+  });
+
+  it('asymmetric material (PKCS#8) imports with RSA_AES_KEY_WRAP: ECC and RSA signing keys sign with it', async () => {
+    for (const [spec, algorithm, gen] of [
+      [
+        'ECC_NIST_P256',
+        'ECDSA_SHA_256',
+        () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+      ],
+      [
+        'RSA_2048',
+        'RSASSA_PKCS1_V1_5_SHA_256',
+        () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+      ],
+    ] as const) {
+      const pair = gen();
+      const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+      const key = await externalKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' });
+      const keyId = key.KeyId as string;
+      const p = await params(keyId, 'RSA_AES_KEY_WRAP_SHA_256', 'RSA_3072');
+      await server.client.send(
+        new ImportKeyMaterialCommand({
+          KeyId: keyId,
+          ImportToken: p.ImportToken,
+          EncryptedKeyMaterial: rsaAesWrap(der, p.PublicKey as Uint8Array, 'sha256'),
+          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        }),
+      );
+      assert.equal((await describe_(keyId)).KeyState, 'Enabled');
+      const message = Buffer.from(`imported ${spec}`);
+      const signed = await server.client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: message,
+          MessageType: 'RAW',
+          SigningAlgorithm: algorithm,
+        }),
+      );
+      // The signature verifies with the public half kept OUTSIDE keyhold: the imported key is in use.
+      assert.ok(
+        verify('sha256', message, pair.publicKey, Buffer.from(signed.Signature as Uint8Array)),
+      );
+      const pub = await server.client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      assert.deepEqual(
+        Buffer.from(pub.PublicKey as Uint8Array),
+        pair.publicKey.export({ format: 'der', type: 'spki' }),
+      );
     }
   });
 
