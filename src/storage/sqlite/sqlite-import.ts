@@ -11,16 +11,19 @@ import type {
   ImportStateRecord,
   ImportTokenRecord,
 } from '../import-repository.js';
-import { ConcurrentUpdateError, type KeyRecord, type KeyState } from '../repository.js';
+import type { KeyRecord, KeyState } from '../repository.js';
+import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
 
 type Row = Record<string, unknown>;
 
 export class SqliteImportRepository implements ImportRepository {
   readonly kind = 'import';
   readonly #s: ReturnType<typeof prepare>;
+  readonly #versions: KeyVersionWrites;
 
   constructor(readonly db: BetterSqlite3.Database) {
     this.#s = prepare(db);
+    this.#versions = keyVersionWrites(db);
   }
 
   async putImportToken(t: ImportTokenRecord): Promise<void> {
@@ -64,31 +67,9 @@ export class SqliteImportRepository implements ImportRepository {
       if (this.#s.consumeToken.run(input.tokenId, key.region, key.keyId).changes !== 1) {
         return { kind: 'token-used' };
       }
-      const next: KeyRecord = {
-        ...key,
-        keyState: input.keyState,
-        currentVersionId: version.versionId,
-        revision: key.revision + 1,
-      };
-      const res = this.#s.setKey.run(
-        next.keyState,
-        version.versionId,
-        next.revision,
-        key.region,
-        key.keyId,
-        key.revision,
-      );
-      // Throwing rolls back the token consumption above.
-      if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
-      this.#s.putVersion.run(
-        version.region,
-        version.keyId,
-        version.versionId,
-        version.domainKeyId,
-        version.ekt,
-        version.createdAt.getTime(),
-        version.publicKey ?? null,
-      );
+      // A concurrent change throws, which rolls back the token consumption above.
+      const next = this.#versions.setCurrent(key, version.versionId, input.keyState);
+      this.#versions.upsert(version);
       this.#s.putState.run(
         key.region,
         key.keyId,
@@ -102,21 +83,7 @@ export class SqliteImportRepository implements ImportRepository {
 
   async deleteImportedMaterial(key: KeyRecord, keyState: KeyState): Promise<KeyRecord> {
     return this.db.transaction((): KeyRecord => {
-      const next: KeyRecord = {
-        ...key,
-        keyState,
-        currentVersionId: undefined,
-        revision: key.revision + 1,
-      };
-      const res = this.#s.setKey.run(
-        keyState,
-        null,
-        next.revision,
-        key.region,
-        key.keyId,
-        key.revision,
-      );
-      if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+      const next = this.#versions.setCurrent(key, undefined, keyState);
       this.#s.deleteVersions.run(key.region, key.keyId);
       this.#s.markDeleted.run(key.region, key.keyId);
       return next;
@@ -149,16 +116,6 @@ function prepare(db: BetterSqlite3.Database) {
     markDeleted: db.prepare(
       `UPDATE key_imports SET imported = 0, expiration_model = NULL, valid_to = NULL
        WHERE region = ? AND key_id = ?`,
-    ),
-    setKey: db.prepare(
-      `UPDATE keys SET key_state = ?, current_version_id = ?, revision = ?
-       WHERE region = ? AND key_id = ? AND revision = ?`,
-    ),
-    putVersion: db.prepare(
-      `INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at, public_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (region, key_id, version_id) DO UPDATE SET domain_key_id = excluded.domain_key_id,
-         ekt = excluded.ekt, public_key = excluded.public_key`,
     ),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
     expired: db.prepare(

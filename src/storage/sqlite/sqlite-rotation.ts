@@ -3,7 +3,6 @@
  * so a rotation (new version + current version + history + schedule) is one transaction.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConcurrentUpdateError } from '../repository.js';
 import type {
   RotateKeyInput,
   RotateKeyResult,
@@ -12,15 +11,18 @@ import type {
   RotationSettingsRecord,
   RotationType,
 } from '../rotation-repository.js';
+import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
 
 type Row = Record<string, unknown>;
 
 export class SqliteRotationRepository implements RotationRepository {
   readonly kind = 'rotation';
   readonly #s: ReturnType<typeof prepare>;
+  readonly #versions: KeyVersionWrites;
 
   constructor(readonly db: BetterSqlite3.Database) {
     this.#s = prepare(db);
+    this.#versions = keyVersionWrites(db);
   }
 
   async getRotationSettings(
@@ -59,24 +61,9 @@ export class SqliteRotationRepository implements RotationRepository {
         };
         if (n >= maxOnDemand) return { kind: 'limit-exceeded' };
       }
-      const next = { ...key, currentVersionId: version.versionId, revision: key.revision + 1 };
-      const res = this.#s.setCurrentVersion.run(
-        version.versionId,
-        next.revision,
-        key.region,
-        key.keyId,
-        key.revision,
-      );
-      // Throwing rolls back the schedule move above.
-      if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
-      this.#s.insertVersion.run(
-        version.region,
-        version.keyId,
-        version.versionId,
-        version.domainKeyId,
-        version.ekt,
-        version.createdAt.getTime(),
-      );
+      // A concurrent change throws, which rolls back the schedule move above.
+      const next = this.#versions.setCurrent(key, version.versionId);
+      this.#versions.insert(version);
       this.#s.insertRotation.run(
         rotation.region,
         rotation.keyId,
@@ -119,13 +106,6 @@ function prepare(db: BetterSqlite3.Database) {
     moveSchedule: db.prepare(
       `UPDATE key_rotation_settings SET next_rotation_date = ?
        WHERE region = ? AND key_id = ? AND enabled = 1 AND next_rotation_date = ?`,
-    ),
-    setCurrentVersion: db.prepare(
-      `UPDATE keys SET current_version_id = ?, revision = ?
-       WHERE region = ? AND key_id = ? AND revision = ?`,
-    ),
-    insertVersion: db.prepare(
-      'INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     insertRotation: db.prepare(
       'INSERT INTO key_rotations (region, key_id, version_id, rotation_date, rotation_type) VALUES (?, ?, ?, ?, ?)',

@@ -19,6 +19,7 @@ import {
   type Storage,
   type TagRecord,
 } from '../repository.js';
+import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
@@ -31,6 +32,7 @@ type Row = Record<string, unknown>;
 export class SqliteStorage implements Storage {
   readonly db: BetterSqlite3.Database;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #versions: KeyVersionWrites;
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
   readonly rotation: SqliteRotationRepository;
@@ -46,6 +48,7 @@ export class SqliteStorage implements Storage {
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
+    this.#versions = keyVersionWrites(db);
     this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db);
     this.rotation = new SqliteRotationRepository(db);
@@ -66,7 +69,7 @@ export class SqliteStorage implements Storage {
   ): Promise<void> {
     this.db.transaction(() => {
       this.#s.insertKey.run(keyToRow(key));
-      if (version !== undefined) this.#s.insertVersion.run(versionToRow(version));
+      if (version !== undefined) this.#versions.insert(version);
       for (const t of tags) this.#s.upsertTag.run(key.region, key.keyId, t.tagKey, t.tagValue);
     })();
   }
@@ -139,7 +142,7 @@ export class SqliteStorage implements Storage {
   // ---- key versions ----
 
   async addKeyVersion(version: KeyVersionRecord): Promise<void> {
-    this.#s.insertVersion.run(versionToRow(version));
+    this.#versions.insert(version);
   }
 
   async getKeyVersion(
@@ -336,9 +339,6 @@ function prepare(db: BetterSqlite3.Database) {
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
     deleteAllTags: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ?'),
     deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
-    insertVersion: db.prepare(
-      'INSERT INTO key_versions (region, key_id, version_id, domain_key_id, ekt, created_at, public_key) VALUES (@region, @key_id, @version_id, @domain_key_id, @ekt, @created_at, @public_key)',
-    ),
     getVersion: db.prepare(
       'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
     ),
@@ -447,18 +447,6 @@ function rowToKey(r: Row): KeyRecord {
     key.pendingDeletionWindowInDays = Number(r.pending_window_days);
   if (r.current_version_id !== null) key.currentVersionId = String(r.current_version_id);
   return key;
-}
-
-function versionToRow(v: KeyVersionRecord): Row {
-  return {
-    region: v.region,
-    key_id: v.keyId,
-    version_id: v.versionId,
-    domain_key_id: v.domainKeyId,
-    ekt: v.ekt,
-    created_at: v.createdAt.getTime(),
-    public_key: v.publicKey ?? null,
-  };
 }
 
 function rowToVersion(r: Row): KeyVersionRecord {
