@@ -57,3 +57,16 @@ export function setCredentialTime(storeId: string, at: Date): void {
 export function forgetStore(storeId: string): void {
   credentialSetAt.delete(storeId);
 }
+
+const proxyUp = new Gauge({
+  name: 'keyhold_xks_proxy_up',
+  help: 'Whether the last GetHealthStatus of a connected external key store succeeded (1) or not (0)',
+  labelNames: ['custom_key_store_id'] as const,
+  registers: [registry],
+});
+
+/** The last health verdict of a connected store; undefined removes it (disconnected). */
+export function setProxyUp(storeId: string, up: boolean | undefined): void {
+  if (up === undefined) proxyUp.remove({ custom_key_store_id: storeId });
+  else proxyUp.set({ custom_key_store_id: storeId }, up ? 1 : 0);
+}
