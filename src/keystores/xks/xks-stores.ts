@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { EncryptionContext } from '../../hsm/encryption-context.js';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
 import { kmsError } from '../../protocol/errors.js';
-import { decodeXksBlob, xksDecrypt, xksEncrypt } from './double-encryption.js';
+import { xksDecrypt, xksEncrypt } from './double-encryption.js';
 import {
   XksClient,
   type XksEndpoint,
@@ -164,13 +164,14 @@ export class XksStores {
     }
   }
 
-  /** Encrypt for a KMS key in the store: HBK first, then the external key. */
+  /** Encrypt for a KMS key in the store: HBK first, then the external key → payload. */
   async encrypt(
     storeId: string,
     handle: BackingKeyHandle,
     xksKeyId: string,
     plaintext: Buffer,
     context: EncryptionContext | undefined,
+    blobAad: Buffer,
     meta: XksRequestMetadata,
   ): Promise<Buffer> {
     const client = this.#connected(storeId, 'crypto');
@@ -181,6 +182,7 @@ export class XksStores {
         xksKeyId,
         plaintext,
         context,
+        blobAad,
         meta,
       );
     } catch (err) {
@@ -188,31 +190,25 @@ export class XksStores {
     }
   }
 
-  /**
-   * Decrypt an outer blob. `handleFor` loads the HBK version the blob names (undefined:
-   * not a version of this key → InvalidCiphertextException).
-   */
+  /** Decrypt a payload: the proxy removes the outer layer, the HBK the inner one. */
   async decrypt(
     storeId: string,
-    blob: Buffer,
-    handleFor: (versionId: string) => Promise<BackingKeyHandle | undefined>,
+    handle: BackingKeyHandle,
     xksKeyId: string,
+    payload: Buffer,
     context: EncryptionContext | undefined,
+    blobAad: Buffer,
     meta: XksRequestMetadata,
   ): Promise<Buffer> {
-    const parts = decodeXksBlob(blob);
-    const handle = await handleFor(parts.versionId);
-    /* Precondition: the HBK version the ciphertext names belongs to this key. */
-    if (handle === undefined || handle.keyId !== parts.keyId)
-      throw kmsError('InvalidCiphertextException', '');
     const client = this.#connected(storeId, 'crypto');
     try {
       return await xksDecrypt(
         { hsm: this.#opts.hsm, client },
         handle,
         xksKeyId,
-        parts,
+        payload,
         context,
+        blobAad,
         meta,
       );
     } catch (err) {
