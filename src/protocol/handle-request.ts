@@ -150,6 +150,7 @@ async function run(
       userAgent: headerValue(req, 'user-agent') ?? '',
       now,
       services: deps.services,
+      operation,
       keyArns: [],
       sensitive: [],
     };
