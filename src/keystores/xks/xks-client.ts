@@ -114,6 +114,8 @@ export class XksClient {
       region: transport.region,
       service: XKS_SERVICE,
       sha256: Hash.bind(null, 'sha256'),
+      // KMS sends no x-amz-content-sha256 header (spec Appendix A).
+      applyChecksum: false,
     });
   }
 
