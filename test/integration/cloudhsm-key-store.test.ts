@@ -730,6 +730,9 @@ describe('CloudHSM-type custom key stores on SoftHSM2', { skip }, () => {
     const e = await describeStore(id);
     assert.equal(e.ConnectionState, 'DISCONNECTED');
     assert.equal(connectorOf(server).isConnected({ customKeyStoreId: id } as never), false);
+    // The PIN the cancelled connect set is kept as pending: the next connect still logs in.
+    await connect(id);
+    await disconnect(id);
   });
 
   // ---- update, describe ----
