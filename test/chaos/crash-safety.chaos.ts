@@ -6,6 +6,7 @@
  * acknowledged request, and the SQLite files pass integrity_check.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import {
   verifyLedger,
 } from './helpers/load.js';
 import { keyholdCli, KeyholdProcess, type NodeOptions } from './helpers/node-process.js';
+import { testPgUrl, withDatabase } from './helpers/pg-db.js';
 import { report } from './helpers/summary.js';
 
 const CYCLES = Number(process.env.KEYHOLD_CHAOS_CYCLES ?? 15);
@@ -102,6 +104,20 @@ async function crashCycles(
   }
 }
 
+/** PostgreSQL's own corruption check (amcheck: heap and B-tree structure, every index entry). */
+function pgAmcheck(url: string): void {
+  const u = new URL(url);
+  const bin = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], {
+    encoding: 'utf8',
+  }).trim();
+  const res = spawnSync(
+    join(bin, 'pg_amcheck'),
+    ['--install-missing', '--heapallindexed', '--dbname', url],
+    { encoding: 'utf8' },
+  );
+  assert.equal(res.status, 0, `pg_amcheck ${u.pathname}: ${res.stdout}${res.stderr}`);
+}
+
 describe('crash safety: SIGKILL under write load', () => {
   it('SQLite: nothing acknowledged is lost, nothing is corrupted', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
@@ -112,6 +128,26 @@ describe('crash safety: SIGKILL under write load', () => {
         () => sqliteIntegrity(dataDir),
         (m) => t.diagnostic(m),
       );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('PostgreSQL: nothing acknowledged is lost, nothing is corrupted', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
+    try {
+      await withDatabase(testPgUrl(), 'keyhold_chaos', async (url) => {
+        let checked = 0;
+        await crashCycles(
+          'PostgreSQL',
+          { dataDir, storageUrl: url },
+          // amcheck after the last kill and after the final clean stop (each costs a second).
+          () => {
+            if (++checked >= CYCLES) pgAmcheck(url);
+          },
+          (m) => t.diagnostic(m),
+        );
+      });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
