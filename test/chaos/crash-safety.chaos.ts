@@ -56,12 +56,20 @@ async function checkerCatchesLoss(client: KMSClient, ledger: Ledger): Promise<vo
 async function crashCycles(
   label: string,
   opts: NodeOptions,
-  afterCrash: () => void,
+  /** Consistency checks on the stored files; `final` after the last clean stop. */
+  afterCrash: (final: boolean) => void,
   diagnostic: (m: string) => void,
 ): Promise<void> {
   const ledger = new Ledger();
   const started = Date.now();
+  let startKills = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
+    // Every few cycles, also a crash during start-up (after the first start made the store).
+    if (cycle % 4 === 3) {
+      await KeyholdProcess.killDuringStart(opts, 50 + Math.random() * 400);
+      startKills++;
+      afterCrash(false);
+    }
     const node = await KeyholdProcess.start(opts);
     const client = node.client();
     const load = startLoad(client, ledger, WORKERS);
@@ -70,7 +78,7 @@ async function crashCycles(
     await node.kill9();
     await load.stop();
     client.destroy();
-    afterCrash();
+    afterCrash(false);
   }
   const node = await KeyholdProcess.start(opts);
   const client = node.client();
@@ -89,10 +97,10 @@ async function crashCycles(
     const inAudit = auditRequestIds(tail.stdout);
     const missing = [...ledger.requestIds].filter((id) => !inAudit.has(id));
     assert.deepEqual(missing, [], 'every acknowledged request has its audit event');
-    afterCrash();
+    afterCrash(true);
 
     report(
-      `crash safety (${label}): ${CYCLES} SIGKILL cycles in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+      `crash safety (${label}): ${CYCLES} SIGKILL cycles under load + ${startKills} during start-up in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `${ledger.summary()}; verified ${verified.keys} keys, ${verified.aliases} aliases, ` +
         `${verified.grants} grants, ${verified.ciphertexts} ciphertexts decrypt, ` +
         `${ledger.requestIds.size} audit events of acknowledged requests; ${verify.stdout.trim()}`,
@@ -110,11 +118,9 @@ function pgAmcheck(url: string): void {
   const bin = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], {
     encoding: 'utf8',
   }).trim();
-  const res = spawnSync(
-    join(bin, 'pg_amcheck'),
-    ['--install-missing', '--heapallindexed', '--dbname', url],
-    { encoding: 'utf8' },
-  );
+  const res = spawnSync(join(bin, 'pg_amcheck'), ['--install-missing', '--heapallindexed', url], {
+    encoding: 'utf8',
+  });
   assert.equal(res.status, 0, `pg_amcheck ${u.pathname}: ${res.stdout}${res.stderr}`);
 }
 
@@ -137,13 +143,11 @@ describe('crash safety: SIGKILL under write load', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
     try {
       await withDatabase(testPgUrl(), 'keyhold_chaos', async (url) => {
-        let checked = 0;
         await crashCycles(
           'PostgreSQL',
           { dataDir, storageUrl: url },
-          // amcheck after the last kill and after the final clean stop (each costs a second).
-          () => {
-            if (++checked >= CYCLES) pgAmcheck(url);
+          (final) => {
+            if (final) pgAmcheck(url);
           },
           (m) => t.diagnostic(m),
         );

@@ -84,6 +84,21 @@ export class KeyholdProcess {
     });
   }
 
+  /**
+   * Start a node and kill -9 it after `ms`, whether or not it is listening yet: a crash in
+   * the middle of start-up (migrations, WAL recovery, domain-key bootstrap).
+   */
+  static async killDuringStart(opts: NodeOptions, ms: number): Promise<void> {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], {
+      env: nodeEnv(opts),
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   get log(): string {
     return this.output();
   }
