@@ -34,6 +34,8 @@ export interface Config {
   cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
   /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
   customKeyStoreTransitionDelayMs: number;
+  /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
+  metrics: boolean;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -75,6 +77,7 @@ export function loadConfig(
         env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
+    metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
   };
   validate(cfg);
   return Object.freeze(cfg);
