@@ -17,6 +17,7 @@ import {
 } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { ConfigError } from '../config/config.js';
 import { SecretBytes } from '../hsm/secret-bytes.js';
 import { XKS_KEY_USAGES, type XksKeyStatus, type XksKeyUsage } from './backend.js';
 
@@ -51,7 +52,8 @@ interface FileBody {
   keys: StoredKey[];
 }
 
-export class KeyFileError extends Error {
+/** An operator-facing problem with the key file (a ConfigError, so the CLI prints just the message). */
+export class KeyFileError extends ConfigError {
   constructor(message: string) {
     super(message);
     this.name = 'KeyFileError';

@@ -127,7 +127,12 @@ async function encrypt(
   limit(plaintext, ctx.config.limits.maxPlaintextBytes, 'plaintext');
   limit(aad, ctx.config.limits.maxAadBytes, 'additionalAuthenticatedData');
   authorize(ctx, 'Encrypt', keyId, md);
-  usable(await lookUp(ctx, keyId), 'ENCRYPT');
+  const meta = await lookUp(ctx, keyId);
+  usable(meta, 'ENCRYPT');
+  // With a CDIV the proxy must test-decrypt (Appendix C), so the key must also allow
+  // DECRYPT; the official test client expects InvalidKeyUsageException for an
+  // encrypt-only key here.
+  if (cdiv !== undefined) usable(meta, 'DECRYPT');
 
   const ctm = CIPHERTEXT_METADATA_V1;
   const fullAad = hsmAad(aad, ctm);
