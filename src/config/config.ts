@@ -29,6 +29,8 @@ export interface Config {
   quotas: boolean;
   /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
   quotaScale: number;
+  /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
+  metrics: boolean;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -64,6 +66,7 @@ export function loadConfig(
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
+    metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
   };
   validate(cfg);
   return Object.freeze(cfg);

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { serveMetrics } from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
@@ -106,6 +107,10 @@ export async function startKeyhold(
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (req.method === 'GET' && req.url === '/metrics' && config.metrics) {
+        serveMetrics(res);
         return;
       }
       readBody(req)
