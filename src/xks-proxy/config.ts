@@ -21,7 +21,15 @@ export interface XksCredential {
 
 export type BackendConfig =
   | { type: 'software'; keyFile: string; passphrase: string }
-  | { type: 'pkcs11'; module: string; tokenLabel: string; pin: string };
+  | {
+      type: 'pkcs11';
+      module: string;
+      tokenLabel: string;
+      pin: string;
+      /** PKCS#11 has no key state: external key ids listed here report DISABLED. */
+      disabledKeys?: string[];
+      maxSessions?: number;
+    };
 
 export interface XksProxyConfig {
   host: string;
@@ -251,7 +259,16 @@ function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => strin
       fail('backend.module and backend.tokenLabel are required for the pkcs11 backend');
     }
     const pin = envSecret(env, 'KEYHOLD_XKS_PKCS11_PIN') ?? secret(b, 'pin', 'backend', env, path);
-    return { type, module, tokenLabel, pin };
+    const disabledKeys = strList(b.disabledKeys, 'backend.disabledKeys');
+    const maxSessions = int(b.maxSessions, 'backend.maxSessions');
+    return {
+      type,
+      module,
+      tokenLabel,
+      pin,
+      ...(disabledKeys !== undefined ? { disabledKeys } : {}),
+      ...(maxSessions !== undefined ? { maxSessions } : {}),
+    };
   }
   return fail(`backend.type must be 'software' or 'pkcs11', not '${type}'`);
 }

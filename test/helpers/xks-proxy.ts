@@ -92,7 +92,7 @@ export function generateXksCredential(): XksCredential {
   };
 }
 
-interface KeyAdmin {
+export interface KeyAdmin {
   add(k: TestXksKey): Promise<void>;
   state(id: string, s: XksKeyStatus): Promise<void>;
   usage(id: string, u: XksKeyUsage[]): Promise<void>;
