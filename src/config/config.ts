@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
   host: string;
@@ -29,6 +30,12 @@ export interface Config {
   quotas: boolean;
   /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
   quotaScale: number;
+  /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
+  cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
+  /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
+  customKeyStoreTransitionDelayMs: number;
+  /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
+  metrics: boolean;
   /** External key stores: the XKS client's transport (docs/custom-key-stores.md). */
   xks: XksConfig;
 }
@@ -77,6 +84,13 @@ export function loadConfig(
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
+    cloudHsmClusters: parseCloudHsmClusters(env.KEYHOLD_CLOUDHSM_CLUSTERS, fail),
+    customKeyStoreTransitionDelayMs:
+      intFrom(
+        env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
+        'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
+      ) ?? 0,
+    metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
     xks: xksConfig(env),
   };
   validate(cfg);

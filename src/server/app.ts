@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { serveMetrics } from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
@@ -17,6 +18,7 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
@@ -76,6 +78,9 @@ export async function startKeyhold(
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
     const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
+    services.customKeyStores = customKeyStores;
+    customKeyStores.bind(services);
     const authenticator = new Authenticator(
       storage,
       hsm,
@@ -99,13 +104,19 @@ export async function startKeyhold(
       ring,
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
+      customKeyStores,
     };
     await runJobsOnce(jobs);
+    await customKeyStores.resume();
 
     const deps = { config, services, authenticator, audit, logger };
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (req.method === 'GET' && req.url === '/metrics' && config.metrics) {
+        serveMetrics(res);
         return;
       }
       readBody(req)
@@ -138,6 +149,7 @@ export async function startKeyhold(
       close: async () => {
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
+        await customKeyStores.close();
         await usage.close();
         await audit.close();
         await auditRepo?.close();
