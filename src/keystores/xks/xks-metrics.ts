@@ -53,6 +53,11 @@ export function setCredentialTime(storeId: string, at: Date): void {
   credentialSetAt.set(storeId, at.getTime());
 }
 
+/** Whether the credential time of a store is known (set this process). */
+export function hasCredentialTime(storeId: string): boolean {
+  return credentialSetAt.has(storeId);
+}
+
 /** The store is gone: stop reporting its credential age. */
 export function forgetStore(storeId: string): void {
   credentialSetAt.delete(storeId);
