@@ -27,6 +27,8 @@ export interface Interposer {
   mode: InterposerMode;
   /** Requests seen, in order: API suffix (`health`, `encrypt`, ...), headers, JSON body. */
   seen: { api: string; headers: Record<string, unknown>; body: Record<string, unknown> }[];
+  /** Present another certificate from now on (e.g. one from an untrusted CA). */
+  useCert(cert: string, key: string): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startInterposer(opts: InterposerOptions): Promise<Interpos
     port: 0,
     mode: { kind: 'pass' },
     seen: [],
+    useCert: () => undefined,
     close: async () => undefined,
   };
   const server: Server = createServer({ cert: opts.cert, key: opts.key }, (req, res) => {
@@ -97,6 +100,7 @@ export async function startInterposer(opts: InterposerOptions): Promise<Interpos
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as AddressInfo).port;
+  state.useCert = (cert, key) => server.setSecureContext({ cert, key });
   state.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
