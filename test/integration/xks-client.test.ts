@@ -559,6 +559,45 @@ describe('XKS client against the real proxy', () => {
     }
   });
 
+  it('periodic GetHealthStatus (KmsHealthCheck) while connected; a failing proxy shows as down', async () => {
+    const periodic = new XksStores({ hsm, transport, healthCheckIntervalMs: 60 });
+    bad.mode = { kind: 'pass' };
+    bad.seen.length = 0;
+    try {
+      await periodic.connect('cks-periodic', endpoint('bad.xks.test'), META);
+      await new Promise((r) => setTimeout(r, 400));
+      const checks = bad.seen.filter(
+        (r) =>
+          r.api === 'health' &&
+          (r.body.requestMetadata as Record<string, unknown>).kmsOperation === 'KmsHealthCheck',
+      );
+      assert.ok(checks.length >= 2, `${checks.length} periodic checks`);
+      assert.match(
+        await registry.metrics(),
+        /keyhold_xks_client_proxy_up\{custom_key_store_id="cks-periodic"\} 1/,
+      );
+      bad.mode = { kind: 'garbage', body: 'down' };
+      await new Promise((r) => setTimeout(r, 300));
+      assert.match(
+        await registry.metrics(),
+        /keyhold_xks_client_proxy_up\{custom_key_store_id="cks-periodic"\} 0/,
+      );
+      // Still connected: in AWS CONNECTED does not imply healthy.
+      assert.equal(periodic.isConnected('cks-periodic'), true);
+      periodic.disconnect('cks-periodic');
+      const n = bad.seen.length;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(bad.seen.length, n, 'no checks after disconnect');
+      assert.doesNotMatch(
+        await registry.metrics(),
+        /keyhold_xks_client_proxy_up\{custom_key_store_id="cks-periodic"\}/,
+      );
+    } finally {
+      bad.mode = { kind: 'pass' };
+      periodic.close();
+    }
+  });
+
   it('metrics: latency histogram, outcomes per store and API', async () => {
     const text = await registry.metrics();
     assert.match(
