@@ -215,7 +215,7 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
       bad.useCert(pki.server.certPem, pki.server.keyPem);
     }
     // A slow proxy (> 250 ms) and a proxy answering garbage.
-    bad.mode = { kind: 'delay', ms: 600 };
+    bad.mode = { kind: 'delay', ms: 2000 };
     await expectAwsError(createStore('c5', 'bad.xks.test'), 'XksProxyUriUnreachableException');
     bad.mode = { kind: 'garbage', body: '{"hello":' };
     await expectAwsError(createStore('c6', 'bad.xks.test'), 'XksProxyInvalidResponseException');
@@ -353,11 +353,11 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
       kms().send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('data') }));
     const decrypt = () => kms().send(new DecryptCommand({ CiphertextBlob: ok.CiphertextBlob }));
     try {
-      bad.mode = { kind: 'delay', ms: 600 };
+      bad.mode = { kind: 'delay', ms: 2000 };
       const t0 = Date.now();
       const slow = await expectAwsError(encrypt(), 'KMSInvalidStateException');
       assert.match(slow.message, /did not respond in time/);
-      assert.ok(Date.now() - t0 < 600, 'gave up before the proxy answered');
+      assert.ok(Date.now() - t0 < 1900, 'gave up before the proxy answered');
 
       bad.mode = { kind: 'garbage', body: 'not json at all' };
       assert.match(
@@ -393,7 +393,7 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
     // Connect-time failures leave the store FAILED with the connection error code.
     await disconnect(id);
     const failures: [Interposer['mode'] | 'cert', string][] = [
-      [{ kind: 'delay', ms: 600 }, 'XKS_PROXY_TIMED_OUT'],
+      [{ kind: 'delay', ms: 2000 }, 'XKS_PROXY_TIMED_OUT'],
       [{ kind: 'garbage', body: '[]' }, 'XKS_PROXY_INVALID_RESPONSE'],
       ['cert', 'XKS_PROXY_INVALID_TLS_CONFIGURATION'],
     ];
