@@ -14,6 +14,7 @@ import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
+import { registerXksProxyCommand } from './xks-proxy-command.js';
 
 const program = new Command();
 program
@@ -86,6 +87,7 @@ program
   );
 
 registerAuthzCommands(program);
+registerXksProxyCommand(program);
 registerAdminCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {

@@ -32,6 +32,8 @@ export interface RequestContext {
   userAgent: string;
   now: Date;
   services: Services;
+  /** The KMS operation being served (XKS requestMetadata.kmsOperation). */
+  operation?: string | undefined;
   /** Key ARNs this request touched, for the audit event's `resources`. */
   keyArns: string[];
   /** The alias name the caller used as KeyId, if any (condition key kms:RequestAlias). */
