@@ -18,6 +18,7 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
@@ -77,6 +78,9 @@ export async function startKeyhold(
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
     const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
+    services.customKeyStores = customKeyStores;
+    customKeyStores.bind(services);
     const authenticator = new Authenticator(
       storage,
       hsm,
@@ -100,8 +104,10 @@ export async function startKeyhold(
       ring,
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
+      customKeyStores,
     };
     await runJobsOnce(jobs);
+    await customKeyStores.resume();
 
     const deps = { config, services, authenticator, audit, logger };
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -143,6 +149,7 @@ export async function startKeyhold(
       close: async () => {
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
+        await customKeyStores.close();
         await usage.close();
         await audit.close();
         await auditRepo?.close();
