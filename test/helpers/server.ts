@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/kms/context.js';
 import { startKeyhold, type KeyholdNode } from '../../src/server/app.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIAKEYHOLDTEST00001';
 export const TEST_SECRET_ACCESS_KEY = 'kEyHoLdTeStSeCrEtKeY0123456789abcdefABCD';
@@ -46,6 +47,13 @@ export interface TestServerOptions {
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyhold-test-'));
+  // KEYHOLD_TEST_STORAGE=postgres runs the suite on PostgreSQL: one fresh database per server.
+  let pgDb: TestDatabase | undefined;
+  if (
+    process.env.KEYHOLD_TEST_STORAGE === 'postgres' &&
+    opts.env?.KEYHOLD_STORAGE_URL === undefined
+  )
+    pgDb = await createTestDatabase();
   const config = loadConfig(
     { port: 0, dataDir },
     {
@@ -56,6 +64,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       // AWS's request quotas (CreateKey 5/s) would throttle tests that set up many keys;
       // test/integration/sdk-quota.test.ts turns them on.
       KEYHOLD_QUOTAS: 'off',
+      ...(pgDb !== undefined ? { KEYHOLD_STORAGE_URL: pgDb.url } : {}),
       ...opts.env,
     },
   );
@@ -83,6 +92,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     stop: async () => {
       client.destroy();
       await node.close();
+      await pgDb?.drop();
       if (opts.keepDataDir !== true && opts.dataDir === undefined)
         rmSync(dataDir, { recursive: true, force: true });
     },
