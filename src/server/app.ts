@@ -27,7 +27,7 @@ import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { serveHealth } from './health.js';
-import { openNodeStorage } from './storage-select.js';
+import { openNodeStorage, withDomainKeyReload } from './storage-select.js';
 
 export interface KeyholdNode {
   url: string;
@@ -61,7 +61,9 @@ export async function startKeyhold(
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const node = await openNodeStorage(config);
-  const storage = node.storage;
+  let ringRef: DomainKeyring | undefined;
+  const storage =
+    node.kind === 'postgres' ? withDomainKeyReload(node.storage, () => ringRef) : node.storage;
   let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
     const root = await node.loadRootKey(config.rootPassphrase);
@@ -69,6 +71,7 @@ export async function startKeyhold(
     const ring = await node.bootstrap(() =>
       DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
     );
+    ringRef = ring;
     // Another node rotated the domain key: load it before it is needed.
     node.onInvalidate((m) => {
       if (m.kind === 'domain-keys' || m.kind === 'all')
