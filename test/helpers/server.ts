@@ -45,15 +45,31 @@ export interface TestServerOptions {
   keepDataDir?: boolean;
 }
 
+const pgByDataDir = new Map<string, TestDatabase>();
+
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyhold-test-'));
-  // KEYHOLD_TEST_STORAGE=postgres runs the suite on PostgreSQL: one fresh database per server.
+  // KEYHOLD_TEST_STORAGE=postgres runs the suite on PostgreSQL: one fresh database per server,
+  // or per data dir when the test names one (a restart on the same data dir sees the same
+  // database; it is dropped when the test process is done).
   let pgDb: TestDatabase | undefined;
+  let dropOnStop = false;
   if (
     process.env.KEYHOLD_TEST_STORAGE === 'postgres' &&
     opts.env?.KEYHOLD_STORAGE_URL === undefined
-  )
-    pgDb = await createTestDatabase();
+  ) {
+    const reused = opts.dataDir !== undefined || opts.keepDataDir === true;
+    pgDb = pgByDataDir.get(dataDir);
+    if (pgDb === undefined) {
+      const fresh = await createTestDatabase();
+      pgDb = fresh;
+      if (!reused) dropOnStop = true;
+      else {
+        pgByDataDir.set(dataDir, fresh);
+        process.once('beforeExit', () => void fresh.drop().catch(() => undefined));
+      }
+    }
+  }
   const config = loadConfig(
     { port: 0, dataDir },
     {
@@ -69,11 +85,17 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
   );
   const clock = new TestClock();
-  const node = await startKeyhold(config, {
-    clock,
-    logger: pino({ level: 'silent' }),
-    jobIntervalMs: 0,
-  });
+  let node: KeyholdNode;
+  try {
+    node = await startKeyhold(config, {
+      clock,
+      logger: pino({ level: 'silent' }),
+      jobIntervalMs: 0,
+    });
+  } catch (err) {
+    if (dropOnStop) await pgDb?.drop();
+    throw err;
+  }
   const clientWith = (accessKeyId: string, secretAccessKey: string, region = TEST_REGION) =>
     new KMSClient({
       endpoint: node.url,
@@ -92,7 +114,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     stop: async () => {
       client.destroy();
       await node.close();
-      await pgDb?.drop();
+      if (dropOnStop) await pgDb?.drop();
       if (opts.keepDataDir !== true && opts.dataDir === undefined)
         rmSync(dataDir, { recursive: true, force: true });
     },

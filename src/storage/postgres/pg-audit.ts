@@ -48,40 +48,48 @@ export class PgAuditRepository implements AuditRepository {
 
   async appendAudit(rows: AuditRow[], head: AuditHead): Promise<void> {
     if (rows.length === 0) return;
-    await this.db.tx(async (c) => {
-      const h = await c.query('SELECT seq FROM audit_heads WHERE chain_id = $1 FOR UPDATE', [
+    const first = rows[0] as AuditRow;
+    // One statement, so one round trip and one commit: lock the head, and insert the events
+    // and move the head only if the batch continues the stored head.
+    const r = await this.db.query(
+      `WITH h AS (
+         SELECT coalesce((SELECT seq FROM audit_heads WHERE chain_id = $1 FOR UPDATE), 0) AS seq
+       ), ins AS (
+         INSERT INTO audit_events (chain_id, ${COLUMNS})
+         SELECT $1, u.* FROM h, unnest($2::bigint[], $3::text[], $4::text[], $5::text[],
+           $6::text[], $7::text[], $8::text[], $9::bytea[]) AS u
+         WHERE h.seq = $10
+         RETURNING 1
+       ), hd AS (
+         INSERT INTO audit_heads (chain_id, seq, chain_hash, mac)
+         SELECT $1, $11, $12, $13 FROM h WHERE h.seq = $10
+         ON CONFLICT (chain_id) DO UPDATE SET seq = excluded.seq,
+           chain_hash = excluded.chain_hash, mac = excluded.mac
+         RETURNING 1
+       )
+       SELECT (SELECT seq FROM h) AS stored, (SELECT count(*) FROM ins) AS n`,
+      [
         this.chainId,
-      ]);
-      const stored = Number(h.rows[0]?.seq ?? 0);
-      const first = rows[0] as AuditRow;
-      if (stored !== first.seq - 1) {
-        throw new Error(
-          `audit chain ${this.chainId} is at seq ${stored}, not ${first.seq - 1}: another process writes with this node id`,
-        );
-      }
-      await c.query(
-        `INSERT INTO audit_events (chain_id, ${COLUMNS})
-         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-           $7::text[], $8::text[], $9::bytea[])`,
-        [
-          this.chainId,
-          rows.map((r) => r.seq),
-          rows.map((r) => r.eventId),
-          rows.map((r) => r.eventTime),
-          rows.map((r) => r.eventName),
-          rows.map((r) => r.principalArn),
-          rows.map((r) => r.keyArns),
-          rows.map((r) => r.body),
-          rows.map((r) => r.chainHash),
-        ],
+        rows.map((r) => r.seq),
+        rows.map((r) => r.eventId),
+        rows.map((r) => r.eventTime),
+        rows.map((r) => r.eventName),
+        rows.map((r) => r.principalArn),
+        rows.map((r) => r.keyArns),
+        rows.map((r) => r.body),
+        rows.map((r) => r.chainHash),
+        first.seq - 1,
+        head.seq,
+        head.chainHash,
+        head.mac,
+      ],
+    );
+    const out = r.rows[0];
+    if (Number(out?.n ?? 0) !== rows.length) {
+      throw new Error(
+        `audit chain ${this.chainId} is at seq ${String(out?.stored)}, not ${first.seq - 1}: another process writes with this node id`,
       );
-      await c.query(
-        `INSERT INTO audit_heads (chain_id, seq, chain_hash, mac) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (chain_id) DO UPDATE SET seq = excluded.seq, chain_hash = excluded.chain_hash,
-           mac = excluded.mac`,
-        [this.chainId, head.seq, head.chainHash, head.mac],
-      );
-    });
+    }
   }
 
   async getAuditHead(): Promise<AuditHead | undefined> {

@@ -88,3 +88,44 @@ it('postgres: re-resolves the primary by itself after its connections are killed
   assert.ok(ok, 'the store answers again without a restart');
   await s.close();
 });
+
+it('postgres audit: one chain per node id, and a batch that does not continue the head is refused', async () => {
+  const { PgAuditRepository } = await import('../../../src/storage/postgres/pg-audit.js');
+  const { AuditLog } = await import('../../../src/audit/audit-log.js');
+  const { verifyAudit } = await import('../../../src/audit/verify.js');
+  const s = await PostgresStorage.open(db.url, { schema: `s_${randomBytes(5).toString('hex')}` });
+  const key = randomBytes(32);
+  const input = (operation: string) => ({
+    operation,
+    requestId: randomBytes(8).toString('hex'),
+    eventTime: new Date(),
+    sourceIp: '127.0.0.1',
+    userAgent: 'test',
+    region: 'us-east-1',
+    recipientAccountId: '111122223333',
+    input: {},
+    output: {},
+    keyArns: [],
+    readOnly: false,
+  });
+  const a = new PgAuditRepository(s.db, 'node-a');
+  const b = new PgAuditRepository(s.db, 'node-b');
+  const logA = await AuditLog.open(a, key);
+  const logB = await AuditLog.open(b, key);
+  await Promise.all([logA.record(input('CreateKey')), logB.record(input('Encrypt'))]);
+  await logA.record(input('Decrypt'));
+  assert.deepEqual(await PgAuditRepository.listChains(s.db), ['node-a', 'node-b']);
+  assert.equal((await a.getAuditHead())?.seq, 2);
+  assert.equal((await b.getAuditHead())?.seq, 1);
+  assert.deepEqual(await verifyAudit(a, key), { ok: true, events: 2 });
+  assert.deepEqual(await verifyAudit(b, key), { ok: true, events: 1 });
+  // A second writer with node-a's id, starting from a stale head, cannot fork the chain.
+  const rows = await a.readAudit(0, 10);
+  const stale = { ...rows[0]!, eventId: 'other', seq: 2 };
+  await assert.rejects(
+    a.appendAudit([stale], { seq: 2, chainHash: stale.chainHash, mac: Buffer.alloc(32) }),
+    /another process writes with this node id/,
+  );
+  assert.deepEqual(await verifyAudit(a, key), { ok: true, events: 2 });
+  await s.close();
+});
