@@ -22,7 +22,7 @@ import {
   RevokeGrantCommand,
 } from '@aws-sdk/client-kms';
 import pg from 'pg';
-import { TEST_ACCOUNT_ID, TEST_REGION } from '../helpers/server.js';
+import { TEST_ACCOUNT_ID } from '../helpers/server.js';
 import { CLUSTER_PASSPHRASE, startCluster, within, type Cluster } from '../helpers/multi-node.js';
 
 const ACCT = TEST_ACCOUNT_ID;
