@@ -16,6 +16,7 @@ import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
 import { openPostgresAudit } from './pg-audit-open.js';
+import { registerXksProxyCommand } from './xks-proxy-command.js';
 
 const program = new Command();
 program
@@ -97,6 +98,7 @@ program
   );
 
 registerAuthzCommands(program);
+registerXksProxyCommand(program);
 registerAdminCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {

@@ -17,6 +17,7 @@ import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
@@ -86,6 +87,9 @@ export async function startKeyhold(
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
     const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
+    services.customKeyStores = customKeyStores;
+    customKeyStores.bind(services);
     const authenticator = new Authenticator(
       storage,
       hsm,
@@ -115,6 +119,7 @@ export async function startKeyhold(
       ring,
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
+      customKeyStores,
     };
     const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
     await runJobs();
@@ -123,6 +128,7 @@ export async function startKeyhold(
       closing
         ? { ok: false, checks: { node: 'shutting down' } }
         : node.ready(auditRepo as AuditRepository);
+    await customKeyStores.resume();
 
     const deps = { config, services, authenticator, audit, logger };
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -164,6 +170,7 @@ export async function startKeyhold(
         closing = true;
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
+        await customKeyStores.close();
         await usage.close();
         await audit.close();
         await auditRepo?.close();

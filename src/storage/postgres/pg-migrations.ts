@@ -173,6 +173,27 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'custom key stores',
+    sql: `
+      CREATE TABLE custom_key_stores (
+        region ${T} NOT NULL, store_id ${T} NOT NULL, account_id ${T} NOT NULL, name ${T} NOT NULL,
+        store_type ${T} NOT NULL, connection_state ${T} NOT NULL, connection_error_code ${T},
+        creation_date BIGINT NOT NULL, settings TEXT NOT NULL, sealed_secret BYTEA NOT NULL,
+        sealed_pending_secret BYTEA, revision BIGINT NOT NULL,
+        PRIMARY KEY (region, store_id)
+      );
+      CREATE UNIQUE INDEX custom_key_stores_by_name ON custom_key_stores (region, account_id, name);
+      CREATE INDEX custom_key_stores_by_account ON custom_key_stores (region, account_id, store_id);
+      CREATE TABLE custom_key_store_keys (
+        region ${T} NOT NULL, key_id ${T} NOT NULL, store_id ${T} NOT NULL,
+        backing_key_id ${T} NOT NULL, created_at BIGINT NOT NULL,
+        PRIMARY KEY (region, key_id)
+      );
+      CREATE INDEX custom_key_store_keys_by_store ON custom_key_store_keys (region, store_id, backing_key_id);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises migrations across nodes. */

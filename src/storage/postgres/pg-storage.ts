@@ -37,6 +37,7 @@ import { PgRotationRepository } from './pg-rotation.js';
 import { PgImportRepository } from './pg-import.js';
 import { PgMultiRegionRepository } from './pg-multi-region.js';
 import { PgLeases } from './pg-leases.js';
+import { PgCustomKeyStoreRepository } from './pg-custom-key-stores.js';
 
 const KEY_PLACEHOLDERS = KEY_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
 const BOOTSTRAP_LOCK = 7_300_417_002;
@@ -50,6 +51,7 @@ export class PostgresStorage implements Storage {
   readonly imports: PgImportRepository;
   readonly multiRegion: PgMultiRegionRepository;
   readonly leases: PgLeases;
+  readonly customKeyStores: PgCustomKeyStoreRepository;
   readonly schema: string | undefined;
   #migrated = false;
 
@@ -62,6 +64,7 @@ export class PostgresStorage implements Storage {
     this.imports = new PgImportRepository(db);
     this.multiRegion = new PgMultiRegionRepository(db);
     this.leases = new PgLeases(db);
+    this.customKeyStores = new PgCustomKeyStoreRepository(db);
   }
 
   /** Connect (to the first writable host) and apply pending migrations. */
@@ -207,6 +210,7 @@ export class PostgresStorage implements Storage {
         'import_tokens',
         'key_imports',
         'key_last_usage',
+        'custom_key_store_keys',
       ]) {
         await c.query(`DELETE FROM ${table} WHERE region = $1 AND key_id = $2`, [region, keyId]);
       }
