@@ -22,6 +22,7 @@ import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
+import { isConsoleRequest, serveConsole } from './console-assets.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
@@ -106,6 +107,10 @@ export async function startKeyhold(
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (isConsoleRequest(req)) {
+        void serveConsole(req, res);
         return;
       }
       readBody(req)
