@@ -110,7 +110,10 @@ export async function serveConsole(
       res.end();
       return;
     }
-    const path = assetPath(root, url.pathname);
+    // URL parsing resolves `%2e%2e` segments: what is left must still be under /console/.
+    const path = url.pathname.startsWith(`${CONSOLE_PATH}/`)
+      ? assetPath(root, url.pathname)
+      : undefined;
     if (path === undefined) {
       sendText(res, 404, 'Not Found\n');
       return;

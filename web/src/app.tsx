@@ -1,4 +1,5 @@
 /** The console shell: header, navigation, and the page for the current path. */
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { isRoot, loadSession, saveSession, type Session } from './api';
 import { Aliases } from './pages/aliases';
@@ -60,7 +61,7 @@ function route(path: string, query: URLSearchParams, session: Session) {
 
 export function App() {
   const [session, setSession] = useState(() => fresh(loadSession()));
-  const { path, query } = useRoute();
+  const { path, query, visit } = useRoute();
   const signOut = () => {
     saveSession(undefined);
     setSession(undefined);
@@ -117,7 +118,7 @@ export function App() {
             }}
           />
         ) : (
-          route(path, query, session)
+          <Fragment key={visit}>{route(path, query, session)}</Fragment>
         )}
       </main>
     </>

@@ -18,8 +18,15 @@ export function navigate(path: string, replace = false): void {
   window.dispatchEvent(new Event(EVENT));
 }
 
-export function useRoute(): { path: string; query: URLSearchParams } {
-  const read = () => ({ path: currentPath(), query: new URLSearchParams(window.location.search) });
+let visits = 0;
+
+/** The current route; `visit` changes on every navigation (a nav link click reloads its page). */
+export function useRoute(): { path: string; query: URLSearchParams; visit: number } {
+  const read = () => ({
+    path: currentPath(),
+    query: new URLSearchParams(window.location.search),
+    visit: visits++,
+  });
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const update = () => setRoute(read());
