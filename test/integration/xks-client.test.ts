@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
 import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
@@ -53,6 +54,7 @@ describe('XKS client against the real proxy', () => {
   let hsm: SoftwareHsm;
   let storage: SqliteStorage;
   let dir: string;
+  const logLines: string[] = [];
 
   const endpoint = (host: string, over: Partial<XksEndpoint> = {}): XksEndpoint => ({
     uriEndpoint: `https://${host}`,
@@ -115,7 +117,12 @@ describe('XKS client against the real proxy', () => {
       new Date(),
     );
     hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
-    stores = new XksStores({ hsm, transport, healthCheckIntervalMs: 0 });
+    stores = new XksStores({
+      hsm,
+      transport,
+      healthCheckIntervalMs: 0,
+      logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
+    });
   });
 
   after(async () => {
@@ -448,6 +455,7 @@ describe('XKS client against the real proxy', () => {
       ],
     ];
     try {
+      logLines.length = 0;
       for (const [name, status, exception, code] of expectations) {
         bad.mode = {
           kind: 'garbage',
@@ -472,6 +480,14 @@ describe('XKS client against the real proxy', () => {
           connectionErrorCode: code,
         });
       }
+      // The proxy's message goes to keyhold's log (as AWS logs it), never to the caller.
+      const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(
+        logged.some(
+          (l) => l.proxyErrorMessage === 'secret detail' && l.failure === 'ThrottlingException',
+        ),
+      );
+      assert.ok(!logLines.join('').includes(xks.credential.secretAccessKey));
     } finally {
       bad.mode = { kind: 'pass' };
     }
