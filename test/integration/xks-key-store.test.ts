@@ -203,6 +203,31 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
         'CustomKeyStoreNotFoundException',
       );
     }
+    // Endpoint and path outside the model's patterns never reach a proxy.
+    for (const [endpoint, path] of [
+      ['http://good.xks.test', xks.uriPath],
+      ['https://good.xks.test:8443', xks.uriPath],
+      ['https://good.xks.test/path', xks.uriPath],
+      ['https://neg.xks.test', '/example/uri/path/prefix'],
+      ['https://neg.xks.test', '/prefix/kms/xks/v1/'],
+    ]) {
+      await expectAwsError(
+        kms().send(
+          new CreateCustomKeyStoreCommand({
+            CustomKeyStoreName: 'c-pattern',
+            CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
+            XksProxyUriEndpoint: endpoint,
+            XksProxyUriPath: path,
+            XksProxyConnectivity: 'PUBLIC_ENDPOINT',
+            XksProxyAuthenticationCredential: {
+              AccessKeyId: xks.credential.accessKeyId,
+              RawSecretAccessKey: xks.credential.secretAccessKey,
+            },
+          }),
+        ),
+        'ValidationException',
+      );
+    }
     // An untrusted certificate.
     bad.useCert(otherPki.server.certPem, otherPki.server.keyPem);
     try {
@@ -348,6 +373,45 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
     const id = (await createStore('xks-bad', 'bad.xks.test')).CustomKeyStoreId!;
     assert.equal((await connect(id)).ConnectionState, 'CONNECTED');
     const k = (await createXksKey(id, 'bar')).KeyMetadata!.KeyId!;
+    // requestMetadata as KMS fills it: operation, request id, caller, key ARN; no VPC fields.
+    bad.seen.length = 0;
+    const g = await kms().send(new GenerateDataKeyCommand({ KeyId: k, NumberOfBytes: 16 }));
+    const rd = await kms().send(
+      new ReEncryptCommand({ CiphertextBlob: g.CiphertextBlob, DestinationKeyId: k }),
+    );
+    const arn = `arn:aws:kms:us-east-1:111122223333:key/${k}`;
+    assert.deepEqual(
+      bad.seen.map((r) => [r.api, r.body.requestMetadata]),
+      [
+        [
+          'encrypt',
+          {
+            kmsOperation: 'GenerateDataKey',
+            kmsRequestId: g.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+        [
+          'decrypt',
+          {
+            kmsOperation: 'ReEncrypt',
+            kmsRequestId: rd.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+        [
+          'encrypt',
+          {
+            kmsOperation: 'ReEncrypt',
+            kmsRequestId: rd.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+      ],
+    );
     const ok = await kms().send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('data') }));
     const encrypt = () =>
       kms().send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('data') }));
