@@ -601,6 +601,7 @@ describe('XKS client against the real proxy', () => {
       // Still connected: in AWS CONNECTED does not imply healthy.
       assert.equal(periodic.isConnected('cks-periodic'), true);
       periodic.disconnect('cks-periodic');
+      await new Promise((r) => setTimeout(r, 150)); // a check already on the wire lands
       const n = bad.seen.length;
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(bad.seen.length, n, 'no checks after disconnect');

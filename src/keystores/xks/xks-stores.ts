@@ -252,16 +252,19 @@ export class XksStores {
     const interval = this.#opts.healthCheckIntervalMs;
     if (interval <= 0) return;
     let running = false;
-    const timer = setInterval(() => {
+    const live = () => this.#timers.get(storeId) === timer;
+    const timer: NodeJS.Timeout = setInterval(() => {
       if (running) return;
       running = true;
       client
         .getHealthStatus({ kmsOperation: 'KmsHealthCheck', kmsRequestId: randomUUID() })
         .then((h) => {
           requireSomeEkmAvailable(h);
-          setProxyUp(storeId, true);
+          if (live()) setProxyUp(storeId, true);
         })
         .catch((err: unknown) => {
+          // A check still in flight when the store disconnects reports nothing.
+          if (!live()) return;
           setProxyUp(storeId, false);
           this.#opts.logger?.warn(
             { customKeyStoreId: storeId, failure: failureName(err) },
