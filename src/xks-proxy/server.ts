@@ -175,6 +175,9 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       if (!(err instanceof XksError)) log.error({ err: String(err) }, 'xks-proxy: internal error');
       fail(res, op, e);
       logLine(op, keyId, metadata ?? peekMetadata(body), e.errorName, end());
+    } finally {
+      // The raw body holds the (Base64) plaintext of an Encrypt: do not leave it to the GC.
+      body.fill(0);
     }
   }
 
