@@ -529,6 +529,29 @@ describe('CloudHSM-type custom key stores on SoftHSM2', { skip }, () => {
     assert.deepEqual(Buffer.from(last.Plaintext!), Buffer.from(gdk.Plaintext!));
   });
 
+  it('200 concurrent GenerateDataKey + Decrypt through the bounded session pool; /metrics shows the pool', async () => {
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const ec = { n: String(i) };
+        const g = await server.client.send(
+          new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, EncryptionContext: ec }),
+        );
+        const d = await server.client.send(
+          new DecryptCommand({ CiphertextBlob: g.CiphertextBlob, EncryptionContext: ec }),
+        );
+        assert.deepEqual(Buffer.from(d.Plaintext!), Buffer.from(g.Plaintext!));
+      }),
+    );
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const label = tokens.main!.label;
+    assert.match(text, new RegExp(`keyhold_pkcs11_pool_size\\{token="${label}"\\} 4`));
+    const idle = Number(
+      new RegExp(`keyhold_pkcs11_sessions_idle\\{token="${label}"\\} (\\d+)`).exec(text)?.[1],
+    );
+    assert.ok(idle >= 1 && idle <= 4, `idle sessions ${idle}`);
+    assert.match(text, new RegExp(`keyhold_pkcs11_sessions_in_use\\{token="${label}"\\} 0`));
+  });
+
   it('not for custom key store keys: rotation, data key pairs; GenerateRandom comes from the token', async () => {
     await expectAwsError(
       server.client.send(new EnableKeyRotationCommand({ KeyId: keyId })),
