@@ -12,7 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { auditRequestIds, Ledger, sleep, startLoad, verifyLedger } from './helpers/load.js';
+import {
+  auditRequestIds,
+  Ledger,
+  type LoadHandle,
+  sleep,
+  startLoad,
+  verifyLedger,
+} from './helpers/load.js';
 import { keyholdCli, KeyholdProcess, type NodeOptions } from './helpers/node-process.js';
 import { PgPair, pgPairAvailable } from './helpers/pg-pair.js';
 import { report } from './helpers/summary.js';
@@ -44,6 +51,7 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
     const salt = randomBytes(32).toString('hex');
     const dirs = [dataDirWithSalt(salt), dataDirWithSalt(salt), dataDirWithSalt(salt)];
     const nodes: KeyholdProcess[] = [];
+    let loads: LoadHandle[] = [];
     try {
       const db = `keyhold_chaos_${randomBytes(4).toString('hex')}`;
       await pair.sql(pair.primaryPort, `CREATE DATABASE ${db}`);
@@ -55,7 +63,7 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
       // One ledger per node: recovery is measured for each of them.
       const ledgers = nodes.map(() => new Ledger());
       const clients = nodes.map((n) => n.client());
-      const loads = clients.map((c, i) => startLoad(c, ledgers[i] as Ledger, WORKERS_PER_NODE));
+      loads = clients.map((c, i) => startLoad(c, ledgers[i] as Ledger, WORKERS_PER_NODE));
       await waitFor(() => ledgers.every((l) => l.total >= 50), 30_000, 'writes before the kill');
 
       const killedAt = Date.now();
@@ -70,7 +78,10 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
         () => ledgers.every((l) => firstAckAfter(l, promotedAt) !== undefined),
         RECOVERY_LIMIT_MS,
         'both nodes to write to the promoted standby',
-      );
+      ).catch((err: Error) => {
+        const detail = nodes.map((n, i) => `node ${i}: ${ledgers[i]?.summary()}\n${n.log}`);
+        throw new Error(`${err.message}\n${detail.join('\n')}`);
+      });
       const recovered = ledgers.map((l) => (firstAckAfter(l, killedAt) as number) - killedAt);
       // Steady writes on the new primary for a while, then stop.
       const atRecovery = ledgers.map((l) => l.total);
@@ -130,6 +141,7 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
         (m) => t.diagnostic(m),
       );
     } finally {
+      await Promise.all(loads.map((l) => l.stop()));
       for (const n of nodes) if (n.running) await n.kill9();
       pair.down();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
