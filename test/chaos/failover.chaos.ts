@@ -78,16 +78,26 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
       pair.promote();
       const promoteMs = Date.now() - promotedAt;
 
-      const firstAckAfter = (l: Ledger, since: number) => l.ackTimes.find((x) => x > since);
+      // Recovery: the first write sent after the kill that was acknowledged. (Requests sent
+      // before the kill may still be answered after it: they committed before it.)
+      const firstAckSentAfter = (l: Ledger, since: number) =>
+        l.acks.find((a) => a.sent > since)?.answered;
       await waitFor(
-        () => ledgers.every((l) => firstAckAfter(l, promotedAt) !== undefined),
+        () => ledgers.every((l) => firstAckSentAfter(l, promotedAt) !== undefined),
         RECOVERY_LIMIT_MS,
         'both nodes to write to the promoted standby',
       ).catch((err: Error) => {
         const detail = nodes.map((n, i) => `node ${i}: ${ledgers[i]?.summary()}\n${n.log}`);
         throw new Error(`${err.message}\n${detail.join('\n')}`);
       });
-      const recovered = ledgers.map((l) => (firstAckAfter(l, killedAt) as number) - killedAt);
+      const recovered = ledgers.map((l) => (firstAckSentAfter(l, killedAt) as number) - killedAt);
+      // With the primary dead and the standby not yet promoted there is no writable server:
+      // a write sent in that window and acknowledged before the promotion went nowhere durable.
+      for (const l of ledgers)
+        assert.ok(
+          !l.acks.some((a) => a.sent > killedAt && a.answered < promotedAt),
+          'no write acknowledged while no server was writable',
+        );
       // Steady writes on the new primary for a while, then stop.
       const atRecovery = ledgers.map((l) => l.total);
       await sleep(2000);
