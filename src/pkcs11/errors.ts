@@ -63,6 +63,11 @@ export const CKR_TABLE: Readonly<Record<string, CkrMeaning>> = {
     connection: 'USER_LOGGED_IN',
     meaning: 'another user (SO) is logged in to the token',
   },
+  CKR_USER_ALREADY_LOGGED_IN: {
+    fatal: false,
+    connection: 'USER_LOGGED_IN',
+    meaning: 'kmsuser is already logged in to the token by another user of it',
+  },
   CKR_USER_TOO_MANY_TYPES: {
     fatal: false,
     connection: 'USER_LOGGED_IN',

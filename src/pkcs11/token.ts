@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { pk, type Handle, type PKCS11 } from './binding.js';
 import { Pkcs11Error } from './errors.js';
 import { livePools } from './metrics.js';
-import { findSlot, loadModule } from './module.js';
+import { call, findSlot, loadModule } from './module.js';
 import { SessionPool, type PoolStats } from './session-pool.js';
 
 export interface TokenOptions {
@@ -22,6 +22,12 @@ export interface TokenOptions {
   maxSessions?: number;
   /** How long an acquire waits for a free session (default 2000 ms). */
   acquireTimeoutMs?: number;
+  /**
+   * Refuse to share a login: if this process is already logged in to the token (another
+   * user of it), fail with CKR_USER_ALREADY_LOGGED_IN instead of riding on that login
+   * without checking the PIN.
+   */
+  exclusive?: boolean;
 }
 
 /** What a proxy or an operator may read about a key (never CKA_VALUE). */
@@ -68,6 +74,7 @@ export class Token {
   static async open(opts: TokenOptions, pin: string): Promise<Token> {
     const mod = loadModule(opts.modulePath);
     const slot = findSlot(mod, opts.label);
+    if (opts.exclusive === true) assertNotLoggedIn(mod, slot);
     const holder: { token?: Token } = {};
     const pool = new SessionPool(
       mod,
@@ -222,6 +229,18 @@ export class Token {
     livePools.delete(this.label);
     this.handles.clear();
     this.pin = '';
+  }
+}
+
+/** Probe the token's login state with a throw-away session. */
+function assertNotLoggedIn(mod: PKCS11, slot: Handle): void {
+  const probe = call('C_OpenSession', () => mod.C_OpenSession(slot, pk.CKF_SERIAL_SESSION));
+  try {
+    const state = call('C_GetSessionInfo', () => mod.C_GetSessionInfo(probe)).state;
+    // CKS_RO_USER_FUNCTIONS (1) for a read-only session: the user is logged in already.
+    if (state === 1 || state === 3) throw new Pkcs11Error('CKR_USER_ALREADY_LOGGED_IN', 'C_Login');
+  } finally {
+    mod.C_CloseSession(probe);
   }
 }
 

@@ -157,6 +157,7 @@ async function run(
       userAgent: headerValue(req, 'user-agent') ?? '',
       now,
       services: deps.services,
+      operation,
       keyArns: [],
       sensitive: [],
     };

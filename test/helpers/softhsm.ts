@@ -63,13 +63,21 @@ export function softHsmEnv(): Record<string, string> {
 
 /** Create and initialise a token (random label unless given) with a user PIN. */
 export function createSoftHsmToken(
-  opts: { label?: string; userPin?: string; soPin?: string } = {},
+  opts: { label?: string; userPin?: string; soPin?: string; noUserPin?: boolean } = {},
 ): SoftHsmToken {
   const confPath = softHsmConf();
   const label = opts.label ?? `kh-${randomBytes(6).toString('hex')}`;
   const soPin = opts.soPin ?? `so-${randomBytes(6).toString('hex')}`;
   const userPin = opts.userPin ?? `pin-${randomBytes(8).toString('hex')}`;
-  if (isModuleLoaded(SOFTHSM_MODULE)) {
+  if (opts.noUserPin === true) {
+    // A token whose user PIN was never set (AWS: no kmsuser): only C_InitToken, in-process.
+    const mod = loadModule(SOFTHSM_MODULE);
+    const free = mod
+      .C_GetSlotList(true)
+      .find((s) => (mod.C_GetTokenInfo(s).flags & 0x400) === 0 /* CKF_TOKEN_INITIALIZED */);
+    if (free === undefined) throw new Error('no free SoftHSM2 slot');
+    mod.C_InitToken(free, soPin, label.padEnd(32, ' '));
+  } else if (isModuleLoaded(SOFTHSM_MODULE)) {
     initToken(loadModule(SOFTHSM_MODULE), label, soPin, userPin);
   } else {
     execFileSync(
