@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
   host: string;
@@ -29,12 +30,41 @@ export interface Config {
   quotas: boolean;
   /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
   quotaScale: number;
+  /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
+  cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
+  /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
+  customKeyStoreTransitionDelayMs: number;
+  /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
+  metrics: boolean;
+  /**
+   * `postgres://…` (libpq-style, several hosts allowed) selects the PostgreSQL adapter for
+   * keys and audit; unset = SQLite in the data dir (docs/storage.md).
+   */
+  storageUrl?: string | undefined;
+  /** This node's id (its audit chain and lease owner); default: generated into the data dir. */
+  nodeId?: string | undefined;
+  /** External key stores: the XKS client's transport (docs/custom-key-stores.md). */
+  xks: XksConfig;
+}
+
+export interface XksConfig {
+  /** Per-request deadline to the proxy, ms (KEYHOLD_XKS_CLIENT_TIMEOUT_MS; AWS: 250). */
+  timeoutMs: number;
+  /** PEM CA certificates trusted besides the system roots (KEYHOLD_XKS_CLIENT_CA_FILE, a bundle). */
+  extraCa: readonly string[];
+  /** `host=address:port,...` dialled instead of host:443 (KEYHOLD_XKS_CLIENT_CONNECT_TO). */
+  connectTo: ReadonlyMap<string, { host: string; port: number }>;
+  /** GetHealthStatus interval of connected stores, ms (KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS; 0 = off). */
+  healthCheckIntervalMs: number;
 }
 
 export const DEFAULT_PORT = 8420;
 
 export type ConfigOverrides = Partial<
-  Pick<Config, 'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile'>
+  Pick<
+    Config,
+    'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile' | 'storageUrl'
+  >
 >;
 
 export function loadConfig(
@@ -64,6 +94,16 @@ export function loadConfig(
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
+    cloudHsmClusters: parseCloudHsmClusters(env.KEYHOLD_CLOUDHSM_CLUSTERS, fail),
+    customKeyStoreTransitionDelayMs:
+      intFrom(
+        env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
+        'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
+      ) ?? 0,
+    metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
+    nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
+    xks: xksConfig(env),
   };
   validate(cfg);
   return Object.freeze(cfg);
@@ -86,6 +126,45 @@ function validate(cfg: Config): void {
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
   if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
+  if (cfg.storageUrl !== undefined && !/^postgres(ql)?:\/\/./.test(cfg.storageUrl))
+    fail('the storage URL must be postgres://… (leave it unset for SQLite)');
+  if (cfg.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(cfg.nodeId))
+    fail('KEYHOLD_NODE_ID must be 1-64 letters, digits, . _ : -');
+}
+
+function xksConfig(env: NodeJS.ProcessEnv): XksConfig {
+  const caFile = optionalPath(env.KEYHOLD_XKS_CLIENT_CA_FILE);
+  const extraCa =
+    caFile === undefined
+      ? []
+      : (readFileSync(caFile, 'utf8').match(
+          /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+        ) ?? fail(`KEYHOLD_XKS_CLIENT_CA_FILE ${caFile} holds no PEM certificate`));
+  const connectTo = new Map<string, { host: string; port: number }>();
+  for (const item of (env.KEYHOLD_XKS_CLIENT_CONNECT_TO ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const m = /^([A-Za-z0-9.-]+)=([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(item.trim());
+    if (m === null) fail(`KEYHOLD_XKS_CLIENT_CONNECT_TO item '${item}' is not host=address:port`);
+    connectTo.set((m[1] as string).toLowerCase(), {
+      host: (m[2] as string).replace(/^\[|\]$/g, ''),
+      port: Number(m[3]),
+    });
+  }
+  const timeoutMs =
+    intFrom(env.KEYHOLD_XKS_CLIENT_TIMEOUT_MS, 'KEYHOLD_XKS_CLIENT_TIMEOUT_MS') ?? 250;
+  if (timeoutMs < 1) fail('KEYHOLD_XKS_CLIENT_TIMEOUT_MS must be positive');
+  const health =
+    numberFrom(
+      env.KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS,
+      'KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS',
+    ) ?? 60;
+  if (health < 0) fail('KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS must not be negative');
+  return Object.freeze({
+    timeoutMs,
+    extraCa: Object.freeze(extraCa),
+    connectTo,
+    healthCheckIntervalMs: Math.round(health * 1000),
+  });
 }
 
 function numberFrom(v: string | undefined, name: string): number | undefined {

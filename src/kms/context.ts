@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
 import type { KeyUsageTracker } from './key-usage.js';
+import type { CustomKeyStoreService } from '../keystores/service.js';
 
 export interface Clock {
   now(): Date;
@@ -19,6 +20,8 @@ export interface Services {
   usage?: KeyUsageTracker | undefined;
   /** The Regions this deployment serves (config `regions`); ReplicateKey targets one of them. */
   regions?: readonly string[] | undefined;
+  /** Custom key stores (connection state, connectors); absent in offline tools. */
+  customKeyStores?: CustomKeyStoreService | undefined;
 }
 
 export interface RequestContext {
@@ -29,6 +32,8 @@ export interface RequestContext {
   userAgent: string;
   now: Date;
   services: Services;
+  /** The KMS operation being served (XKS requestMetadata.kmsOperation). */
+  operation?: string | undefined;
   /** Key ARNs this request touched, for the audit event's `resources`. */
   keyArns: string[];
   /** The alias name the caller used as KeyId, if any (condition key kms:RequestAlias). */

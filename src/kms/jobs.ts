@@ -10,6 +10,8 @@ import type { Clock } from './context.js';
 import { afterMultiRegionKeyDeleted } from './multi-region.js';
 import { expireImportedMaterial } from './import.js';
 import { rotateDueKeys } from './rotation-job.js';
+import type { CustomKeyStoreService } from '../keystores/service.js';
+import { isCustomStoreKey } from '../keystores/key-annotations.js';
 
 export interface JobDeps {
   storage: Storage;
@@ -17,6 +19,8 @@ export interface JobDeps {
   ring: DomainKeyring;
   clock: Clock;
   domainKeyRotationHours: number;
+  /** Custom key stores: the backing key of a deleted key is removed from its store. */
+  customKeyStores?: CustomKeyStoreService | undefined;
 }
 
 const BATCH = 500;
@@ -27,6 +31,9 @@ export async function deleteDueKeys(deps: JobDeps): Promise<number> {
   for (;;) {
     const due = await deps.storage.listKeysDueForDeletion(deps.clock.now(), BATCH);
     for (const key of due) {
+      // Best effort, as AWS: the key is deleted even when its backing key cannot be.
+      if (deps.customKeyStores !== undefined && isCustomStoreKey(key))
+        await deps.customKeyStores.deleteBackingKey(key);
       await deps.storage.deleteKey(key.region, key.keyId);
       if (key.multiRegion) await afterMultiRegionKeyDeleted(deps.storage, key, deps.clock.now());
     }

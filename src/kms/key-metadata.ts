@@ -2,6 +2,7 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { KeyRecord } from '../storage/repository.js';
 import { algorithmsFor, USAGE_ALGORITHM_FIELD } from './key-specs.js';
+import { customView, effectiveKeyState } from '../keystores/key-annotations.js';
 
 type AlgorithmLists = Pick<
   KeyMetadata,
@@ -17,15 +18,16 @@ export function algorithmLists(key: KeyRecord): AlgorithmLists {
 }
 
 export function toKeyMetadata(key: KeyRecord): KeyMetadata {
+  const state = effectiveKeyState(key);
   const md: KeyMetadata = {
     AWSAccountId: key.accountId,
     KeyId: key.keyId,
     Arn: key.arn,
     CreationDate: key.creationDate,
-    Enabled: key.keyState === 'Enabled',
+    Enabled: state === 'Enabled',
     Description: key.description,
     KeyUsage: key.keyUsage as KeyMetadata['KeyUsage'],
-    KeyState: key.keyState,
+    KeyState: state,
     Origin: key.origin as KeyMetadata['Origin'],
     KeyManager: key.keyManager,
     CustomerMasterKeySpec: key.keySpec as KeyMetadata['CustomerMasterKeySpec'],
@@ -38,5 +40,11 @@ export function toKeyMetadata(key: KeyRecord): KeyMetadata {
   }
   Object.assign(md, algorithmLists(key));
   if (key.currentVersionId !== undefined) md.CurrentKeyMaterialId = key.currentVersionId;
+  const custom = customView(key);
+  if (custom !== undefined) {
+    md.CustomKeyStoreId = custom.customKeyStoreId;
+    if (custom.cloudHsmClusterId !== undefined) md.CloudHsmClusterId = custom.cloudHsmClusterId;
+    if (custom.xksKeyId !== undefined) md.XksKeyConfiguration = { Id: custom.xksKeyId };
+  }
   return md;
 }

@@ -7,6 +7,7 @@ import { kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { aliasArn, keyArn, parseKeyIdentifier } from './arn.js';
 import type { RequestContext } from './context.js';
+import { annotateKey } from '../keystores/annotate.js';
 
 export interface ResolveOptions {
   /** Whether the operation accepts alias names and alias ARNs. */
@@ -14,6 +15,15 @@ export interface ResolveOptions {
 }
 
 export async function resolveKey(
+  ctx: RequestContext,
+  value: string,
+  opts: ResolveOptions,
+): Promise<KeyRecord> {
+  // Keys of custom key stores carry their store and availability (keystores/annotate.ts).
+  return annotateKey(ctx.services, await resolveStoredKey(ctx, value, opts));
+}
+
+async function resolveStoredKey(
   ctx: RequestContext,
   value: string,
   opts: ResolveOptions,

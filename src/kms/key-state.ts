@@ -4,6 +4,7 @@
  */
 import { kmsError, type KmsErrorName } from '../protocol/errors.js';
 import type { KeyRecord, KeyState } from '../storage/repository.js';
+import { effectiveKeyState } from '../keystores/key-annotations.js';
 
 type Outcome = 'ok' | { code: KmsErrorName; text: string };
 
@@ -181,7 +182,8 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
 export function checkKeyState(operation: string, key: KeyRecord): void {
   const row = KEY_STATE_RULES[operation];
   if (row === undefined) throw new Error(`no key-state rule for ${operation}`);
-  const outcome = row[key.keyState];
+  // A key of a disconnected custom key store is Unavailable (keystores/key-annotations.ts).
+  const outcome = row[effectiveKeyState(key)];
   if (outcome === 'ok') return;
   throw kmsError(outcome.code, `${key.arn} ${outcome.text}`);
 }

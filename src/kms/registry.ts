@@ -51,6 +51,12 @@ import tagResource from './operations/tag-resource.js';
 import untagResource from './operations/untag-resource.js';
 import updateAlias from './operations/update-alias.js';
 import updateKeyDescription from './operations/update-key-description.js';
+import connectCustomKeyStore from './operations/connect-custom-key-store.js';
+import createCustomKeyStore from './operations/create-custom-key-store.js';
+import deleteCustomKeyStore from './operations/delete-custom-key-store.js';
+import describeCustomKeyStores from './operations/describe-custom-key-stores.js';
+import disconnectCustomKeyStore from './operations/disconnect-custom-key-store.js';
+import updateCustomKeyStore from './operations/update-custom-key-store.js';
 
 type AnyOperation = Operation<never, unknown>;
 
@@ -103,6 +109,12 @@ const ALL: AnyOperation[] = [
   updateAlias,
   updateKeyDescription,
   updatePrimaryRegion,
+  connectCustomKeyStore,
+  createCustomKeyStore,
+  deleteCustomKeyStore,
+  describeCustomKeyStores,
+  disconnectCustomKeyStore,
+  updateCustomKeyStore,
 ] as AnyOperation[];
 
 export const OPERATIONS: ReadonlyMap<string, Operation<Record<string, unknown>, unknown>> = new Map(

@@ -4,6 +4,10 @@
  */
 import type { EncryptionContext } from '../hsm/encryption-context.js';
 import { decodeBlob } from '../hsm/ciphertext-blob.js';
+import { annotateKey } from '../keystores/annotate.js';
+import { decodeCustomBlob, isCustomBlob } from '../keystores/custom-blob.js';
+import { isCustomStoreKey } from '../keystores/key-annotations.js';
+import { decryptCustom, encryptCustom } from './custom-store-keys.js';
 import { invalidCiphertext, kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { authorizeKey } from './authorize.js';
@@ -35,6 +39,8 @@ export async function encryptWithKey(
   plaintext: Buffer,
   context: EncryptionContext | undefined,
 ): Promise<Encrypted> {
+  // Keys of custom key stores encrypt in their store (CloudHSM token / XKS proxy): blob v2.
+  if (isCustomStoreKey(key)) return encryptCustom(ctx, key, plaintext, context);
   const handle = await activeBackingKey(ctx, key);
   return {
     blob: ctx.services.hsm.encrypt(handle, plaintext, context),
@@ -67,12 +73,15 @@ export async function decryptBlob(
   context: EncryptionContext | undefined,
   opts: DecryptOptions,
 ): Promise<Decrypted> {
-  const parts = decodeBlob(blob);
+  const custom = isCustomBlob(blob);
+  const parts = custom ? undefined : decodeBlob(blob);
+  const blobKeyId = parts?.keyId ?? decodeCustomBlob(blob).keyId;
   const named =
     opts.keyId === undefined ? undefined : await resolveKey(ctx, opts.keyId, { aliases: true });
-  const key = await ctx.services.storage.getKey(ctx.region, parts.keyId);
+  const stored = await ctx.services.storage.getKey(ctx.region, blobKeyId);
   /* Precondition: the key the ciphertext names exists in this Region. */
-  if (key === undefined) throw kmsError('AccessDeniedException', NO_SUCH_KEY);
+  if (stored === undefined) throw kmsError('AccessDeniedException', NO_SUCH_KEY);
+  const key = await annotateKey(ctx.services, stored);
   /* Precondition: a KeyId in the request identifies the key that encrypted the ciphertext. */
   if (named !== undefined && named.keyId !== key.keyId) {
     throw kmsError(
@@ -88,6 +97,16 @@ export async function decryptBlob(
   checkKeyState(opts.operation, key);
   requireSymmetricEncryption(key, opts.operation);
   checkSymmetricAlgorithm(key, opts.algorithm);
+  /*
+   * Precondition: the blob format matches where the key lives. A v1 blob never opens a
+   * custom key store key: for an external key store key that would be the inner layer
+   * alone, decrypted without the external key.
+   */
+  if (custom !== isCustomStoreKey(key)) throw invalidCiphertext();
+  if (parts === undefined) {
+    const plaintext = await decryptCustom(ctx, key, blob, context);
+    return { key, plaintext, versionId: key.currentVersionId as string };
+  }
   const handle = await backingKey(ctx, key, parts.versionId);
   /* Precondition: the backing key version the ciphertext names belongs to this key. */
   if (handle === undefined) throw invalidCiphertext();

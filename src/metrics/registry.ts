@@ -6,4 +6,4 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'keyhold_process_' });
+collectDefaultMetrics({ register: registry, prefix: 'keyhold_' });

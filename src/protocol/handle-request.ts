@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
+import { observeKmsRequest } from '../metrics/kms-metrics.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config/config.js';
@@ -52,6 +53,7 @@ export async function handleKmsRequest(
   res: ServerResponse,
   body: Buffer,
 ): Promise<void> {
+  const started = performance.now();
   const requestId = randomUUID();
   const eventId = randomUUID();
   const now = deps.services.clock.now();
@@ -95,6 +97,11 @@ export async function handleKmsRequest(
     deps.services.usage?.record(outcome.operation, ctx?.keyArns ?? [], now, eventId, requestId);
   }
   for (const b of ctx?.sensitive ?? []) b.fill(0);
+  observeKmsRequest(
+    isOperationName(outcome.operation) ? outcome.operation : 'unknown',
+    (performance.now() - started) / 1000,
+    outcome.error?.code,
+  );
 }
 
 async function run(
@@ -150,6 +157,7 @@ async function run(
       userAgent: headerValue(req, 'user-agent') ?? '',
       now,
       services: deps.services,
+      operation,
       keyArns: [],
       sensitive: [],
     };

@@ -11,6 +11,7 @@ import type { IamRepository } from './iam-repository.js';
 import type { MultiRegionRepository } from './multi-region-repository.js';
 import type { RotationRepository } from './rotation-repository.js';
 import type { ImportRepository } from './import-repository.js';
+import type { CustomKeyStoreRepository } from './custom-key-store-repository.js';
 
 export type KeyState =
   | 'Creating'
@@ -246,5 +247,6 @@ export interface Storage
   readonly rotation: RotationRepository;
   readonly imports: ImportRepository;
   readonly multiRegion: MultiRegionRepository;
+  readonly customKeyStores: CustomKeyStoreRepository;
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import {
 import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags } from '../tags.js';
+import { createCustomStoreKey } from '../custom-store-keys.js';
 
 export default operation<CreateKeyRequest, CreateKeyResponse>({
   name: 'CreateKey',
@@ -50,6 +51,35 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
         `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
       );
     }
+    if (
+      input.CustomKeyStoreId !== undefined ||
+      input.Origin === 'AWS_CLOUDHSM' ||
+      input.Origin === 'EXTERNAL_KEY_STORE'
+    ) {
+      /* Precondition: Origin AWS_CLOUDHSM / EXTERNAL_KEY_STORE comes with a CustomKeyStoreId. */
+      if (input.CustomKeyStoreId === undefined)
+        throw kmsError(
+          'ValidationException',
+          `Origin ${input.Origin} requires the CustomKeyStoreId parameter.`,
+        );
+      const policy = input.Policy ?? defaultKeyPolicy(ctx.principal.accountId);
+      checkPolicyDocument(policy);
+      const tags = normalizeTags(input.Tags);
+      checkTagLimit(tags.length);
+      const metadata = await createCustomStoreKey(ctx, input, {
+        spec,
+        usage,
+        multiRegion: input.MultiRegion === true,
+        policy,
+        tags,
+        checkPolicy: async (key) => {
+          if (input.Policy === undefined) return;
+          await checkPrincipalsExist(ctx, policy);
+          await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
+        },
+      });
+      return { KeyMetadata: metadata };
+    }
     const origin = input.Origin ?? 'AWS_KMS';
     // EXTERNAL: no material until ImportKeyMaterial (kms/import.ts); every spec keyhold can
     // create may be imported (GetParametersForImport doc: "All KMS key types are supported").
@@ -65,13 +95,6 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
         'XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.',
       );
     }
-    if (input.CustomKeyStoreId !== undefined) {
-      throw kmsError(
-        'CustomKeyStoreNotFoundException',
-        `Custom key store ${input.CustomKeyStoreId} does not exist.`,
-      );
-    }
-    // Multi-Region keys cannot be in a custom key store (refused above: keyhold has none).
     const multiRegion = input.MultiRegion === true;
     const policy = input.Policy ?? defaultKeyPolicy(ctx.principal.accountId);
     checkPolicyDocument(policy);

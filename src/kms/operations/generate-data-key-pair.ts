@@ -4,6 +4,7 @@ import type { RequestContext } from '../context.js';
 import { DATA_KEY_PAIR_SPECS, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { encryptWithKey } from '../symmetric.js';
+import { isCustomStoreKey } from '../../keystores/key-annotations.js';
 import {
   dryRunSucceeded,
   refuseRecipient,
@@ -43,6 +44,12 @@ export async function generateDataKeyPair(
     },
   });
   requireSymmetricEncryption(key, operationName);
+  /* Precondition (devguide): data key pairs cannot be generated under a custom key store key. */
+  if (isCustomStoreKey(key))
+    throw kmsError(
+      'UnsupportedOperationException',
+      `${key.arn} is in a custom key store; ${operationName} is not supported for KMS keys in custom key stores.`,
+    );
   const spec = DATA_KEY_PAIR_SPECS[pairSpec];
   const params = spec === undefined ? undefined : keySpecInfo(spec)?.keyPair;
   /* Precondition: this build can generate the pair (SM2 is China-only). */

@@ -3,6 +3,25 @@ import { authorizeAccount } from '../authorize.js';
 import { kmsError, missingMember } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import { refuseRecipient } from '../use-key.js';
+import type { RequestContext } from '../context.js';
+import { invalidState, loadStore, requireStores } from '../custom-key-stores.js';
+import type { CloudHsmConnector } from '../../keystores/cloudhsm/cloudhsm-connector.js';
+
+/** GenerateRandom with CustomKeyStoreId: random bytes from the CloudHSM store's token RNG. */
+async function randomFromStore(ctx: RequestContext, id: string, n: number): Promise<Buffer> {
+  const service = requireStores(ctx);
+  const store = await loadStore(ctx, id);
+  /* Precondition (GenerateRandom CustomKeyStoreId doc): external key store ids are refused. */
+  if (store.type !== 'AWS_CLOUDHSM')
+    throw kmsError(
+      'UnsupportedOperationException',
+      `GenerateRandom does not support external key store ${id}.`,
+    );
+  const token = (service.connectors.require('AWS_CLOUDHSM') as CloudHsmConnector).token(store);
+  if (!service.isAvailable(store) || token === undefined)
+    throw invalidState(store, 'GenerateRandom needs a CONNECTED AWS CloudHSM key store.');
+  return token.random(n);
+}
 
 export default operation<GenerateRandomRequest, GenerateRandomResponse>({
   name: 'GenerateRandom',
@@ -11,16 +30,13 @@ export default operation<GenerateRandomRequest, GenerateRandomResponse>({
   async handler(ctx, input) {
     await authorizeAccount(ctx, 'kms:GenerateRandom');
     refuseRecipient(input.Recipient);
-    if (input.CustomKeyStoreId !== undefined) {
-      throw kmsError(
-        'CustomKeyStoreNotFoundException',
-        `Custom key store ${input.CustomKeyStoreId} does not exist.`,
-      );
-    }
     if (input.NumberOfBytes === undefined) {
       throw missingMember('numberOfBytes');
     }
-    const bytes = ctx.services.hsm.random(input.NumberOfBytes);
+    const bytes =
+      input.CustomKeyStoreId === undefined
+        ? ctx.services.hsm.random(input.NumberOfBytes)
+        : await randomFromStore(ctx, input.CustomKeyStoreId, input.NumberOfBytes);
     ctx.sensitive.push(bytes);
     return { Plaintext: bytes };
   },

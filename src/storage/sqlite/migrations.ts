@@ -11,6 +11,7 @@ import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
 import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
 import { IMPORT_MIGRATION } from './migrations/007-import.js';
+import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.js';
 
 export interface Migration {
   version: number;
@@ -98,4 +99,5 @@ export const MIGRATIONS: readonly Migration[] = [
   MULTI_REGION_MIGRATION,
   IMPORT_MIGRATION,
   KEY_USAGE_MIGRATION,
+  CUSTOM_KEY_STORES_MIGRATION,
 ];

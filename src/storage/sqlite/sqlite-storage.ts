@@ -24,6 +24,7 @@ import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
+import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
 import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
 import { SqliteImportRepository } from './sqlite-import.js';
 
@@ -38,6 +39,7 @@ export class SqliteStorage implements Storage {
   readonly rotation: SqliteRotationRepository;
   readonly multiRegion: SqliteMultiRegionRepository;
   readonly imports: SqliteImportRepository;
+  readonly customKeyStores: SqliteCustomKeyStoreRepository;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -54,6 +56,7 @@ export class SqliteStorage implements Storage {
     this.rotation = new SqliteRotationRepository(db);
     this.multiRegion = new SqliteMultiRegionRepository(db);
     this.imports = new SqliteImportRepository(db);
+    this.customKeyStores = new SqliteCustomKeyStoreRepository(db);
   }
 
   async close(): Promise<void> {

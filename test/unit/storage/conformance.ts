@@ -13,6 +13,7 @@ import {
   type Storage,
 } from '../../../src/storage/repository.js';
 import type { GrantRecord } from '../../../src/storage/grant-repository.js';
+import type { CustomKeyStoreRecord } from '../../../src/keystores/types.js';
 import type {
   RotationRecord,
   RotationSettingsRecord,
@@ -59,6 +60,29 @@ function versionOf(k: KeyRecord, domainKeyId = 'dk-1'): KeyVersionRecord {
     ekt: randomBytes(60),
     createdAt: k.creationDate,
   };
+}
+
+function newStore(overrides: Partial<CustomKeyStoreRecord> = {}): CustomKeyStoreRecord {
+  const id = `cks-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  return {
+    region: REGION,
+    accountId: ACCOUNT,
+    customKeyStoreId: id,
+    name: `store-${id}`,
+    type: 'AWS_CLOUDHSM',
+    connectionState: 'DISCONNECTED',
+    creationDate: new Date(1_700_000_000_456),
+    cloudHsm: { clusterId: 'cluster-abcdefghijk', trustAnchorCertificate: 'PEM' },
+    sealedSecret: randomBytes(48),
+    revision: 0,
+    ...overrides,
+  };
+}
+
+/** Records compared without their undefined members (adapters may omit or null them). */
+function defined<T extends object>(r: T | undefined): Partial<T> | undefined {
+  if (r === undefined) return undefined;
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function storageConformance(name: string, factory: StorageFactory): void {
@@ -626,6 +650,211 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         await s.deleteKey(REGION, k.keyId);
         assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), []);
         assert.equal(await s.rotation.getRotationSettings(REGION, k.keyId), undefined);
+      }),
+    );
+    // ---- custom key stores ----
+
+    it(
+      'custom key stores: create, read by id and name, unique names per account and Region',
+      withStore(async (s) => {
+        const repo = s.customKeyStores;
+        const a = newStore();
+        const x = newStore({
+          type: 'EXTERNAL_KEY_STORE',
+          cloudHsm: undefined,
+          xks: {
+            connectivity: 'VPC_ENDPOINT_SERVICE',
+            uriEndpoint: 'https://xks.example.com',
+            uriPath: '/kms/xks/v1',
+            vpcEndpointServiceName: 'com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0',
+            vpcEndpointServiceOwner: '111122223333',
+            accessKeyId: 'ABCDEFGHIJKLMNOPQRST',
+          },
+          connectionState: 'FAILED',
+          connectionErrorCode: 'XKS_PROXY_TIMED_OUT',
+          sealedPendingSecret: randomBytes(40),
+        });
+        await repo.createStore(a);
+        await repo.createStore(x);
+        assert.deepEqual(defined(await repo.getStore(REGION, a.customKeyStoreId)), defined(a));
+        assert.deepEqual(defined(await repo.getStore(REGION, x.customKeyStoreId)), defined(x));
+        assert.deepEqual(defined(await repo.getStoreByName(REGION, ACCOUNT, x.name)), defined(x));
+        assert.equal(await repo.getStore('eu-west-1', a.customKeyStoreId), undefined);
+        assert.equal(await repo.getStoreByName(REGION, '444455556666', a.name), undefined);
+        await assert.rejects(repo.createStore(newStore({ name: a.name })), DuplicateKeyError);
+        // The same name in another account or Region is fine.
+        await repo.createStore(newStore({ name: a.name, accountId: '444455556666' }));
+        await repo.createStore(newStore({ name: a.name, region: 'eu-west-1' }));
+        assert.equal(await repo.countStores(REGION, ACCOUNT), 2);
+        assert.equal((await repo.listAllStores()).length, 4);
+      }),
+    );
+
+    it(
+      'custom key stores: list in id order with an exclusive cursor; update is revision-checked; delete',
+      withStore(async (s) => {
+        const repo = s.customKeyStores;
+        const stores = [newStore(), newStore(), newStore()];
+        for (const st of stores) await repo.createStore(st);
+        const ids = stores.map((st) => st.customKeyStoreId).sort();
+        const first = await repo.listStores(REGION, ACCOUNT, { limit: 2 });
+        assert.deepEqual(
+          first.map((st) => st.customKeyStoreId),
+          ids.slice(0, 2),
+        );
+        const rest = await repo.listStores(REGION, ACCOUNT, { limit: 5, after: ids[1] });
+        assert.deepEqual(
+          rest.map((st) => st.customKeyStoreId),
+          ids.slice(2),
+        );
+        const st = stores[0] as CustomKeyStoreRecord;
+        const updated = await repo.updateStore({
+          ...st,
+          name: 'renamed',
+          connectionState: 'FAILED',
+          connectionErrorCode: 'INVALID_CREDENTIALS',
+          sealedPendingSecret: randomBytes(20),
+        });
+        assert.equal(updated.revision, 1);
+        assert.deepEqual(
+          defined(await repo.getStore(REGION, st.customKeyStoreId)),
+          defined(updated),
+        );
+        await assert.rejects(repo.updateStore({ ...st, name: 'stale' }), ConcurrentUpdateError);
+        await assert.rejects(
+          repo.updateStore({ ...(stores[1] as CustomKeyStoreRecord), name: 'renamed' }),
+          DuplicateKeyError,
+        );
+        const cleared = await repo.updateStore({
+          ...updated,
+          connectionState: 'DISCONNECTED',
+          connectionErrorCode: undefined,
+          sealedPendingSecret: undefined,
+        });
+        const back = await repo.getStore(REGION, st.customKeyStoreId);
+        assert.equal(back?.connectionErrorCode ?? undefined, undefined);
+        assert.equal(back?.sealedPendingSecret ?? undefined, undefined);
+        assert.equal(back?.revision, cleared.revision);
+        assert.equal(await repo.deleteStore(REGION, st.customKeyStoreId), true);
+        assert.equal(await repo.deleteStore(REGION, st.customKeyStoreId), false);
+        assert.equal(await repo.getStore(REGION, st.customKeyStoreId), undefined);
+      }),
+    );
+
+    it(
+      'custom key store key bindings: only existing keys count, and a binding goes with its key',
+      withStore(async (s) => {
+        const repo = s.customKeyStores;
+        const st = newStore();
+        await repo.createStore(st);
+        const k1 = newKey({ origin: 'AWS_CLOUDHSM' });
+        const k2 = newKey({ origin: 'EXTERNAL_KEY_STORE' });
+        const orphan = newKey();
+        const bind = (k: KeyRecord, backing: string) => ({
+          region: REGION,
+          keyId: k.keyId,
+          customKeyStoreId: st.customKeyStoreId,
+          backingKeyId: backing,
+          createdAt: new Date(1_700_000_000_789),
+        });
+        for (const [k, b] of [
+          [k1, 'b1'],
+          [k2, 'xks-key-1'],
+          [orphan, 'b3'],
+        ] as const)
+          await repo.putKeyBinding(bind(k, b));
+        await s.createKey(k1, undefined, []);
+        await s.createKey(k2, versionOf(k2), []);
+        assert.deepEqual(await repo.getKeyBinding(REGION, k1.keyId), bind(k1, 'b1'));
+        assert.equal(await repo.countKeysInStore(REGION, st.customKeyStoreId), 2);
+        assert.deepEqual(await repo.findKeyBindings(REGION, st.customKeyStoreId, 'xks-key-1'), [
+          bind(k2, 'xks-key-1'),
+        ]);
+        assert.equal((await repo.findKeyBindings(REGION, st.customKeyStoreId)).length, 3);
+        await s.deleteKey(REGION, k1.keyId);
+        assert.equal(await repo.getKeyBinding(REGION, k1.keyId), undefined);
+        assert.equal(await repo.countKeysInStore(REGION, st.customKeyStoreId), 1);
+        await repo.deleteKeyBinding(REGION, orphan.keyId);
+        assert.equal(await repo.getKeyBinding(REGION, orphan.keyId), undefined);
+      }),
+    );
+
+    it(
+      'custom key stores: unique names, revision-checked updates, bindings that go with the key',
+      withStore(async (s) => {
+        const store = {
+          region: REGION,
+          accountId: ACCOUNT,
+          customKeyStoreId: 'cks-1234567890abcdef0',
+          name: 'store-a',
+          type: 'EXTERNAL_KEY_STORE' as const,
+          connectionState: 'DISCONNECTED' as const,
+          creationDate: new Date(1_700_000_000_000),
+          sealedSecret: randomBytes(48),
+          revision: 0,
+        };
+        await s.customKeyStores.createStore(store);
+        await assert.rejects(
+          s.customKeyStores.createStore({ ...store, customKeyStoreId: 'cks-other' }),
+          DuplicateKeyError,
+          'the name is unique in the account and Region',
+        );
+        const got = await s.customKeyStores.getStore(REGION, store.customKeyStoreId);
+        assert.equal(got?.name, 'store-a');
+        assert.deepEqual(got?.sealedSecret, store.sealedSecret);
+        assert.equal(
+          (await s.customKeyStores.getStoreByName(REGION, ACCOUNT, 'store-a'))?.customKeyStoreId,
+          store.customKeyStoreId,
+        );
+        const next = await s.customKeyStores.updateStore({
+          ...store,
+          connectionState: 'FAILED',
+          connectionErrorCode: 'NETWORK_ERRORS',
+        });
+        assert.equal(next.revision, 1);
+        await assert.rejects(
+          s.customKeyStores.updateStore({ ...store, connectionState: 'CONNECTED' }),
+          ConcurrentUpdateError,
+        );
+        const again = await s.customKeyStores.getStore(REGION, store.customKeyStoreId);
+        assert.equal(again?.connectionState, 'FAILED');
+        assert.equal(again?.connectionErrorCode, 'NETWORK_ERRORS');
+        assert.equal(await s.customKeyStores.countStores(REGION, ACCOUNT), 1);
+        assert.equal(
+          (await s.customKeyStores.listStores(REGION, ACCOUNT, { limit: 10 })).length,
+          1,
+        );
+
+        const k = newKey();
+        const binding = {
+          region: REGION,
+          keyId: k.keyId,
+          customKeyStoreId: store.customKeyStoreId,
+          backingKeyId: 'xks-key-1',
+          createdAt: new Date(1_700_000_000_000),
+        };
+        await s.customKeyStores.putKeyBinding(binding);
+        assert.equal(
+          await s.customKeyStores.countKeysInStore(REGION, store.customKeyStoreId),
+          0,
+          'a binding whose key does not exist (yet) does not count',
+        );
+        await s.createKey(k, versionOf(k), []);
+        assert.equal(await s.customKeyStores.countKeysInStore(REGION, store.customKeyStoreId), 1);
+        assert.deepEqual(await s.customKeyStores.getKeyBinding(REGION, k.keyId), binding);
+        assert.equal(
+          (await s.customKeyStores.findKeyBindings(REGION, store.customKeyStoreId, 'xks-key-1'))
+            .length,
+          1,
+        );
+        assert.equal(
+          (await s.customKeyStores.findKeyBindings(REGION, store.customKeyStoreId, 'other')).length,
+          0,
+        );
+        await s.deleteKey(REGION, k.keyId);
+        assert.equal(await s.customKeyStores.getKeyBinding(REGION, k.keyId), undefined);
+        assert.equal(await s.customKeyStores.deleteStore(REGION, store.customKeyStoreId), true);
+        assert.equal(await s.customKeyStores.deleteStore(REGION, store.customKeyStoreId), false);
       }),
     );
   });

@@ -1,0 +1,339 @@
+/**
+ * The proxy's configuration: a JSON file (`--config`) overlaid by KEYHOLD_XKS_* environment
+ * variables, validated into one frozen object. Secrets (credential secrets, the key-file
+ * passphrase, the token PIN) come inline, from a file (`...File`) or from an environment
+ * variable (`...Env`); they are never printed. See docs/xks-proxy.md.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../config/config.js';
+import type { AuthorizationPolicy } from './authorization.js';
+import { parseAuthorization } from './authorization.js';
+
+export interface XksCredential {
+  /** KMS's rule: 20–30 characters of A-Z and 2-7. */
+  accessKeyId: string;
+  /** KMS's rule: 43–64 characters of A-Z a-z 0-9 + / =. */
+  secretAccessKey: string;
+  /** When the credential was issued, for the credential-age metric (default: load time). */
+  createdAt?: Date;
+}
+
+export type BackendConfig =
+  | { type: 'software'; keyFile: string; passphrase: string }
+  | {
+      type: 'pkcs11';
+      module: string;
+      tokenLabel: string;
+      pin: string;
+      /** PKCS#11 has no key state: external key ids listed here report DISABLED. */
+      disabledKeys?: string[];
+      maxSessions?: number;
+    };
+
+export interface XksProxyConfig {
+  host: string;
+  port: number;
+  /** '' or '/seg/seg' (no trailing slash); the API lives at `{uriPrefix}/kms/xks/v1`. */
+  uriPrefix: string;
+  tls: { cert: string; key: string };
+  /** Optional mutual TLS: client certificates must chain to `ca` and have an allowed subject CN. */
+  mtls?: { ca: string; allowedSubjects: string[] };
+  credentials: XksCredential[];
+  /** SigV4 scope regions accepted; empty = any. */
+  regions: string[];
+  maxSkewSeconds: number;
+  backend: BackendConfig;
+  health: { fleetSize: number; vendor: string; model: string; ekmVendor?: string };
+  authorization?: AuthorizationPolicy;
+  /** Plain-HTTP Prometheus endpoint (separate from the TLS API port); off when absent. */
+  metrics?: { host: string; port: number };
+  limits: { maxBodyBytes: number; maxPlaintextBytes: number; maxAadBytes: number };
+}
+
+export const XKS_DEFAULTS = {
+  host: '0.0.0.0',
+  port: 443,
+  maxSkewSeconds: 300,
+  // Spec minimums: plaintext ≥ 4300 bytes, AAD ≥ 8192 bytes. We allow more; the AAD format
+  // length-prefixes the AAD with a uint16, so it cannot exceed 65535.
+  limits: { maxBodyBytes: 256 * 1024, maxPlaintextBytes: 65536, maxAadBytes: 65535 },
+} as const;
+
+export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
+export const SECRET_RE = /^[A-Za-z0-9/+=]{43,64}$/;
+
+type Json = Record<string, unknown>;
+
+/** Load `file` (optional) and the KEYHOLD_XKS_* environment. */
+export function loadXksProxyConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<XksProxyConfig> {
+  let raw: Json = {};
+  let base = process.cwd();
+  if (file !== undefined) {
+    base = dirname(resolve(file));
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Json;
+    } catch (err) {
+      fail(`cannot read xks-proxy config ${file}: ${(err as Error).message}`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      fail(`${file}: not a JSON object`);
+  }
+  const path = (p: string) => resolve(base, p);
+  const tls = obj(raw.tls, 'tls');
+  const mtls = raw.mtls === undefined ? undefined : obj(raw.mtls, 'mtls');
+  const backend = obj(raw.backend, 'backend');
+  const health = obj(raw.health, 'health');
+  const metrics =
+    raw.metrics === undefined || raw.metrics === null ? undefined : obj(raw.metrics, 'metrics');
+  const limits = obj(raw.limits, 'limits');
+
+  const certFile = env.KEYHOLD_XKS_TLS_CERT || str(tls.certFile, 'tls.certFile');
+  const keyFile = env.KEYHOLD_XKS_TLS_KEY || str(tls.keyFile, 'tls.keyFile');
+  if (certFile === undefined || keyFile === undefined) {
+    fail('TLS is required: set tls.certFile and tls.keyFile (or KEYHOLD_XKS_TLS_CERT / _KEY)');
+  }
+  const mtlsCa = env.KEYHOLD_XKS_MTLS_CA || str(mtls?.caFile, 'mtls.caFile');
+  const subjects = env.KEYHOLD_XKS_MTLS_SUBJECTS
+    ? env.KEYHOLD_XKS_MTLS_SUBJECTS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : strList(mtls?.allowedSubjects, 'mtls.allowedSubjects');
+
+  const metricsPort =
+    int(env.KEYHOLD_XKS_METRICS_PORT, 'KEYHOLD_XKS_METRICS_PORT') ??
+    int(metrics?.port, 'metrics.port');
+  const cfg: XksProxyConfig = {
+    host: env.KEYHOLD_XKS_HOST || str(raw.host, 'host') || XKS_DEFAULTS.host,
+    port:
+      int(env.KEYHOLD_XKS_PORT, 'KEYHOLD_XKS_PORT') ?? int(raw.port, 'port') ?? XKS_DEFAULTS.port,
+    uriPrefix: normalizePrefix(env.KEYHOLD_XKS_URI_PREFIX ?? str(raw.uriPrefix, 'uriPrefix') ?? ''),
+    tls: {
+      cert: readText(path(certFile), 'TLS certificate'),
+      key: readText(path(keyFile), 'TLS key'),
+    },
+    ...(mtlsCa !== undefined
+      ? { mtls: { ca: readText(path(mtlsCa), 'mTLS CA'), allowedSubjects: subjects ?? [] } }
+      : {}),
+    credentials: loadCredentials(raw.credentials, env, path),
+    regions: env.KEYHOLD_XKS_REGIONS
+      ? env.KEYHOLD_XKS_REGIONS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : (strList(raw.regions, 'regions') ?? []),
+    maxSkewSeconds:
+      int(raw.maxClockSkewSeconds, 'maxClockSkewSeconds') ?? XKS_DEFAULTS.maxSkewSeconds,
+    backend: loadBackend(backend, env, path),
+    health: {
+      fleetSize: int(health.fleetSize, 'health.fleetSize') ?? 1,
+      vendor: str(health.vendor, 'health.vendor') ?? 'keyhold',
+      model: str(health.model, 'health.model') ?? 'keyhold xks-proxy 0.1',
+      ...(health.ekmVendor !== undefined
+        ? { ekmVendor: str(health.ekmVendor, 'health.ekmVendor') as string }
+        : {}),
+    },
+    ...(raw.authorization !== undefined
+      ? { authorization: parseAuthorization(raw.authorization) }
+      : {}),
+    ...(metricsPort !== undefined
+      ? {
+          metrics: {
+            host: env.KEYHOLD_XKS_METRICS_HOST || str(metrics?.host, 'metrics.host') || '127.0.0.1',
+            port: metricsPort,
+          },
+        }
+      : {}),
+    limits: {
+      maxBodyBytes:
+        int(limits.maxBodyBytes, 'limits.maxBodyBytes') ?? XKS_DEFAULTS.limits.maxBodyBytes,
+      maxPlaintextBytes:
+        int(limits.maxPlaintextBytes, 'limits.maxPlaintextBytes') ??
+        XKS_DEFAULTS.limits.maxPlaintextBytes,
+      maxAadBytes: int(limits.maxAadBytes, 'limits.maxAadBytes') ?? XKS_DEFAULTS.limits.maxAadBytes,
+    },
+  };
+  validateXksProxyConfig(cfg);
+  return Object.freeze(cfg);
+}
+
+/** Checks shared by the file loader and in-process starts (tests). */
+export function validateXksProxyConfig(cfg: XksProxyConfig): void {
+  if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535)
+    fail(`port ${cfg.port} is not a TCP port`);
+  if (cfg.uriPrefix !== '' && !/^(\/[A-Za-z0-9_-]+)+$/.test(cfg.uriPrefix)) {
+    fail(`uriPrefix '${cfg.uriPrefix}' may contain only A-Z a-z 0-9 / - _ (XksProxyUriPath rule)`);
+  }
+  if ((cfg.uriPrefix + '/kms/xks/v1').length > 128)
+    fail('uriPrefix + /kms/xks/v1 must be at most 128 characters');
+  if (cfg.credentials.length === 0)
+    fail('at least one credential is required (credentials or KEYHOLD_XKS_CREDENTIALS)');
+  const seen = new Set<string>();
+  for (const c of cfg.credentials) {
+    if (!ACCESS_KEY_ID_RE.test(c.accessKeyId)) {
+      fail(
+        `credential access key id '${c.accessKeyId}' must be 20-30 characters of A-Z and 2-7 (KMS rule)`,
+      );
+    }
+    if (!SECRET_RE.test(c.secretAccessKey)) {
+      fail(
+        `the secret of credential ${c.accessKeyId} must be 43-64 characters of A-Z a-z 0-9 + / = (KMS rule)`,
+      );
+    }
+    if (seen.has(c.accessKeyId)) fail(`credential ${c.accessKeyId} is listed twice`);
+    seen.add(c.accessKeyId);
+  }
+  if (cfg.mtls !== undefined && cfg.mtls.allowedSubjects.length === 0) {
+    fail(
+      'mtls.allowedSubjects must name at least one client certificate subject CN (e.g. cks.kms.us-east-1.amazonaws.com)',
+    );
+  }
+  if (!Number.isInteger(cfg.health.fleetSize) || cfg.health.fleetSize < 1)
+    fail('health.fleetSize must be a positive integer');
+  if (cfg.limits.maxAadBytes > 65535) fail('limits.maxAadBytes cannot exceed 65535');
+  if (cfg.limits.maxPlaintextBytes < 4300 || cfg.limits.maxAadBytes < 8192) {
+    fail('limits below the spec minimums (plaintext 4300 bytes, AAD 8192 bytes)');
+  }
+}
+
+export function normalizePrefix(p: string): string {
+  const t = p.trim().replace(/\/+$/, '');
+  if (t === '') return '';
+  return t.startsWith('/') ? t : `/${t}`;
+}
+
+function loadCredentials(
+  v: unknown,
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+): XksCredential[] {
+  const out: XksCredential[] = [];
+  const fromEnv = env.KEYHOLD_XKS_CREDENTIALS_FILE
+    ? readText(env.KEYHOLD_XKS_CREDENTIALS_FILE, 'credentials file').trim()
+    : env.KEYHOLD_XKS_CREDENTIALS;
+  if (fromEnv) {
+    // "AKID:SECRET,AKID:SECRET" — neither part can contain ':' or ','.
+    for (const pair of fromEnv
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const i = pair.indexOf(':');
+      if (i < 0)
+        fail('KEYHOLD_XKS_CREDENTIALS must be ACCESS_KEY_ID:SECRET pairs separated by commas');
+      out.push({ accessKeyId: pair.slice(0, i), secretAccessKey: pair.slice(i + 1) });
+    }
+  }
+  if (v === undefined) return out;
+  if (!Array.isArray(v)) fail('credentials must be an array');
+  for (const [i, c] of v.entries()) {
+    const o = obj(c, `credentials[${i}]`);
+    const accessKeyId = str(o.accessKeyId, `credentials[${i}].accessKeyId`);
+    if (accessKeyId === undefined) fail(`credentials[${i}].accessKeyId is required`);
+    const secretAccessKey = secret(o, 'secretAccessKey', `credentials[${i}]`, env, path);
+    const createdAt = str(o.createdAt, `credentials[${i}].createdAt`);
+    const when = createdAt !== undefined ? new Date(createdAt) : undefined;
+    if (when !== undefined && Number.isNaN(when.getTime()))
+      fail(`credentials[${i}].createdAt is not a date`);
+    out.push({ accessKeyId, secretAccessKey, ...(when !== undefined ? { createdAt: when } : {}) });
+  }
+  return out;
+}
+
+function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => string): BackendConfig {
+  const type = env.KEYHOLD_XKS_BACKEND || str(b.type, 'backend.type') || 'software';
+  if (type === 'software') {
+    const keyFile = env.KEYHOLD_XKS_KEY_FILE || str(b.keyFile, 'backend.keyFile');
+    if (keyFile === undefined)
+      fail('backend.keyFile (or KEYHOLD_XKS_KEY_FILE) is required for the software backend');
+    const passphrase =
+      envSecret(env, 'KEYHOLD_XKS_KEY_FILE_PASSPHRASE') ??
+      secret(b, 'passphrase', 'backend', env, path);
+    return { type, keyFile: path(keyFile), passphrase };
+  }
+  if (type === 'pkcs11') {
+    const module = env.KEYHOLD_XKS_PKCS11_MODULE || str(b.module, 'backend.module');
+    const tokenLabel = env.KEYHOLD_XKS_PKCS11_TOKEN || str(b.tokenLabel, 'backend.tokenLabel');
+    if (module === undefined || tokenLabel === undefined) {
+      fail('backend.module and backend.tokenLabel are required for the pkcs11 backend');
+    }
+    const pin = envSecret(env, 'KEYHOLD_XKS_PKCS11_PIN') ?? secret(b, 'pin', 'backend', env, path);
+    const disabledKeys = strList(b.disabledKeys, 'backend.disabledKeys');
+    const maxSessions = int(b.maxSessions, 'backend.maxSessions');
+    return {
+      type,
+      module,
+      tokenLabel,
+      pin,
+      ...(disabledKeys !== undefined ? { disabledKeys } : {}),
+      ...(maxSessions !== undefined ? { maxSessions } : {}),
+    };
+  }
+  return fail(`backend.type must be 'software' or 'pkcs11', not '${type}'`);
+}
+
+/** `name` inline, `nameFile` (a path) or `nameEnv` (a variable name). */
+function secret(
+  o: Json,
+  name: string,
+  where: string,
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+): string {
+  const file = str(o[`${name}File`], `${where}.${name}File`);
+  if (file !== undefined) return readText(path(file), `${where}.${name}File`).trim();
+  const envName = str(o[`${name}Env`], `${where}.${name}Env`);
+  if (envName !== undefined) {
+    const v = env[envName];
+    if (v === undefined || v === '') fail(`${where}.${name}Env names ${envName}, which is not set`);
+    return v;
+  }
+  const v = str(o[name], `${where}.${name}`);
+  if (v === undefined) fail(`${where}.${name} (or ${name}File / ${name}Env) is required`);
+  return v;
+}
+
+function envSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) return readText(file, name).trim();
+  return env[name] || undefined;
+}
+
+function readText(p: string, what: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (err) {
+    return fail(`cannot read ${what} ${p}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function obj(v: unknown, name: string): Json {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) fail(`${name} must be an object`);
+  return v as Json;
+}
+
+function str(v: unknown, name: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') fail(`${name} must be a string`);
+  return v;
+}
+
+function strList(v: unknown, name: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
+    fail(`${name} must be an array of strings`);
+  return v as string[];
+}
+
+function int(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) fail(`${name} must be an integer`);
+  return n;
+}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
