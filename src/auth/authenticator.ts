@@ -90,6 +90,12 @@ export class Authenticator {
     return { principal: cred.principal, region: parsed.region };
   }
 
+  /** Drop every cached credential (another node changed credentials we may have missed). */
+  forgetAll(): void {
+    this.#cache.clear();
+    this.#sessions.clear();
+  }
+
   /** Drop a cached credential (after its access key or user is deleted). */
   forget(accessKeyId: string): void {
     this.#cache.delete(accessKeyId);

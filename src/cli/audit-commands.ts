@@ -9,9 +9,13 @@ import { verifyAudit } from '../audit/verify.js';
 import type { AuditRepository, AuditRow } from '../storage/repository.js';
 
 /** How the CLI reaches a data dir's audit log (wired by the lead in main.ts). */
-export type OpenAudit = (
-  dataDir: string,
-) => Promise<{ repo: AuditRepository; auditKey: Buffer; close: () => Promise<void> }>;
+export type OpenAudit = (dataDir: string) => Promise<{
+  repo: AuditRepository;
+  auditKey: Buffer;
+  close: () => Promise<void>;
+  /** PostgreSQL mode: one chain per node; verify checks each (repo is the first). */
+  chains?: Array<{ id: string; repo: AuditRepository }>;
+}>;
 
 const FOLLOW_INTERVAL_MS = 500;
 const PAGE = 1000;
@@ -106,7 +110,15 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
     )
     .option(dataDirFlag, dataDirHelp, defaultDataDir())
     .action(async (opts: { dataDir: string }) => {
-      await withAudit(openAudit, opts.dataDir, runVerify);
+      const audit = await openAudit(opts.dataDir);
+      try {
+        for (const c of audit.chains ?? [{ id: '', repo: audit.repo }]) {
+          if (c.id !== '') process.stdout.write(`chain ${c.id}: `);
+          await runVerify(c.repo, audit.auditKey);
+        }
+      } finally {
+        await audit.close();
+      }
     });
 
   audit

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
+import { RootKeyMismatchError } from '../hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { startKeyhold } from '../server/app.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
@@ -14,6 +15,7 @@ import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
+import { openPostgresAudit } from './pg-audit-open.js';
 import { registerXksProxyCommand } from './xks-proxy-command.js';
 
 const program = new Command();
@@ -31,6 +33,10 @@ program
   .option('--account-id <id>', 'account id (env KEYHOLD_ACCOUNT_ID, default 111122223333)')
   .option('--log-level <level>', 'log level (env KEYHOLD_LOG_LEVEL, default info)')
   .option('--seed <file>', 'identities seed file applied at start (env KEYHOLD_SEED_FILE)')
+  .option(
+    '--storage <url>',
+    'postgres://… to share keys among several nodes (env KEYHOLD_STORAGE_URL; default SQLite)',
+  )
   .action(
     async (flags: {
       port?: number;
@@ -40,9 +46,14 @@ program
       accountId?: string;
       logLevel?: string;
       seed?: string;
+      storage?: string;
     }) => {
-      const { seed, ...rest } = flags;
-      const config = loadConfig({ ...rest, ...(seed !== undefined ? { seedFile: seed } : {}) });
+      const { seed, storage, ...rest } = flags;
+      const config = loadConfig({
+        ...rest,
+        ...(seed !== undefined ? { seedFile: seed } : {}),
+        ...(storage !== undefined ? { storageUrl: storage } : {}),
+      });
       const node = await startKeyhold(config);
       // Signal handlers first: whoever reads the banner may stop us at once.
       let closing = false;
@@ -91,6 +102,8 @@ registerXksProxyCommand(program);
 registerAdminCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {
+  const storageUrl = process.env.KEYHOLD_STORAGE_URL;
+  if (storageUrl !== undefined && storageUrl !== '') return openPostgresAudit(storageUrl, dataDir);
   const dir = resolve(dataDir);
   const dbPath = join(dir, 'audit.db');
   if (!existsSync(dbPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
@@ -118,7 +131,8 @@ function parsePort(v: string): number {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`keyhold: ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof RootKeyMismatchError)
+    process.stderr.write(`keyhold: ${err.message}\n`);
   else
     process.stderr.write(
       `keyhold: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

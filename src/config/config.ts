@@ -36,6 +36,13 @@ export interface Config {
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
   metrics: boolean;
+  /**
+   * `postgres://…` (libpq-style, several hosts allowed) selects the PostgreSQL adapter for
+   * keys and audit; unset = SQLite in the data dir (docs/storage.md).
+   */
+  storageUrl?: string | undefined;
+  /** This node's id (its audit chain and lease owner); default: generated into the data dir. */
+  nodeId?: string | undefined;
   /** External key stores: the XKS client's transport (docs/custom-key-stores.md). */
   xks: XksConfig;
 }
@@ -54,7 +61,10 @@ export interface XksConfig {
 export const DEFAULT_PORT = 8420;
 
 export type ConfigOverrides = Partial<
-  Pick<Config, 'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile'>
+  Pick<
+    Config,
+    'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile' | 'storageUrl'
+  >
 >;
 
 export function loadConfig(
@@ -91,6 +101,8 @@ export function loadConfig(
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
+    nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
     xks: xksConfig(env),
   };
   validate(cfg);
@@ -114,6 +126,10 @@ function validate(cfg: Config): void {
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
   if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
+  if (cfg.storageUrl !== undefined && !/^postgres(ql)?:\/\/./.test(cfg.storageUrl))
+    fail('the storage URL must be postgres://… (leave it unset for SQLite)');
+  if (cfg.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(cfg.nodeId))
+    fail('KEYHOLD_NODE_ID must be 1-64 letters, digits, . _ : -');
 }
 
 function xksConfig(env: NodeJS.ProcessEnv): XksConfig {

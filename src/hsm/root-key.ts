@@ -20,6 +20,11 @@ export interface RootKeySource {
   passphrase?: string | undefined;
   /** Generate a key file when none exists (the server does; offline tools must not). */
   create?: boolean;
+  /**
+   * The scrypt salt for the passphrase, when it is kept in shared storage (PostgreSQL mode:
+   * every node must derive the same root key); default: `root.salt` in the data dir.
+   */
+  salt?: Buffer | undefined;
 }
 
 export interface LoadedRootKey {
@@ -34,9 +39,9 @@ const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 export function loadRootKey(src: RootKeySource): LoadedRootKey {
   if (src.passphrase !== undefined && src.passphrase !== '') {
     const saltPath = join(src.dataDir, 'root.salt');
-    if (!existsSync(saltPath))
+    if (src.salt === undefined && !existsSync(saltPath))
       writeFileSync(saltPath, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
-    const salt = Buffer.from(readFileSync(saltPath, 'utf8').trim(), 'hex');
+    const salt = src.salt ?? Buffer.from(readFileSync(saltPath, 'utf8').trim(), 'hex');
     const key = scryptSync(src.passphrase.normalize('NFKC'), salt, 32, SCRYPT);
     return { key: new SecretBytes(key), kind: 'passphrase', created: false };
   }

@@ -9,6 +9,7 @@ import type { Clock } from '../kms/context.js';
 import type { Storage } from '../storage/repository.js';
 import { CloudHsmConnector } from './cloudhsm/cloudhsm-connector.js';
 import { CustomKeyStoreService } from './service.js';
+import { XksConnector } from './xks/xks-connector.js';
 
 export function setupCustomKeyStores(
   config: Readonly<Config>,
@@ -22,5 +23,13 @@ export function setupCustomKeyStores(
     logger,
   });
   service.register(new CloudHsmConnector(config.cloudHsmClusters));
+  service.register(
+    new XksConnector({
+      hsm,
+      transport: config.xks,
+      healthCheckIntervalMs: config.xks.healthCheckIntervalMs,
+      logger,
+    }),
+  );
   return service;
 }

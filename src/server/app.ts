@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { serveMetrics } from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
@@ -14,7 +13,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
 import type { Config } from '../config/config.js';
 import { DomainKeyring } from '../hsm/domain-keys.js';
-import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
@@ -24,13 +23,13 @@ import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
+import { isConsoleRequest, serveConsole } from './console-assets.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
-import { withKeyCache } from '../storage/key-cache.js';
-import type { Storage } from '../storage/repository.js';
-import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
-import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
+import type { AuditRepository, Storage } from '../storage/repository.js';
+import { serveHealth } from './health.js';
+import { openNodeStorage, withDomainKeyReload } from './storage-select.js';
 
 export interface KeyholdNode {
   url: string;
@@ -40,6 +39,10 @@ export interface KeyholdNode {
   rootKeyCreated: boolean;
   services: Services;
   jobs: JobDeps;
+  /** This node's id (PostgreSQL mode: its audit chain and job-lease owner). */
+  nodeId: string;
+  /** One scheduler tick: runs the background jobs if this node holds the job lease. */
+  runJobs(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -59,20 +62,27 @@ export async function startKeyhold(
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  // Every read and write of keys goes through the cache, so this node's own writes invalidate it.
-  const storage = withKeyCache(new SqliteStorage(join(config.dataDir, 'keyhold.db')));
-  let auditRepo: ThreadedAuditRepository | undefined;
+  const node = await openNodeStorage(config);
+  let ringRef: DomainKeyring | undefined;
+  const storage =
+    node.kind === 'postgres' ? withDomainKeyReload(node.storage, () => ringRef) : node.storage;
+  let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
-    const root = loadRootKey({ dataDir: config.dataDir, passphrase: config.rootPassphrase });
-    const ring = await DomainKeyring.open(
-      storage,
-      derivePurposeKey(root.key, 'domain-key-wrap'),
-      clock.now(),
+    const root = await node.loadRootKey(config.rootPassphrase);
+    // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
+    const ring = await node.bootstrap(() =>
+      DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
     );
+    ringRef = ring;
+    // Another node rotated the domain key: load it before it is needed.
+    node.onInvalidate((m) => {
+      if (m.kind === 'domain-keys' || m.kind === 'all')
+        ring.reload().catch((err: unknown) => logger.error({ err }, 'domain key reload failed'));
+    });
     const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
     const auditKey = derivePurposeKey(root.key, 'audit-chain');
     root.key.zeroize();
-    auditRepo = new ThreadedAuditRepository(join(config.dataDir, 'audit.db'));
+    auditRepo = node.openAudit();
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
       maxBatch: config.auditMaxBatch,
     });
@@ -91,7 +101,13 @@ export async function startKeyhold(
       },
       storage.iam,
     );
-    const generatedCredentials = await bootstrapCredentials(config, storage, authenticator, clock);
+    node.onInvalidate((m) => {
+      if (m.kind === 'access-key') authenticator.forget(m.accessKeyId);
+      else if (m.kind === 'all' || m.kind === 'iam') authenticator.forgetAll();
+    });
+    const generatedCredentials = await node.bootstrap(() =>
+      bootstrapCredentials(config, storage, authenticator, clock),
+    );
     const identities = new IdentityService(storage, authenticator, clock);
     await identities.ensureAccount(config.accountId);
     if (config.seedFile !== undefined) {
@@ -106,17 +122,24 @@ export async function startKeyhold(
       domainKeyRotationHours: config.domainKeyRotationHours,
       customKeyStores,
     };
-    await runJobsOnce(jobs);
+    const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
+    await runJobs();
+    let closing = false;
+    const readiness = async () =>
+      closing
+        ? { ok: false, checks: { node: 'shutting down' } }
+        : node.ready(auditRepo as AuditRepository);
     await customKeyStores.resume();
 
     const deps = { config, services, authenticator, audit, logger };
     const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-      if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
-        return;
-      }
+      if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (req.method === 'GET' && req.url === '/metrics' && config.metrics) {
         serveMetrics(res);
+        return;
+      }
+      if (isConsoleRequest(req)) {
+        void serveConsole(req, res);
         return;
       }
       readBody(req)
@@ -137,7 +160,7 @@ export async function startKeyhold(
       server.listen(config.port, config.host, () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    const timer = startJobTimer(jobs, logger, opts.jobIntervalMs ?? 60_000);
+    const timer = startJobTimer(runJobs, logger, opts.jobIntervalMs ?? 60_000);
     logger.info({ port, dataDir: config.dataDir, region: config.region }, 'keyhold listening');
     return {
       url: `http://${config.host}:${port}`,
@@ -146,20 +169,23 @@ export async function startKeyhold(
       rootKeyCreated: root.created,
       services,
       jobs,
+      nodeId: node.nodeId,
+      runJobs,
       close: async () => {
+        closing = true;
         if (timer !== undefined) clearInterval(timer);
         await closeServer(server);
         await customKeyStores.close();
         await usage.close();
         await audit.close();
         await auditRepo?.close();
-        await storage.close();
+        await node.close();
         hsm.clearCache();
       },
     };
   } catch (err) {
     await auditRepo?.close();
-    await storage.close();
+    await node.close();
     throw err;
   }
 }
@@ -188,7 +214,7 @@ async function bootstrapCredentials(
 }
 
 function startJobTimer(
-  jobs: JobDeps,
+  runJobs: () => Promise<boolean>,
   logger: Logger,
   intervalMs: number,
 ): NodeJS.Timeout | undefined {
@@ -197,7 +223,7 @@ function startJobTimer(
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    runJobsOnce(jobs)
+    runJobs()
       .catch((err: unknown) => logger.error({ err }, 'background job failed'))
       .finally(() => (running = false));
   }, intervalMs);

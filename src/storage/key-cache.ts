@@ -15,6 +15,23 @@ export interface KeyCacheOptions {
   versionTtlMs: number;
   maxEntries: number;
   now?: () => number;
+  /**
+   * Changes made by other nodes (PostgreSQL LISTEN/NOTIFY): the cache forgets what they
+   * name at once; the TTLs above stay the safety net when messages are lost.
+   */
+  invalidations?: InvalidationSource | undefined;
+}
+
+/** A message that cached data changed elsewhere (kinds this cache does not hold are ignored). */
+export type CacheInvalidation =
+  | { kind: 'key'; region: string; keyId: string }
+  | { kind: 'iam' }
+  | { kind: 'domain-keys' }
+  | { kind: 'all' }
+  | { kind: string };
+
+export interface InvalidationSource {
+  subscribe(fn: (m: CacheInvalidation) => void): void;
 }
 
 export const DEFAULT_KEY_CACHE: KeyCacheOptions = {
@@ -159,7 +176,18 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
       return done;
     },
   };
-  cached.iam = withIdentityPolicyCache(inner.iam, opts.keyTtlMs, opts.maxEntries, now);
+  const iamCache = withIdentityPolicyCache(inner.iam, opts.keyTtlMs, opts.maxEntries, now);
+  cached.iam = iamCache.repo;
+  opts.invalidations?.subscribe((m) => {
+    if (m.kind === 'key' && 'keyId' in m) forget(m.region, m.keyId);
+    else if (m.kind === 'iam') iamCache.clear();
+    else if (m.kind === 'domain-keys') versions.clear();
+    else if (m.kind === 'all') {
+      keys.clear();
+      versions.clear();
+      iamCache.clear();
+    }
+  });
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const own = (cached as Record<PropertyKey, unknown>)[prop];
@@ -183,7 +211,7 @@ function withIdentityPolicyCache(
   ttlMs: number,
   max: number,
   now: () => number,
-): IamRepository {
+): { repo: IamRepository; clear: () => void } {
   const policies = new TtlMap<string[]>(ttlMs, max, now);
   const clear = () => policies.clear();
   const invalidating = new Set([
@@ -205,7 +233,7 @@ function withIdentityPolicyCache(
       return texts;
     },
   };
-  return new Proxy(inner, {
+  const repo = new Proxy(inner, {
     get(target, prop, receiver) {
       const own = (overrides as Record<PropertyKey, unknown>)[prop];
       if (own !== undefined) return own;
@@ -225,4 +253,5 @@ function withIdentityPolicyCache(
       return fn;
     },
   });
+  return { repo, clear };
 }

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/kms/context.js';
 import { startKeyhold, type KeyholdNode } from '../../src/server/app.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIAKEYHOLDTEST00001';
 export const TEST_SECRET_ACCESS_KEY = 'kEyHoLdTeStSeCrEtKeY0123456789abcdefABCD';
@@ -44,8 +45,31 @@ export interface TestServerOptions {
   keepDataDir?: boolean;
 }
 
+const pgByDataDir = new Map<string, TestDatabase>();
+
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyhold-test-'));
+  // KEYHOLD_TEST_STORAGE=postgres runs the suite on PostgreSQL: one fresh database per server,
+  // or per data dir when the test names one (a restart on the same data dir sees the same
+  // database; it is dropped when the test process is done).
+  let pgDb: TestDatabase | undefined;
+  let dropOnStop = false;
+  if (
+    process.env.KEYHOLD_TEST_STORAGE === 'postgres' &&
+    opts.env?.KEYHOLD_STORAGE_URL === undefined
+  ) {
+    const reused = opts.dataDir !== undefined || opts.keepDataDir === true;
+    pgDb = pgByDataDir.get(dataDir);
+    if (pgDb === undefined) {
+      const fresh = await createTestDatabase();
+      pgDb = fresh;
+      if (!reused) dropOnStop = true;
+      else {
+        pgByDataDir.set(dataDir, fresh);
+        process.once('beforeExit', () => void fresh.drop().catch(() => undefined));
+      }
+    }
+  }
   const config = loadConfig(
     { port: 0, dataDir },
     {
@@ -56,15 +80,22 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       // AWS's request quotas (CreateKey 5/s) would throttle tests that set up many keys;
       // test/integration/sdk-quota.test.ts turns them on.
       KEYHOLD_QUOTAS: 'off',
+      ...(pgDb !== undefined ? { KEYHOLD_STORAGE_URL: pgDb.url } : {}),
       ...opts.env,
     },
   );
   const clock = new TestClock();
-  const node = await startKeyhold(config, {
-    clock,
-    logger: pino({ level: 'silent' }),
-    jobIntervalMs: 0,
-  });
+  let node: KeyholdNode;
+  try {
+    node = await startKeyhold(config, {
+      clock,
+      logger: pino({ level: 'silent' }),
+      jobIntervalMs: 0,
+    });
+  } catch (err) {
+    if (dropOnStop) await pgDb?.drop();
+    throw err;
+  }
   const clientWith = (accessKeyId: string, secretAccessKey: string, region = TEST_REGION) =>
     new KMSClient({
       endpoint: node.url,
@@ -83,6 +114,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     stop: async () => {
       client.destroy();
       await node.close();
+      if (dropOnStop) await pgDb?.drop();
       if (opts.keepDataDir !== true && opts.dataDir === undefined)
         rmSync(dataDir, { recursive: true, force: true });
     },

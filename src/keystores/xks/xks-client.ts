@@ -29,12 +29,12 @@ export interface XksEndpoint {
   uriPath: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** The store's Region: KMS signs with the Region it calls the proxy from. */
+  region: string;
 }
 
 /** Node-wide transport settings (config). */
 export interface XksTransport {
-  /** The Region keyhold signs for (KMS signs with the Region it calls from). */
-  region: string;
   timeoutMs: number;
   /** PEM CA certificates trusted in addition to the system roots. */
   extraCa: readonly string[];
@@ -111,9 +111,11 @@ export class XksClient {
     });
     this.#signer = new SignatureV4({
       credentials: { accessKeyId: endpoint.accessKeyId, secretAccessKey: endpoint.secretAccessKey },
-      region: transport.region,
+      region: endpoint.region,
       service: XKS_SERVICE,
       sha256: Hash.bind(null, 'sha256'),
+      // KMS sends no x-amz-content-sha256 header (spec Appendix A).
+      applyChecksum: false,
     });
   }
 

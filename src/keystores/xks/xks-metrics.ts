@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../../metrics/registry.js';
 
 const latency = new Histogram({
-  name: 'keyhold_xks_proxy_request_duration_seconds',
+  name: 'keyhold_xks_client_request_duration_seconds',
   help: 'Latency of requests to XKS proxies (XksProxyLatency), by key store and proxy API',
   labelNames: ['custom_key_store_id', 'operation'] as const,
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
@@ -16,7 +16,7 @@ const latency = new Histogram({
 });
 
 const requests = new Counter({
-  name: 'keyhold_xks_proxy_requests_total',
+  name: 'keyhold_xks_client_requests_total',
   help: 'Requests to XKS proxies by key store, proxy API and outcome (success or failure kind)',
   labelNames: ['custom_key_store_id', 'operation', 'outcome'] as const,
   registers: [registry],
@@ -26,7 +26,7 @@ const requests = new Counter({
 const credentialSetAt = new Map<string, number>();
 
 new Gauge({
-  name: 'keyhold_xks_proxy_credential_age_seconds',
+  name: 'keyhold_xks_client_credential_age_seconds',
   help: 'Seconds since the XKS proxy authentication credential of a key store was set or updated (XksProxyCredentialAge)',
   labelNames: ['custom_key_store_id'] as const,
   registers: [registry],
@@ -53,13 +53,18 @@ export function setCredentialTime(storeId: string, at: Date): void {
   credentialSetAt.set(storeId, at.getTime());
 }
 
+/** Whether the credential time of a store is known (set this process). */
+export function hasCredentialTime(storeId: string): boolean {
+  return credentialSetAt.has(storeId);
+}
+
 /** The store is gone: stop reporting its credential age. */
 export function forgetStore(storeId: string): void {
   credentialSetAt.delete(storeId);
 }
 
 const proxyUp = new Gauge({
-  name: 'keyhold_xks_proxy_up',
+  name: 'keyhold_xks_client_proxy_up',
   help: 'Whether the last GetHealthStatus of a connected external key store succeeded (1) or not (0)',
   labelNames: ['custom_key_store_id'] as const,
   registers: [registry],

@@ -46,6 +46,11 @@ export class ThreadedAuditRepository implements AuditRepository {
     this.#worker.on('exit', (code) => fail(new Error(`audit writer exited (${code})`)));
   }
 
+  /** False once the writer thread failed (readiness). */
+  get healthy(): boolean {
+    return this.#failed === undefined;
+  }
+
   appendAudit(rows: AuditRow[], head: AuditHead): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const id = this.#nextId++;

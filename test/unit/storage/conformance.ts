@@ -778,5 +778,84 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         assert.equal(await repo.getKeyBinding(REGION, orphan.keyId), undefined);
       }),
     );
+
+    it(
+      'custom key stores: unique names, revision-checked updates, bindings that go with the key',
+      withStore(async (s) => {
+        const store = {
+          region: REGION,
+          accountId: ACCOUNT,
+          customKeyStoreId: 'cks-1234567890abcdef0',
+          name: 'store-a',
+          type: 'EXTERNAL_KEY_STORE' as const,
+          connectionState: 'DISCONNECTED' as const,
+          creationDate: new Date(1_700_000_000_000),
+          sealedSecret: randomBytes(48),
+          revision: 0,
+        };
+        await s.customKeyStores.createStore(store);
+        await assert.rejects(
+          s.customKeyStores.createStore({ ...store, customKeyStoreId: 'cks-other' }),
+          DuplicateKeyError,
+          'the name is unique in the account and Region',
+        );
+        const got = await s.customKeyStores.getStore(REGION, store.customKeyStoreId);
+        assert.equal(got?.name, 'store-a');
+        assert.deepEqual(got?.sealedSecret, store.sealedSecret);
+        assert.equal(
+          (await s.customKeyStores.getStoreByName(REGION, ACCOUNT, 'store-a'))?.customKeyStoreId,
+          store.customKeyStoreId,
+        );
+        const next = await s.customKeyStores.updateStore({
+          ...store,
+          connectionState: 'FAILED',
+          connectionErrorCode: 'NETWORK_ERRORS',
+        });
+        assert.equal(next.revision, 1);
+        await assert.rejects(
+          s.customKeyStores.updateStore({ ...store, connectionState: 'CONNECTED' }),
+          ConcurrentUpdateError,
+        );
+        const again = await s.customKeyStores.getStore(REGION, store.customKeyStoreId);
+        assert.equal(again?.connectionState, 'FAILED');
+        assert.equal(again?.connectionErrorCode, 'NETWORK_ERRORS');
+        assert.equal(await s.customKeyStores.countStores(REGION, ACCOUNT), 1);
+        assert.equal(
+          (await s.customKeyStores.listStores(REGION, ACCOUNT, { limit: 10 })).length,
+          1,
+        );
+
+        const k = newKey();
+        const binding = {
+          region: REGION,
+          keyId: k.keyId,
+          customKeyStoreId: store.customKeyStoreId,
+          backingKeyId: 'xks-key-1',
+          createdAt: new Date(1_700_000_000_000),
+        };
+        await s.customKeyStores.putKeyBinding(binding);
+        assert.equal(
+          await s.customKeyStores.countKeysInStore(REGION, store.customKeyStoreId),
+          0,
+          'a binding whose key does not exist (yet) does not count',
+        );
+        await s.createKey(k, versionOf(k), []);
+        assert.equal(await s.customKeyStores.countKeysInStore(REGION, store.customKeyStoreId), 1);
+        assert.deepEqual(await s.customKeyStores.getKeyBinding(REGION, k.keyId), binding);
+        assert.equal(
+          (await s.customKeyStores.findKeyBindings(REGION, store.customKeyStoreId, 'xks-key-1'))
+            .length,
+          1,
+        );
+        assert.equal(
+          (await s.customKeyStores.findKeyBindings(REGION, store.customKeyStoreId, 'other')).length,
+          0,
+        );
+        await s.deleteKey(REGION, k.keyId);
+        assert.equal(await s.customKeyStores.getKeyBinding(REGION, k.keyId), undefined);
+        assert.equal(await s.customKeyStores.deleteStore(REGION, store.customKeyStoreId), true);
+        assert.equal(await s.customKeyStores.deleteStore(REGION, store.customKeyStoreId), false);
+      }),
+    );
   });
 }

@@ -1,0 +1,34 @@
+/**
+ * The audit log of a PostgreSQL store for `keyhold audit …` (KEYHOLD_STORAGE_URL set): one
+ * chain per node. verify walks every chain; tail and query read the chain of the node id
+ * in KEYHOLD_NODE_ID, or the first chain.
+ */
+import { ConfigError } from '../config/config.js';
+import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
+import { PostgresStorage } from '../storage/postgres/pg-storage.js';
+import { resolve } from 'node:path';
+
+export async function openPostgresAudit(url: string, dataDir: string) {
+  const pg = await PostgresStorage.open(url);
+  try {
+    const passphrase = process.env.KEYHOLD_ROOT_PASSPHRASE;
+    const saltHex = await pg.getMeta('root_salt');
+    const salt =
+      passphrase !== undefined && passphrase !== '' && saltHex !== undefined
+        ? Buffer.from(saltHex, 'hex')
+        : undefined;
+    const root = loadRootKey({ dataDir: resolve(dataDir), passphrase, salt, create: false });
+    const auditKey = derivePurposeKey(root.key, 'audit-chain');
+    root.key.zeroize();
+    const ids = await PgAuditRepository.listChains(pg.db);
+    const wanted = process.env.KEYHOLD_NODE_ID;
+    const chains = ids.map((id) => ({ id, repo: new PgAuditRepository(pg.db, id) }));
+    const first = chains.find((c) => c.id === wanted) ?? chains[0];
+    if (first === undefined) throw new ConfigError('no audit chain in this PostgreSQL store');
+    return { repo: first.repo, auditKey: auditKey.bytes, chains, close: () => pg.close() };
+  } catch (err) {
+    await pg.close();
+    throw err;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Storage selection for a node: SQLite in the data dir (the embedded default), or
+ * PostgreSQL when a `postgres://` storage URL is configured. Everything that differs
+ * between one node and a fleet lives here: where the audit chain goes, how the root
+ * key's passphrase salt is shared, cross-node cache invalidation, job leases, and the
+ * readiness checks.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import { loadRootKey, type LoadedRootKey } from '../hsm/root-key.js';
+import { DEFAULT_KEY_CACHE, withKeyCache } from '../storage/key-cache.js';
+import type { AuditRepository, Storage } from '../storage/repository.js';
+import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
+import { PgInvalidationListener, type Invalidation } from '../storage/postgres/pg-notify.js';
+import { PostgresStorage } from '../storage/postgres/pg-storage.js';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
+
+/** How long the background-jobs lease lasts without renewal (another node takes over after). */
+export const JOB_LEASE_TTL_MS = 90_000;
+const JOB_LEASE = 'background-jobs';
+
+export interface ReadyCheck {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+export interface NodeStorage {
+  kind: 'sqlite' | 'postgres';
+  nodeId: string;
+  /** The cached Storage every part of the node uses. */
+  storage: Storage;
+  /** The root key: a passphrase (salt shared through storage in PostgreSQL mode) or a key file. */
+  loadRootKey(passphrase: string | undefined): Promise<LoadedRootKey>;
+  openAudit(): AuditRepository & { close(): Promise<void> };
+  /** Serialise first-start work (first domain key, first access key) across nodes. */
+  bootstrap<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run the background jobs if this node holds the fleet's job lease; true when it ran. */
+  runExclusive(fn: () => Promise<void>): Promise<boolean>;
+  /** Changes made by other nodes (never called in SQLite mode). */
+  onInvalidate(fn: (m: Invalidation) => void): void;
+  ready(audit: AuditRepository): Promise<ReadyCheck>;
+  close(): Promise<void>;
+}
+
+/** The node id: configured, or generated once into the data dir (so it survives restarts). */
+export function nodeIdFor(config: Readonly<Config>): string {
+  if (config.nodeId !== undefined) return config.nodeId;
+  const path = join(config.dataDir, 'node-id');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const id = `${hostname()
+    .replace(/[^A-Za-z0-9.-]/g, '-')
+    .slice(0, 30)}-${randomUUID().slice(0, 8)}`;
+  writeFileSync(path, id + '\n', { mode: 0o600 });
+  return id;
+}
+
+export async function openNodeStorage(config: Readonly<Config>): Promise<NodeStorage> {
+  return config.storageUrl === undefined ? openSqlite(config) : openPostgres(config);
+}
+
+function openSqlite(config: Readonly<Config>): NodeStorage {
+  const inner = new SqliteStorage(join(config.dataDir, 'keyhold.db'));
+  // Every read and write of keys goes through the cache, so this node's own writes invalidate it.
+  const storage = withKeyCache(inner);
+  return {
+    kind: 'sqlite',
+    nodeId: 'local',
+    storage,
+    loadRootKey: async (passphrase) => loadRootKey({ dataDir: config.dataDir, passphrase }),
+    openAudit: () => new ThreadedAuditRepository(join(config.dataDir, 'audit.db')),
+    bootstrap: (fn) => fn(),
+    runExclusive: async (fn) => {
+      await fn();
+      return true;
+    },
+    onInvalidate: () => undefined,
+    ready: async (audit) => {
+      const checks: Record<string, string> = {};
+      let ok = true;
+      try {
+        inner.db.prepare('SELECT 1').get();
+        checks.storage = 'ok';
+      } catch (err) {
+        ok = false;
+        checks.storage = (err as Error).message;
+      }
+      const healthy = (audit as { healthy?: boolean }).healthy;
+      checks.audit = healthy === false ? 'audit writer failed' : 'ok';
+      if (healthy === false) ok = false;
+      return { ok, checks };
+    },
+    close: () => inner.close(),
+  };
+}
+
+async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
+  const nodeId = nodeIdFor(config);
+  const pg = await PostgresStorage.open(config.storageUrl as string);
+  const listener = new PgInvalidationListener(pg.db);
+  try {
+    await listener.start();
+  } catch (err) {
+    await pg.close();
+    throw err;
+  }
+  const storage = withKeyCache(pg, { ...DEFAULT_KEY_CACHE, invalidations: listener });
+  return {
+    kind: 'postgres',
+    nodeId,
+    storage,
+    async loadRootKey(passphrase) {
+      if (passphrase !== undefined && passphrase !== '') {
+        // Every node must derive the same root key from the same passphrase: one salt, in storage.
+        const salt = await pg.getOrCreateMeta('root_salt', randomBytes(32).toString('hex'));
+        return loadRootKey({ dataDir: config.dataDir, passphrase, salt: Buffer.from(salt, 'hex') });
+      }
+      // A key file: generated only for a new store; later nodes must be given the same file.
+      const fresh = (await pg.listDomainKeys()).length === 0;
+      if (!fresh && !existsSync(join(config.dataDir, 'root.key'))) {
+        throw new Error(
+          `no root key: this PostgreSQL store already has domain keys; copy root.key from an existing node into ${config.dataDir} or set KEYHOLD_ROOT_PASSPHRASE`,
+        );
+      }
+      return loadRootKey({ dataDir: config.dataDir, create: fresh });
+    },
+    openAudit: () => {
+      const repo = new PgAuditRepository(pg.db, nodeId);
+      return Object.assign(repo, { close: async () => undefined });
+    },
+    bootstrap: (fn) => pg.withBootstrapLock(fn),
+    runExclusive: (fn) => pg.leases.runExclusive(JOB_LEASE, nodeId, JOB_LEASE_TTL_MS, fn),
+    onInvalidate: (fn) => listener.subscribe(fn),
+    ready: async () => {
+      const checks: Record<string, string> = {};
+      let ok = true;
+      try {
+        const r = await pg.db.query('SELECT pg_is_in_recovery() AS ro');
+        const ro = r.rows[0]?.ro === true;
+        checks.storage = ro ? 'connected to a read-only standby' : 'ok';
+        if (ro) ok = false;
+      } catch (err) {
+        ok = false;
+        checks.storage = `unreachable: ${(err as Error).message}`;
+      }
+      checks.migrations = pg.migrated ? 'ok' : 'pending';
+      if (!pg.migrated) ok = false;
+      if (ok) {
+        try {
+          // The audit chain head of this node must be lockable (the append path).
+          await pg.db.tx((c) =>
+            c.query('SELECT 1 FROM audit_heads WHERE chain_id = $1 FOR UPDATE NOWAIT', [nodeId]),
+          );
+          checks.audit = 'ok';
+        } catch (err) {
+          // A lock held by an append in flight is fine; anything else is not.
+          const busy = (err as { code?: string }).code === '55P03';
+          checks.audit = busy ? 'ok' : (err as Error).message;
+          if (!busy) ok = false;
+        }
+      } else {
+        checks.audit = 'storage not ready';
+      }
+      checks.invalidation = listener.connected ? 'listening' : 'reconnecting (TTL fallback)';
+      return { ok, checks };
+    },
+    close: async () => {
+      await pg.leases.release(JOB_LEASE, nodeId).catch(() => undefined);
+      await listener.close();
+      await pg.close();
+    },
+  };
+}
+
+/**
+ * A key version wrapped under a domain key this node has not loaded was made by another
+ * node after a rotation: reload the keyring before handing the version out (the NOTIFY
+ * usually got there first; this closes the race).
+ */
+export function withDomainKeyReload(
+  inner: Storage,
+  ring: () => { key(id: string): unknown; reload(): Promise<void> } | undefined,
+): Storage {
+  const ensure = async (domainKeyIds: string[]) => {
+    const r = ring();
+    if (r !== undefined && domainKeyIds.some((id) => r.key(id) === undefined)) await r.reload();
+  };
+  const overrides: Partial<Storage> = {
+    async getKeyVersion(region, keyId, versionId) {
+      const v = await inner.getKeyVersion(region, keyId, versionId);
+      if (v !== undefined) await ensure([v.domainKeyId]);
+      return v;
+    },
+    async listKeyVersions(region, keyId) {
+      const vs = await inner.listKeyVersions(region, keyId);
+      await ensure(vs.map((v) => v.domainKeyId));
+      return vs;
+    },
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const own = (overrides as Record<PropertyKey, unknown>)[prop];
+      if (own !== undefined) return own;
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
