@@ -60,10 +60,16 @@ export class CustomKeyStoreService {
    * a failure is logged and leaves the shared state alone (other nodes may be fine).
    */
   async ensureLocal(store: CustomKeyStoreRecord): Promise<boolean> {
-    if (store.connectionState !== 'CONNECTED') return false;
     const connector = this.connectors.get(store.type);
     const services = this.services;
     if (connector === undefined || services === undefined) return false;
+    if (store.connectionState !== 'CONNECTED') {
+      // Disconnected elsewhere (another node): drop this node's sessions too. Not while a
+      // transition of this node is running (it owns the connection then).
+      if (store.connectionState === 'DISCONNECTED' && connector.isConnected(store))
+        await connector.disconnect(store);
+      return false;
+    }
     if (connector.isConnected(store)) return true;
     // A failed join is not retried at once: repeated logins with a bad PIN lock HSM users.
     const failedAt = this.joinFailedAt.get(store.customKeyStoreId);
