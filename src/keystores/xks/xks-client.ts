@@ -106,6 +106,9 @@ export class XksClient {
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: 64,
+      // Retire idle sockets before common server keep-alive timeouts (Node's is 5 s), so a
+      // request is rarely sent on a socket the proxy is closing.
+      timeout: 4000,
       minVersion: 'TLSv1.2',
       ca: transport.extraCa.length === 0 ? undefined : [...rootCertificates, ...transport.extraCa],
     });
