@@ -9,9 +9,10 @@
  * Per event, the hot path builds and serializes the event once and computes one HMAC.
  */
 
-import type { AuditHead, AuditRepository, AuditRow } from '../storage/repository.js';
+import type { AuditHead, AuditQuery, AuditRepository, AuditRow } from '../storage/repository.js';
 import { chainHash, FIRST_SEQ, GENESIS_HASH, headMac, macEqual } from './chain.js';
 import { buildEvent, eventIndex, type AuditInput } from './event.js';
+import { verifyAudit, type AuditVerifyResult } from './verify.js';
 
 /** Thrown (or used to reject record()) when the audit log cannot take an event. */
 export class AuditError extends Error {
@@ -97,6 +98,17 @@ export class AuditLog {
       this.flushWaiters.push(resolve);
       this.schedule();
     });
+  }
+
+  /** Stored events matching a query, oldest first (the admin API's QueryAudit). */
+  query(q: AuditQuery): Promise<AuditRow[]> {
+    return this.repo.queryAudit(q);
+  }
+
+  /** Verify the chain up to the current head while requests go on being recorded. */
+  async verify(): Promise<AuditVerifyResult> {
+    await this.flush();
+    return verifyAudit(this.repo, this.auditKey, { live: true });
   }
 
   /** Flush, then refuse further records. */

@@ -43,7 +43,11 @@ function indexProblem(row: AuditRow): string | undefined {
 export async function verifyAudit(
   repo: AuditRepository,
   auditKey: Buffer,
+  opts: { live?: boolean } = {},
 ): Promise<AuditVerifyResult> {
+  // A running node keeps appending: check up to the head as it stood when we began.
+  const liveHead = opts.live === true ? await repo.getAuditHead() : undefined;
+  const stopAt = opts.live === true ? (liveHead?.seq ?? 0) : Infinity;
   const fail = (events: number, seq: number, reason: string): AuditVerifyResult => ({
     ok: false,
     events,
@@ -52,10 +56,11 @@ export async function verifyAudit(
   let prevHash = GENESIS_HASH;
   let expectedSeq = FIRST_SEQ;
   let events = 0;
-  for (;;) {
+  walk: for (;;) {
     const page = await repo.readAudit(expectedSeq - 1, PAGE);
     if (page.length === 0) break;
     for (const row of page) {
+      if (row.seq > stopAt) break walk;
       if (row.seq !== expectedSeq) {
         return fail(events, expectedSeq, `event ${expectedSeq} is missing (next is ${row.seq})`);
       }
@@ -70,7 +75,7 @@ export async function verifyAudit(
     }
   }
   const lastSeq = expectedSeq - 1;
-  const head = await repo.getAuditHead();
+  const head = opts.live === true ? liveHead : await repo.getAuditHead();
   if (head === undefined) {
     return events === 0 ? { ok: true, events } : fail(events, lastSeq, 'audit head is missing');
   }

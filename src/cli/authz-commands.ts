@@ -4,9 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { principalFromArn } from '../auth/principal.js';
-import { explainKey } from '../kms/authorize.js';
-import { parseKeyIdentifier } from '../kms/arn.js';
+import { contextFromPairs, explainAuthorization } from '../kms/explain.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 
 interface ExplainFlags {
@@ -39,30 +37,17 @@ export function registerAuthzCommands(program: Command): void {
     .action(async (flags: ExplainFlags) => {
       const storage = new SqliteStorage(join(resolve(flags.dataDir), 'keyhold.db'));
       try {
-        const id = parseKeyIdentifier(flags.key);
-        const keyId = id.kind === 'id' || id.kind === 'keyArn' ? id.keyId : undefined;
-        const key = keyId === undefined ? undefined : await storage.getKey(flags.region, keyId);
-        if (key === undefined) throw new Error(`no key ${flags.key} in ${flags.region}`);
-        const encryptionContext = Object.fromEntries(
-          flags.context.map((pair) => {
-            const i = pair.indexOf('=');
-            return i < 0 ? [pair, ''] : [pair.slice(0, i), pair.slice(i + 1)];
-          }),
-        );
-        const ctx = {
-          principal: principalFromArn(flags.principal, 'EXPLAIN'),
-          now: new Date(),
-          sourceIp: flags.sourceIp,
+        const result = await explainAuthorization(storage, {
+          principalArn: flags.principal,
+          action: flags.action,
+          key: flags.key,
           region: flags.region,
-          services: { storage },
-        };
-        const { decision } = await explainKey(ctx, key, flags.action, {
-          encryptionContext: flags.context.length > 0 ? encryptionContext : undefined,
+          encryptionContext: contextFromPairs(flags.context),
+          sourceIp: flags.sourceIp,
+          now: new Date(),
         });
-        process.stdout.write(
-          `${JSON.stringify({ key: key.arn, principal: flags.principal, action: flags.action, ...decision }, null, 2)}\n`,
-        );
-        if (!decision.allowed) process.exitCode = 1;
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        if (!result.allowed) process.exitCode = 1;
       } finally {
         await storage.close();
       }

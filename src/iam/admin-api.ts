@@ -12,17 +12,26 @@ import { headerValue, sourceIp } from '../protocol/http-message.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
 import { iamError, toIamError, type IamError } from './errors.js';
 import type { IdentityService } from './identity-service.js';
+import { AUDIT_AUTHZ_OPS } from './admin-audit-ops.js';
 
 export const ADMIN_TARGET_PREFIX = 'KeyholdAdmin.';
 
-type Input = Record<string, unknown>;
-type Output = Record<string, unknown>;
+export type Input = Record<string, unknown>;
+export type Output = Record<string, unknown>;
 
-interface AdminOp {
+/** What operations beyond identities (audit, authorization) read of the running node. */
+export interface AdminEnv {
+  deps: RequestHandlerDeps;
+  region: string;
+  sourceIp: string;
+  now: Date;
+}
+
+export interface AdminOp {
   readOnly: boolean;
   /** The account the call acts on; the caller must be its root. */
   account(input: Input, caller: Principal): string;
-  run(ids: IdentityService, input: Input, caller: Principal): Promise<Output>;
+  run(ids: IdentityService, input: Input, caller: Principal, env: AdminEnv): Promise<Output>;
 }
 
 const ARN_ACCOUNT = /^arn:aws:iam::(\d{12}):(user|role)\/.+$/;
@@ -247,6 +256,7 @@ const OPS: Readonly<Record<string, AdminOp>> = {
       return { Policies: await policiesOut(ids, str(i, 'RoleArn')) };
     },
   },
+  ...AUDIT_AUTHZ_OPS,
 };
 
 async function policiesOut(ids: IdentityService, arn: string): Promise<Output[]> {
@@ -297,7 +307,12 @@ export async function handleAdminRequest(
         'AccessDenied',
         `User: ${auth.principal.arn} is not authorized to perform: keyhold-admin:${name} in account ${account}: only the account root may administer identities`,
       );
-    output = await op.run(ids, input, auth.principal);
+    output = await op.run(ids, input, auth.principal, {
+      deps,
+      region: auth.region,
+      sourceIp: sourceIp(req),
+      now,
+    });
   } catch (err) {
     error = toIamError(err);
   }

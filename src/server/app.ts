@@ -23,6 +23,7 @@ import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
+import { isConsoleRequest, serveConsole } from './console-assets.js';
 import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { toKmsError } from '../protocol/errors.js';
@@ -136,6 +137,10 @@ export async function startKeyhold(
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (req.method === 'GET' && req.url === '/metrics' && config.metrics) {
         serveMetrics(res);
+        return;
+      }
+      if (isConsoleRequest(req)) {
+        void serveConsole(req, res);
         return;
       }
       readBody(req)

@@ -1,0 +1,246 @@
+/** The audit log (keyhold admin API, account root): filter events, and the chain's verification. */
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { useState } from 'preact/hooks';
+import { admin, kms, type Session } from '../api';
+import { Busy, ErrorBox, Page, useAction, useAsync } from '../ui';
+
+interface AuditEvent {
+  eventTime: string;
+  eventName: string;
+  eventID: string;
+  userIdentity: { arn?: string; type: string };
+  sourceIPAddress: string;
+  errorCode?: string;
+  errorMessage?: string;
+  resources?: { ARN: string }[];
+  requestParameters: unknown;
+}
+
+interface Verify {
+  Valid: boolean;
+  EventsVerified: number;
+  Problem?: { Seq: number; Reason: string };
+}
+
+const MAX_EVENTS = 1000;
+const EVENT_NAMES = [
+  'CreateKey',
+  'DescribeKey',
+  'Encrypt',
+  'Decrypt',
+  'GenerateDataKey',
+  'ReEncrypt',
+  'Sign',
+  'Verify',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'PutKeyPolicy',
+  'GetKeyPolicy',
+  'CreateAlias',
+  'DeleteAlias',
+  'TagResource',
+  'UntagResource',
+  'CreateGrant',
+  'RevokeGrant',
+  'EnableKeyRotation',
+  'RotateKeyOnDemand',
+  'AssumeRole',
+  'GetCallerIdentity',
+];
+
+/** datetime-local values are local time; the API takes epoch seconds. */
+function epoch(local: string): number | undefined {
+  if (local === '') return undefined;
+  const t = new Date(local).getTime();
+  return Number.isNaN(t) ? undefined : t / 1000;
+}
+
+function localInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function ChainStatus({ session }: { session: Session }) {
+  const v = useAsync(() => admin<Verify>(session, 'VerifyAudit'), [session]);
+  return (
+    <div class="card" aria-labelledby="chain-h" data-testid="chain-status">
+      <h2 id="chain-h">Chain verification</h2>
+      {v.loading && <Busy label="Verifying the hash chain…" />}
+      <ErrorBox error={v.error} />
+      {v.data !== undefined &&
+        !v.loading &&
+        (v.data.Valid ? (
+          <p class="ok-text" data-valid="true">
+            ✓ Verified: all {v.data.EventsVerified} events are intact and in order (HMAC chain and
+            signed head).
+          </p>
+        ) : (
+          <p class="error-text" data-valid="false" role="alert">
+            ✗ Verification FAILED at event {v.data.Problem?.Seq}: {v.data.Problem?.Reason} (
+            {v.data.EventsVerified} events verified before it). Run{' '}
+            <code>keyhold audit verify</code> on the server and investigate.
+          </p>
+        ))}
+      <button type="button" onClick={v.reload} disabled={v.loading}>
+        Verify again
+      </button>
+    </div>
+  );
+}
+
+export function Audit({ session }: { session: Session }) {
+  const [key, setKey] = useState('');
+  const [principal, setPrincipal] = useState('');
+  const [eventName, setEventName] = useState('');
+  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 24 * 3600 * 1000)));
+  const [to, setTo] = useState('');
+  const [events, setEvents] = useState<AuditEvent[]>();
+  const [loaded, setLoaded] = useState(0);
+  const [truncated, setTruncated] = useState(false);
+  const act = useAction();
+
+  const search = (e?: Event) => {
+    e?.preventDefault();
+    void act.run('Searching the audit log…', async () => {
+      let keyArn: string | undefined = key.trim() || undefined;
+      // The log is indexed by key ARN: resolve a key ID or alias first.
+      if (keyArn !== undefined && !keyArn.startsWith('arn:')) {
+        const d = await kms(session).send(new DescribeKeyCommand({ KeyId: keyArn }));
+        keyArn = d.KeyMetadata?.Arn;
+      }
+      const out: AuditEvent[] = [];
+      let token: string | undefined;
+      setLoaded(0);
+      do {
+        const page = await admin<{ Events: AuditEvent[]; NextToken?: string }>(
+          session,
+          'QueryAudit',
+          {
+            KeyArn: keyArn,
+            PrincipalArn: principal.trim() || undefined,
+            EventName: eventName.trim() || undefined,
+            StartTime: epoch(from),
+            EndTime: epoch(to),
+            Limit: 250,
+            ...(token !== undefined ? { NextToken: token } : {}),
+          },
+        );
+        out.push(...page.Events);
+        setLoaded(out.length);
+        token = page.NextToken;
+      } while (token !== undefined && out.length < MAX_EVENTS);
+      setTruncated(token !== undefined);
+      setEvents(out.reverse());
+    });
+  };
+
+  return (
+    <Page title="Audit log">
+      <ChainStatus session={session} />
+      <form class="card filters" onSubmit={search} role="search" aria-label="Audit filters">
+        <label>
+          Key (ID, alias or ARN)
+          <input name="key" value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+        </label>
+        <label>
+          Principal ARN
+          <input
+            name="principal"
+            value={principal}
+            placeholder="arn:aws:iam::111122223333:user/alice"
+            onInput={(e) => setPrincipal(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Event name
+          <input
+            name="eventName"
+            list="event-names"
+            value={eventName}
+            onInput={(e) => setEventName(e.currentTarget.value)}
+          />
+          <datalist id="event-names">
+            {EVENT_NAMES.map((n) => (
+              <option key={n} value={n} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          From
+          <input
+            name="from"
+            type="datetime-local"
+            value={from}
+            onInput={(e) => setFrom(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          To
+          <input
+            name="to"
+            type="datetime-local"
+            value={to}
+            onInput={(e) => setTo(e.currentTarget.value)}
+          />
+        </label>
+        <div class="row">
+          <button type="submit" class="primary" disabled={act.busy !== undefined}>
+            Search
+          </button>
+        </div>
+      </form>
+      {act.busy !== undefined && (
+        <Busy label={`${act.busy} ${loaded} events so far`} value={loaded} max={MAX_EVENTS} />
+      )}
+      <ErrorBox error={act.error} />
+      {events !== undefined && (
+        <>
+          <p role="status" data-testid="audit-count">
+            {events.length} events
+            {truncated ? ` (the newest ${MAX_EVENTS} are not all shown: narrow the filters)` : ''},
+            newest first.
+          </p>
+          <table class="list audit">
+            <thead>
+              <tr>
+                <th scope="col">Time (UTC)</th>
+                <th scope="col">Event</th>
+                <th scope="col">Principal</th>
+                <th scope="col">Key</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {events.map((ev) => (
+                <tr key={ev.eventID} data-event-name={ev.eventName}>
+                  <td data-label="Time">{ev.eventTime.replace('T', ' ').replace('Z', '')}</td>
+                  <td data-label="Event">
+                    <details>
+                      <summary>{ev.eventName}</summary>
+                      <pre class="code small">{JSON.stringify(ev, null, 2)}</pre>
+                    </details>
+                  </td>
+                  <td data-label="Principal" class="mono wrap">
+                    {ev.userIdentity.arn ?? ev.userIdentity.type}
+                  </td>
+                  <td data-label="Key" class="mono wrap">
+                    {ev.resources?.map((r) => r.ARN.split('/').at(-1)).join(', ') ?? '—'}
+                  </td>
+                  <td data-label="Result">
+                    {ev.errorCode ? (
+                      <span class="badge bad">{ev.errorCode}</span>
+                    ) : (
+                      <span class="badge ok">OK</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Page>
+  );
+}
