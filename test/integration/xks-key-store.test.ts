@@ -203,6 +203,31 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
         'CustomKeyStoreNotFoundException',
       );
     }
+    // Endpoint and path outside the model's patterns never reach a proxy.
+    for (const [endpoint, path] of [
+      ['http://good.xks.test', xks.uriPath],
+      ['https://good.xks.test:8443', xks.uriPath],
+      ['https://good.xks.test/path', xks.uriPath],
+      ['https://neg.xks.test', '/example/uri/path/prefix'],
+      ['https://neg.xks.test', '/prefix/kms/xks/v1/'],
+    ]) {
+      await expectAwsError(
+        kms().send(
+          new CreateCustomKeyStoreCommand({
+            CustomKeyStoreName: 'c-pattern',
+            CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
+            XksProxyUriEndpoint: endpoint,
+            XksProxyUriPath: path,
+            XksProxyConnectivity: 'PUBLIC_ENDPOINT',
+            XksProxyAuthenticationCredential: {
+              AccessKeyId: xks.credential.accessKeyId,
+              RawSecretAccessKey: xks.credential.secretAccessKey,
+            },
+          }),
+        ),
+        'ValidationException',
+      );
+    }
     // An untrusted certificate.
     bad.useCert(otherPki.server.certPem, otherPki.server.keyPem);
     try {
@@ -215,7 +240,7 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
       bad.useCert(pki.server.certPem, pki.server.keyPem);
     }
     // A slow proxy (> 250 ms) and a proxy answering garbage.
-    bad.mode = { kind: 'delay', ms: 600 };
+    bad.mode = { kind: 'delay', ms: 2000 };
     await expectAwsError(createStore('c5', 'bad.xks.test'), 'XksProxyUriUnreachableException');
     bad.mode = { kind: 'garbage', body: '{"hello":' };
     await expectAwsError(createStore('c6', 'bad.xks.test'), 'XksProxyInvalidResponseException');
@@ -348,16 +373,55 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
     const id = (await createStore('xks-bad', 'bad.xks.test')).CustomKeyStoreId!;
     assert.equal((await connect(id)).ConnectionState, 'CONNECTED');
     const k = (await createXksKey(id, 'bar')).KeyMetadata!.KeyId!;
+    // requestMetadata as KMS fills it: operation, request id, caller, key ARN; no VPC fields.
+    bad.seen.length = 0;
+    const g = await kms().send(new GenerateDataKeyCommand({ KeyId: k, NumberOfBytes: 16 }));
+    const rd = await kms().send(
+      new ReEncryptCommand({ CiphertextBlob: g.CiphertextBlob, DestinationKeyId: k }),
+    );
+    const arn = `arn:aws:kms:us-east-1:111122223333:key/${k}`;
+    assert.deepEqual(
+      bad.seen.map((r) => [r.api, r.body.requestMetadata]),
+      [
+        [
+          'encrypt',
+          {
+            kmsOperation: 'GenerateDataKey',
+            kmsRequestId: g.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+        [
+          'decrypt',
+          {
+            kmsOperation: 'ReEncrypt',
+            kmsRequestId: rd.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+        [
+          'encrypt',
+          {
+            kmsOperation: 'ReEncrypt',
+            kmsRequestId: rd.$metadata.requestId,
+            awsPrincipalArn: 'arn:aws:iam::111122223333:root',
+            kmsKeyArn: arn,
+          },
+        ],
+      ],
+    );
     const ok = await kms().send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('data') }));
     const encrypt = () =>
       kms().send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('data') }));
     const decrypt = () => kms().send(new DecryptCommand({ CiphertextBlob: ok.CiphertextBlob }));
     try {
-      bad.mode = { kind: 'delay', ms: 600 };
+      bad.mode = { kind: 'delay', ms: 2000 };
       const t0 = Date.now();
       const slow = await expectAwsError(encrypt(), 'KMSInvalidStateException');
       assert.match(slow.message, /did not respond in time/);
-      assert.ok(Date.now() - t0 < 600, 'gave up before the proxy answered');
+      assert.ok(Date.now() - t0 < 1900, 'gave up before the proxy answered');
 
       bad.mode = { kind: 'garbage', body: 'not json at all' };
       assert.match(
@@ -393,7 +457,7 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
     // Connect-time failures leave the store FAILED with the connection error code.
     await disconnect(id);
     const failures: [Interposer['mode'] | 'cert', string][] = [
-      [{ kind: 'delay', ms: 600 }, 'XKS_PROXY_TIMED_OUT'],
+      [{ kind: 'delay', ms: 2000 }, 'XKS_PROXY_TIMED_OUT'],
       [{ kind: 'garbage', body: '[]' }, 'XKS_PROXY_INVALID_RESPONSE'],
       ['cert', 'XKS_PROXY_INVALID_TLS_CONFIGURATION'],
     ];

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ConnectCustomKeyStoreCommand,
@@ -26,6 +29,8 @@ describe('external key store over SoftHSM2 (keyhold → xks-proxy → PKCS#11)',
   let server: TestServer;
   let storeId: string;
   let keyId: string;
+  let env: Record<string, string>;
+  let dataDir: string;
 
   before(async () => {
     pki = createTestPki({ serverNames: ['DNS:localhost', 'DNS:*.xks.test'] });
@@ -34,18 +39,19 @@ describe('external key store over SoftHSM2 (keyhold → xks-proxy → PKCS#11)',
       backend: 'pkcs11',
       keys: [{ id: 'hsm-key-1' }, { id: 'hsm-off', state: 'DISABLED' }],
     });
-    server = await startTestServer({
-      env: {
-        KEYHOLD_XKS_CLIENT_CA_FILE: pki.caPath,
-        KEYHOLD_XKS_CLIENT_CONNECT_TO: `hsm.xks.test=127.0.0.1:${xks.port}`,
-      },
-    });
+    env = {
+      KEYHOLD_XKS_CLIENT_CA_FILE: pki.caPath,
+      KEYHOLD_XKS_CLIENT_CONNECT_TO: `hsm.xks.test=127.0.0.1:${xks.port}`,
+    };
+    dataDir = mkdtempSync(join(tmpdir(), 'keyhold-xks-hsm-'));
+    server = await startTestServer({ dataDir, env });
   });
 
   after(async () => {
     await server?.stop();
     await xks?.stop();
     pki?.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('VPC_ENDPOINT_SERVICE connectivity: stored and shown, connected over the same transport', async () => {
@@ -125,6 +131,27 @@ describe('external key store over SoftHSM2 (keyhold → xks-proxy → PKCS#11)',
       new DecryptCommand({ CiphertextBlob: gdk.CiphertextBlob }),
     );
     assert.deepEqual(Buffer.from(back.Plaintext!), Buffer.from(gdk.Plaintext!));
+  });
+
+  it('a restart reconnects the store (sealed credential) and old ciphertexts decrypt', async () => {
+    const enc = await server.client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('survives restarts') }),
+    );
+    await server.stop();
+    server = await startTestServer({ dataDir, env });
+    let state = '';
+    for (let i = 0; i < 400 && state !== 'CONNECTED' && state !== 'FAILED'; i++) {
+      const d = await server.client.send(
+        new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: storeId }),
+      );
+      state = d.CustomKeyStores![0]!.ConnectionState!;
+      if (state !== 'CONNECTED') await new Promise((res) => setTimeout(res, 25));
+    }
+    assert.equal(state, 'CONNECTED');
+    const dec = await server.client.send(
+      new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }),
+    );
+    assert.equal(Buffer.from(dec.Plaintext!).toString(), 'survives restarts');
   });
 
   it('added latency of an external key (GenerateDataKey, Decrypt; loopback proxy, SoftHSM2)', async () => {

@@ -68,7 +68,13 @@ export class XksConnector implements KeyStoreConnector {
     const id = next.store.customKeyStoreId;
     // After a restart the set time is unknown: the store's creation is the lower bound.
     if (!hasCredentialTime(id)) setCredentialTime(id, next.store.creationDate);
-    const outcome = await this.#stores.connect(id, this.#endpoint(next), {
+    let endpoint: XksEndpoint;
+    try {
+      endpoint = this.#endpoint(next);
+    } catch {
+      return { ok: false, code: 'XKS_PROXY_INVALID_CONFIGURATION' };
+    }
+    const outcome = await this.#stores.connect(id, endpoint, {
       kmsOperation: 'ConnectCustomKeyStore',
       kmsRequestId: randomUUID(),
     });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EncryptionContext } from '../../hsm/encryption-context.js';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError, type KmsError } from '../../protocol/errors.js';
 import { xksDecrypt, xksEncrypt } from './double-encryption.js';
 import {
   XksClient,
@@ -21,6 +21,7 @@ import {
   connectionErrorCode,
   toKmsXksError,
   XksProxyFailure,
+  type XksCallClass,
   type XksConnectionErrorCode,
 } from './xks-errors.js';
 import { setProxyUp } from './xks-metrics.js';
@@ -71,7 +72,7 @@ export class XksStores {
     try {
       requireSomeEkmAvailable(await client.getHealthStatus(meta));
     } catch (err) {
-      throw toKmsXksError(err, 'manage');
+      throw this.#failed(storeId, err, 'manage');
     } finally {
       client.close();
     }
@@ -142,7 +143,7 @@ export class XksStores {
     try {
       md = await client.getKeyMetadata(xksKeyId, meta);
     } catch (err) {
-      throw toKmsXksError(err, 'createKey');
+      throw this.#failed(storeId, err, 'createKey');
     }
     if (md.keySpec !== 'AES_256') {
       throw kmsError(
@@ -186,7 +187,7 @@ export class XksStores {
         meta,
       );
     } catch (err) {
-      throw toKmsXksError(err, 'crypto');
+      throw this.#failed(storeId, err, 'crypto');
     }
   }
 
@@ -212,8 +213,27 @@ export class XksStores {
         meta,
       );
     } catch (err) {
-      throw toKmsXksError(err, 'crypto');
+      throw this.#failed(storeId, err, 'crypto');
     }
+  }
+
+  /**
+   * Log a failed proxy call (AWS puts the proxy's errorMessage in the caller's logs, never in
+   * the answer) and map it to the KMS exception.
+   */
+  #failed(storeId: string, err: unknown, callClass: XksCallClass): KmsError {
+    if (err instanceof XksProxyFailure) {
+      this.#opts.logger?.warn(
+        {
+          customKeyStoreId: storeId,
+          failure: err.kind,
+          httpStatus: err.httpStatus,
+          proxyErrorMessage: printable(err.errorMessage),
+        },
+        'external key store proxy call failed',
+      );
+    }
+    return toKmsXksError(err, callClass);
   }
 
   #connected(storeId: string, callClass: 'createKey' | 'crypto'): XksClient {
@@ -253,6 +273,11 @@ export class XksStores {
     timer.unref();
     this.#timers.set(storeId, timer);
   }
+}
+
+/** The spec's errorMessage form: printable ASCII, under 512 characters. */
+function printable(s: string | undefined): string | undefined {
+  return s === undefined ? undefined : s.replace(/[^\x20-\x7e]/g, '?').slice(0, 511);
 }
 
 function failureName(err: unknown): string {
