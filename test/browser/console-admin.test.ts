@@ -205,7 +205,7 @@ describe('console: audit, explain, errors, phone', { timeout: 240_000 }, () => {
     await screenshot(page, 'key-stores');
   });
 
-  it('fits a phone screen (375×667) without horizontal overflow', async () => {
+  it('fits a phone screen (375×667) without horizontal overflow; every control is labelled', async () => {
     const k = await server.client.send(
       new CreateKeyCommand({
         Description: 'a key with a rather long description to wrap on a phone',
@@ -230,6 +230,23 @@ describe('console: audit, explain, errors, phone', { timeout: 240_000 }, () => {
       await page.waitForLoadState('networkidle');
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 375, `${name} is ${width}px wide on a 375px screen`);
+      // Every form control has a label (or an aria-label) screen readers can announce.
+      const unlabeled = await page.evaluate(() =>
+        [...document.querySelectorAll('input, select, textarea')]
+          .filter((el) => {
+            const c = el as HTMLInputElement;
+            return (c.labels?.length ?? 0) === 0 && !c.getAttribute('aria-label');
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(unlabeled, [], name);
+      // Every button and link has a name.
+      const nameless = await page.evaluate(() =>
+        [...document.querySelectorAll('button, a[href]')]
+          .filter((el) => (el.textContent ?? '').trim() === '' && !el.getAttribute('aria-label'))
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(nameless, [], name);
       await screenshot(page, `phone-${name}`);
     }
   });
