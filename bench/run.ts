@@ -26,6 +26,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cloudHsmScenarios, prepareCluster, type BenchCluster } from './cloudhsm.js';
 import {
   CreateKeyCommand,
   EncryptCommand,
@@ -171,11 +172,17 @@ async function waitHealthy(s: Started, what: string, timeoutMs = 60_000): Promis
   }
 }
 
+/** A SoftHSM2 "cluster" for the CloudHSM-type scenarios (bench/cloudhsm.ts), if installed. */
+/** The SoftHSM2 token of the running keyhold (a fresh one per start: connect rotates its PIN). */
+let currentCluster: BenchCluster | undefined;
+
 async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: string }> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} not found: run \`npm run build\``);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-bench-'));
   tempDirs.add(dataDir);
+  currentCluster = prepareCluster();
+  if (currentCluster !== undefined) tempDirs.add(currentCluster.dir);
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -187,6 +194,7 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
     // The bench measures keyhold, not AWS's request quotas (which would cap it at 100,000/s
     // symmetric, 300/s ECC, 500/s RSA).
     KEYHOLD_QUOTAS: 'off',
+    ...(currentCluster?.env ?? {}),
   };
   delete env['KEYHOLD_ROOT_PASSPHRASE'];
   delete env['KEYHOLD_ROOT_PASSPHRASE_FILE'];
@@ -404,6 +412,11 @@ async function setup(port: number): Promise<Scenario[]> {
     if (policiedId === undefined) throw new Error('CreateKey returned no KeyId');
     const context = { app: 'bench' };
     const extra = await asymmetricScenarios(client);
+    const cluster = currentCluster;
+    const hsm =
+      cluster === undefined
+        ? []
+        : await cloudHsmScenarios(client, cluster, (p) => readFileSync(p, 'utf8'));
     return [
       {
         op: 'GenerateDataKey',
@@ -439,6 +452,7 @@ async function setup(port: number): Promise<Scenario[]> {
         body: JSON.stringify({ CiphertextBlob: blob }),
         expectField: 'Plaintext',
       },
+      ...hsm,
       ...extra,
     ];
   } finally {

@@ -183,6 +183,12 @@ async function serve(configFile: string | undefined): Promise<void> {
         config = loadXksProxyConfig(configFile);
         proxy.reload(config);
         if (backend instanceof SoftwareBackend) await backend.reload();
+        // PKCS#11 has no key state: the config's disabledKeys list is it.
+        if (config.backend.type === 'pkcs11' && 'setDisabledKeys' in backend) {
+          (backend as { setDisabledKeys(ids: readonly string[]): void }).setDisabledKeys(
+            config.backend.disabledKeys ?? [],
+          );
+        }
         process.stdout.write(`SIGHUP: reloaded (${config.credentials.length} credentials)\n`);
       } catch (err) {
         process.stderr.write(

@@ -49,6 +49,11 @@ export interface ConnectHooks {
   savePendingSecret(secret: Buffer): Promise<void>;
   /** The pending secret from an interrupted rotation, if any (try it when the main one fails). */
   pendingSecret?: Buffer | undefined;
+  /**
+   * false when this node only joins a store another node (or an earlier run) connected: no
+   * password rotation, and an existing login of this process may be shared. Default true.
+   */
+  rotate?: boolean | undefined;
 }
 
 export interface NewStoreKey {

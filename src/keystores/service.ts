@@ -18,6 +18,9 @@ import type { KeyStoreConnector } from './connector.js';
 import { ConnectorRegistry } from './registry.js';
 import { secretLabel, type CustomKeyStoreRecord } from './types.js';
 
+/** How long a node waits before it tries again to join a CONNECTED store it failed to join. */
+const JOIN_RETRY_MS = 30_000;
+
 export interface CustomKeyStoreServiceOptions {
   /**
    * Extra time each background transition takes before it completes (tests and demos use it
@@ -30,6 +33,8 @@ export interface CustomKeyStoreServiceOptions {
 export class CustomKeyStoreService {
   readonly connectors = new ConnectorRegistry();
   private readonly running = new Set<Promise<void>>();
+  private readonly joining = new Map<string, Promise<boolean>>();
+  private readonly joinFailedAt = new Map<string, number>();
   private services: Services | undefined;
 
   constructor(
@@ -48,6 +53,70 @@ export class CustomKeyStoreService {
     this.connectors.register(connector);
   }
 
+  /**
+   * A store is CONNECTED but this node holds no connection (another node connected it, or
+   * this node restarted): connect locally, without a state change or password rotation.
+   * Concurrent callers share one attempt. Resolves to whether the store is usable here;
+   * a failure is logged and leaves the shared state alone (other nodes may be fine).
+   */
+  async ensureLocal(store: CustomKeyStoreRecord): Promise<boolean> {
+    const connector = this.connectors.get(store.type);
+    const services = this.services;
+    if (connector === undefined || services === undefined) return false;
+    if (store.connectionState !== 'CONNECTED') {
+      // Disconnected elsewhere (another node): drop this node's sessions too. Not while a
+      // transition of this node is running (it owns the connection then).
+      if (store.connectionState === 'DISCONNECTED' && connector.isConnected(store))
+        await connector.disconnect(store);
+      return false;
+    }
+    if (connector.isConnected(store)) return true;
+    // A failed join is not retried at once: repeated logins with a bad PIN lock HSM users.
+    const failedAt = this.joinFailedAt.get(store.customKeyStoreId);
+    if (failedAt !== undefined && Date.now() - failedAt < JOIN_RETRY_MS) return false;
+    let attempt = this.joining.get(store.customKeyStoreId);
+    if (attempt === undefined) {
+      attempt = this.join(store, connector, services)
+        .then((ok) => {
+          if (ok) this.joinFailedAt.delete(store.customKeyStoreId);
+          else this.joinFailedAt.set(store.customKeyStoreId, Date.now());
+          return ok;
+        })
+        .finally(() => this.joining.delete(store.customKeyStoreId));
+      this.joining.set(store.customKeyStoreId, attempt);
+    }
+    return attempt;
+  }
+
+  private async join(
+    store: CustomKeyStoreRecord,
+    connector: KeyStoreConnector,
+    services: Services,
+  ): Promise<boolean> {
+    const secret = this.openSecret(store);
+    try {
+      const r = await connector.connect(
+        services,
+        { store, secret },
+        { rotate: false, savePendingSecret: async () => undefined },
+      );
+      if (!r.ok)
+        this.opts.logger?.warn(
+          { customKeyStoreId: store.customKeyStoreId, connectionErrorCode: r.code },
+          'cannot join a CONNECTED custom key store on this node',
+        );
+      // Disconnected meanwhile (by another request): drop what we just opened.
+      const now = await this.storage.customKeyStores.getStore(store.region, store.customKeyStoreId);
+      if (r.ok && now?.connectionState !== 'CONNECTED') {
+        await connector.disconnect(store);
+        return false;
+      }
+      return r.ok;
+    } finally {
+      secret.fill(0);
+    }
+  }
+
   /** Whether keys of this store can be used now (CONNECTED and connected in this node). */
   isAvailable(store: CustomKeyStoreRecord): boolean {
     if (store.connectionState !== 'CONNECTED') return false;
@@ -64,6 +133,7 @@ export class CustomKeyStoreService {
 
   /** Start connecting a store that the operation has just moved to CONNECTING. */
   startConnect(store: CustomKeyStoreRecord): void {
+    this.joinFailedAt.delete(store.customKeyStoreId);
     this.track(this.connect(store));
   }
 
@@ -77,10 +147,16 @@ export class CustomKeyStoreService {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  /** After start: reconnect stores recorded as CONNECTED/CONNECTING; finish DISCONNECTING. */
+  /**
+   * After start: join stores recorded CONNECTED (ensureLocal: no state change, no password
+   * rotation, so other nodes' keys stay available); redo an interrupted CONNECTING; finish
+   * DISCONNECTING.
+   */
   async resume(): Promise<void> {
     for (const store of await this.storage.customKeyStores.listAllStores()) {
-      if (store.connectionState === 'CONNECTED' || store.connectionState === 'CONNECTING') {
+      if (store.connectionState === 'CONNECTED') {
+        this.track(this.ensureLocal(store).then(() => undefined));
+      } else if (store.connectionState === 'CONNECTING') {
         const s = await this.patch(store, (r) => ({ ...r, connectionState: 'CONNECTING' }));
         if (s !== undefined) this.startConnect(s);
       } else if (store.connectionState === 'DISCONNECTING') {

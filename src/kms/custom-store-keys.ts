@@ -62,7 +62,7 @@ export async function createCustomStoreKey(
     throw kmsError('ValidationException', 'XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.');
   const connector = service.connectors.require(store.type);
   /* Precondition: the store is CONNECTED (and connected in this node). */
-  if (!service.isAvailable(store))
+  if (!(await service.ensureLocal(store)))
     throw invalidState(store, 'KMS keys can be created only in a CONNECTED custom key store.');
   const repo = ctx.services.storage.customKeyStores;
   if (request.XksKeyId !== undefined) {
@@ -131,7 +131,7 @@ async function storeOf(ctx: RequestContext, key: KeyRecord) {
   const repo = ctx.services.storage.customKeyStores;
   const binding = await repo.getKeyBinding(key.region, key.keyId);
   const store = binding && (await repo.getStore(key.region, binding.customKeyStoreId));
-  if (binding === undefined || store === undefined || !service.isAvailable(store))
+  if (binding === undefined || store === undefined || !(await service.ensureLocal(store)))
     throw kmsError('KMSInvalidStateException', `${key.arn} is unavailable.`);
   return { store, binding, connector: service.connectors.require(store.type) };
 }

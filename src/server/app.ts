@@ -125,6 +125,7 @@ export async function startKeyhold(
     const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
     await runJobs();
     let closing = false;
+    let closed: Promise<void> | undefined;
     const readiness = async () =>
       closing
         ? { ok: false, checks: { node: 'shutting down' } }
@@ -171,17 +172,19 @@ export async function startKeyhold(
       jobs,
       nodeId: node.nodeId,
       runJobs,
-      close: async () => {
-        closing = true;
-        if (timer !== undefined) clearInterval(timer);
-        await closeServer(server);
-        await customKeyStores.close();
-        await usage.close();
-        await audit.close();
-        await auditRepo?.close();
-        await node.close();
-        hsm.clearCache();
-      },
+      // Idempotent: a second close() (a test's stop() and its after hook) waits for the first.
+      close: () =>
+        (closed ??= (async () => {
+          closing = true;
+          if (timer !== undefined) clearInterval(timer);
+          await closeServer(server);
+          await customKeyStores.close();
+          await usage.close();
+          await audit.close();
+          await auditRepo?.close();
+          await node.close();
+          hsm.clearCache();
+        })()),
     };
   } catch (err) {
     await auditRepo?.close();

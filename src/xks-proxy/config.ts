@@ -48,7 +48,15 @@ export interface XksProxyConfig {
   authorization?: AuthorizationPolicy;
   /** Plain-HTTP Prometheus endpoint (separate from the TLS API port); off when absent. */
   metrics?: { host: string; port: number };
-  limits: { maxBodyBytes: number; maxPlaintextBytes: number; maxAadBytes: number };
+  limits: {
+    maxBodyBytes: number;
+    maxPlaintextBytes: number;
+    maxAadBytes: number;
+    /** A backend call slower than this → DependencyTimeoutException (503). */
+    backendTimeoutMs: number;
+    /** Requests per second over all API paths (token bucket, burst = rate); 0 = no limit. */
+    maxRequestsPerSecond: number;
+  };
 }
 
 export const XKS_DEFAULTS = {
@@ -57,7 +65,14 @@ export const XKS_DEFAULTS = {
   maxSkewSeconds: 300,
   // Spec minimums: plaintext ≥ 4300 bytes, AAD ≥ 8192 bytes. We allow more; the AAD format
   // length-prefixes the AAD with a uint16, so it cannot exceed 65535.
-  limits: { maxBodyBytes: 256 * 1024, maxPlaintextBytes: 65536, maxAadBytes: 65535 },
+  limits: {
+    maxBodyBytes: 256 * 1024,
+    maxPlaintextBytes: 65536,
+    maxAadBytes: 65535,
+    // KMS gives up after 250 ms; a backend stuck far longer is reported, not waited for.
+    backendTimeoutMs: 2000,
+    maxRequestsPerSecond: 0,
+  },
 } as const;
 
 export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
@@ -153,6 +168,12 @@ export function loadXksProxyConfig(
         int(limits.maxPlaintextBytes, 'limits.maxPlaintextBytes') ??
         XKS_DEFAULTS.limits.maxPlaintextBytes,
       maxAadBytes: int(limits.maxAadBytes, 'limits.maxAadBytes') ?? XKS_DEFAULTS.limits.maxAadBytes,
+      backendTimeoutMs:
+        int(limits.backendTimeoutMs, 'limits.backendTimeoutMs') ??
+        XKS_DEFAULTS.limits.backendTimeoutMs,
+      maxRequestsPerSecond:
+        int(limits.maxRequestsPerSecond, 'limits.maxRequestsPerSecond') ??
+        XKS_DEFAULTS.limits.maxRequestsPerSecond,
     },
   };
   validateXksProxyConfig(cfg);
@@ -193,6 +214,9 @@ export function validateXksProxyConfig(cfg: XksProxyConfig): void {
   if (!Number.isInteger(cfg.health.fleetSize) || cfg.health.fleetSize < 1)
     fail('health.fleetSize must be a positive integer');
   if (cfg.limits.maxAadBytes > 65535) fail('limits.maxAadBytes cannot exceed 65535');
+  if (!(cfg.limits.backendTimeoutMs > 0)) fail('limits.backendTimeoutMs must be positive');
+  if (!(cfg.limits.maxRequestsPerSecond >= 0))
+    fail('limits.maxRequestsPerSecond must be 0 (off) or more');
   if (cfg.limits.maxPlaintextBytes < 4300 || cfg.limits.maxAadBytes < 8192) {
     fail('limits below the spec minimums (plaintext 4300 bytes, AAD 8192 bytes)');
   }

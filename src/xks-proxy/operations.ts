@@ -86,7 +86,7 @@ async function health(ctx: OperationContext): Promise<object> {
   const h = ctx.config.health;
   let ekmFleetDetails;
   try {
-    ekmFleetDetails = await timeBackend(ctx.backend.kind, 'health', () => ctx.backend.health());
+    ekmFleetDetails = await withTimeout(ctx, 'health', () => ctx.backend.health());
   } catch {
     ekmFleetDetails = [
       { id: ctx.backend.kind, model: ctx.backend.ekmVendor, healthStatus: 'UNAVAILABLE' },
@@ -194,7 +194,7 @@ async function decrypt(
     throw xksError('InvalidCiphertextException', 'ciphertextMetadata must be at most 20 bytes');
   let plaintext: Buffer;
   try {
-    plaintext = await timeBackend(ctx.backend.kind, 'decrypt', () =>
+    plaintext = await withTimeout(ctx, 'decrypt', () =>
       ctx.backend.decrypt(keyId, ciphertext, iv, tag, hsmAad(aad, ctm)),
     );
   } catch (err) {
@@ -255,14 +255,46 @@ async function backendCall<T>(
   f: () => Promise<T>,
 ): Promise<T> {
   try {
-    return await timeBackend(ctx.backend.kind, call, f);
+    return await withTimeout(ctx, call, f);
   } catch (err) {
     throw backendFailure(err);
   }
 }
 
+/** Run a backend call under `limits.backendTimeoutMs` (spec: DependencyTimeoutException). */
+async function withTimeout<T>(
+  ctx: OperationContext,
+  call: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  const ms = ctx.config.limits.backendTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          xksError(
+            'DependencyTimeoutException',
+            `The key backend did not answer ${call} within ${ms} ms`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([timeBackend(ctx.backend.kind, call, f), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function backendFailure(err: unknown): Error {
   if (err instanceof Error && err.name === 'XksError') return err;
+  // The PKCS#11 session pool gave up waiting for a free session: a dependency timeout.
+  const p = err as { name?: string; ckr?: string; method?: string };
+  if (p?.name === 'Pkcs11Error' && p.ckr === 'CKR_SESSION_COUNT' && p.method === 'acquire') {
+    return xksError('DependencyTimeoutException', 'No PKCS#11 session became free in time');
+  }
   return xksError('InternalException', 'The external key manager failed the request', err);
 }
 

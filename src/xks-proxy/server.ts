@@ -35,6 +35,7 @@ import {
 import { CredentialSet } from './sigv4-auth.js';
 import { tlsOptions } from './tls-options.js';
 import { KEY_ID_RE } from './key-file.js';
+import { RateLimiter } from './rate-limit.js';
 
 export interface XksProxy {
   /** `https://<host>:<port>` as bound (host 127.0.0.1 when listening on all addresses). */
@@ -74,6 +75,7 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
     authorization: config.authorization,
   };
   const allowedSubjects = config.mtls?.allowedSubjects;
+  const limiter = new RateLimiter(config.limits.maxRequestsPerSecond);
 
   const server: HttpsServer = createHttpsServer(tlsOptions(config), (req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -131,6 +133,11 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       req.resume();
       return fail(res, op, xksError('InvalidUriPathException', 'Unknown URI path prefix'));
     }
+    /* Precondition: within the configured request rate (spec: ThrottlingException). */
+    if (!limiter.take()) {
+      req.resume();
+      return fail(res, op, xksError('ThrottlingException', 'Too many requests; slow down'));
+    }
     const end = xksRequestDuration.startTimer({ operation: op });
     let body: Buffer;
     try {
@@ -168,6 +175,9 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       if (!(err instanceof XksError)) log.error({ err: String(err) }, 'xks-proxy: internal error');
       fail(res, op, e);
       logLine(op, keyId, metadata ?? peekMetadata(body), e.errorName, end());
+    } finally {
+      // The raw body holds the (Base64) plaintext of an Encrypt: do not leave it to the GC.
+      body.fill(0);
     }
   }
 
@@ -234,6 +244,8 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       validateXksProxyConfig(next);
       credentials.setCredentials(next.credentials);
       ctx.authorization = next.authorization;
+      ctx.config = next;
+      limiter.setRate(next.limits.maxRequestsPerSecond);
       server.setSecureContext(tlsOptions(next));
     },
     async close() {

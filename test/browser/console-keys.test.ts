@@ -222,6 +222,7 @@ describe('console: keys', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.waitForURL(/\/console\/keys\/[0-9a-f-]{36}\?created=1$/);
     await page.getByRole('heading', { name: 'General configuration' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Key created.' }).waitFor();
     await screenshot(page, 'key-detail');
     const keyId = /keys\/([0-9a-f-]{36})/.exec(page.url())?.[1] as string;
 

@@ -103,7 +103,7 @@ async function crashCycles(
       `crash safety (${label}): ${CYCLES} SIGKILL cycles under load + ${startKills} during start-up in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `${ledger.summary()}; verified ${verified.keys} keys, ${verified.aliases} aliases, ` +
         `${verified.grants} grants, ${verified.ciphertexts} ciphertexts decrypt, ` +
-        `${ledger.requestIds.size} audit events of acknowledged requests; ${verify.stdout.trim()}`,
+        `${ledger.requestIds.size} audit events of acknowledged requests; ${verify.stdout.trim().replace(/\n/g, '; ')}`,
       diagnostic,
     );
   } finally {
@@ -145,7 +145,7 @@ describe('crash safety: SIGKILL under write load', () => {
       await withDatabase(testPgUrl(), 'keyhold_chaos', async (url) => {
         await crashCycles(
           'PostgreSQL',
-          { dataDir, storageUrl: url },
+          { dataDir, storageUrl: url, env: { KEYHOLD_NODE_ID: 'chaos-crash' } },
           (final) => {
             if (final) pgAmcheck(url);
           },

@@ -12,7 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { auditRequestIds, Ledger, sleep, startLoad, verifyLedger } from './helpers/load.js';
+import {
+  auditRequestIds,
+  Ledger,
+  type LoadHandle,
+  sleep,
+  startLoad,
+  verifyLedger,
+} from './helpers/load.js';
 import { keyholdCli, KeyholdProcess, type NodeOptions } from './helpers/node-process.js';
 import { PgPair, pgPairAvailable } from './helpers/pg-pair.js';
 import { report } from './helpers/summary.js';
@@ -44,18 +51,24 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
     const salt = randomBytes(32).toString('hex');
     const dirs = [dataDirWithSalt(salt), dataDirWithSalt(salt), dataDirWithSalt(salt)];
     const nodes: KeyholdProcess[] = [];
+    let loads: LoadHandle[] = [];
     try {
       const db = `keyhold_chaos_${randomBytes(4).toString('hex')}`;
       await pair.sql(pair.primaryPort, `CREATE DATABASE ${db}`);
       const url = pair.url(db);
-      const opts = (dir: string): NodeOptions => ({ dataDir: dir, storageUrl: url });
-      nodes.push(await KeyholdProcess.start(opts(dirs[0] as string)));
-      nodes.push(await KeyholdProcess.start(opts(dirs[1] as string)));
+      // Named nodes: in PostgreSQL mode each node has its own audit chain, read by node id.
+      const opts = (i: number): NodeOptions => ({
+        dataDir: dirs[i] as string,
+        storageUrl: url,
+        env: { KEYHOLD_NODE_ID: `chaos-node-${i}` },
+      });
+      nodes.push(await KeyholdProcess.start(opts(0)));
+      nodes.push(await KeyholdProcess.start(opts(1)));
 
       // One ledger per node: recovery is measured for each of them.
       const ledgers = nodes.map(() => new Ledger());
       const clients = nodes.map((n) => n.client());
-      const loads = clients.map((c, i) => startLoad(c, ledgers[i] as Ledger, WORKERS_PER_NODE));
+      loads = clients.map((c, i) => startLoad(c, ledgers[i] as Ledger, WORKERS_PER_NODE));
       await waitFor(() => ledgers.every((l) => l.total >= 50), 30_000, 'writes before the kill');
 
       const killedAt = Date.now();
@@ -65,13 +78,26 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
       pair.promote();
       const promoteMs = Date.now() - promotedAt;
 
-      const firstAckAfter = (l: Ledger, since: number) => l.ackTimes.find((x) => x > since);
+      // Recovery: the first write sent after the kill that was acknowledged. (Requests sent
+      // before the kill may still be answered after it: they committed before it.)
+      const firstAckSentAfter = (l: Ledger, since: number) =>
+        l.acks.find((a) => a.sent > since)?.answered;
       await waitFor(
-        () => ledgers.every((l) => firstAckAfter(l, promotedAt) !== undefined),
+        () => ledgers.every((l) => firstAckSentAfter(l, promotedAt) !== undefined),
         RECOVERY_LIMIT_MS,
         'both nodes to write to the promoted standby',
-      );
-      const recovered = ledgers.map((l) => (firstAckAfter(l, killedAt) as number) - killedAt);
+      ).catch((err: Error) => {
+        const detail = nodes.map((n, i) => `node ${i}: ${ledgers[i]?.summary()}\n${n.log}`);
+        throw new Error(`${err.message}\n${detail.join('\n')}`);
+      });
+      const recovered = ledgers.map((l) => (firstAckSentAfter(l, killedAt) as number) - killedAt);
+      // With the primary dead and the standby not yet promoted there is no writable server:
+      // a write sent in that window and acknowledged before the promotion went nowhere durable.
+      for (const l of ledgers)
+        assert.ok(
+          !l.acks.some((a) => a.sent > killedAt && a.answered < promotedAt),
+          'no write acknowledged while no server was writable',
+        );
       // Steady writes on the new primary for a while, then stop.
       const atRecovery = ledgers.map((l) => l.total);
       await sleep(2000);
@@ -96,7 +122,7 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
         for (const id of l.requestIds) all.requestIds.add(id);
       }
       for (const l of ledgers) assert.deepEqual(l.clientErrors, [], 'no 4xx answers');
-      nodes.push(await KeyholdProcess.start(opts(dirs[2] as string)));
+      nodes.push(await KeyholdProcess.start(opts(2)));
       const fresh = (nodes[2] as KeyholdProcess).client();
       const verified = await verifyLedger(fresh, all);
       fresh.destroy();
@@ -109,14 +135,16 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
       assert.equal(inRecovery.rows[0].r, false);
 
       for (const n of nodes) assert.equal(await n.stop(), 0, n.log);
-      const cli = opts(dirs[0] as string);
-      const verify = keyholdCli(['audit', 'verify'], cli);
+      // Every chain verifies; each node's chain holds the events of the writes it acknowledged.
+      const verify = keyholdCli(['audit', 'verify'], opts(0));
       assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-      const tail = keyholdCli(['audit', 'tail', '-n', '10000000'], cli);
-      assert.equal(tail.status, 0, tail.stderr);
-      const inAudit = auditRequestIds(tail.stdout);
-      const missing = [...all.requestIds].filter((id) => !inAudit.has(id));
-      assert.deepEqual(missing, [], 'every acknowledged request has its audit event');
+      ledgers.forEach((l, i) => {
+        const tail = keyholdCli(['audit', 'tail', '-n', '10000000'], opts(i));
+        assert.equal(tail.status, 0, tail.stderr);
+        const inAudit = auditRequestIds(tail.stdout);
+        const missing = [...l.requestIds].filter((id) => !inAudit.has(id));
+        assert.deepEqual(missing, [], `node ${i}: every acknowledged request has its audit event`);
+      });
 
       const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
       report(
@@ -126,10 +154,11 @@ describe('failover: PostgreSQL primary killed, synchronous standby promoted', ()
           `(promote → first write: ${recovered.map((r) => fmt(r - (promotedAt - killedAt))).join(', ')}); ` +
           `${ledgers.map((l, i) => `node ${i}: ${l.summary()}`).join('; ')}; lost: 0 — verified ` +
           `${verified.keys} keys, ${verified.aliases} aliases, ${verified.grants} grants, ` +
-          `${verified.ciphertexts} ciphertexts, ${all.requestIds.size} audit events; ${verify.stdout.trim()}`,
+          `${verified.ciphertexts} ciphertexts, ${all.requestIds.size} audit events; ${verify.stdout.trim().replace(/\n/g, '; ')}`,
         (m) => t.diagnostic(m),
       );
     } finally {
+      await Promise.all(loads.map((l) => l.stop()));
       for (const n of nodes) if (n.running) await n.kill9();
       pair.down();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });

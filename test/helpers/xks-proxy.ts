@@ -52,6 +52,8 @@ export interface StartTestXksProxyOptions {
   now?: () => Date;
   /** Override config fields (limits, health, ...). */
   config?: Partial<XksProxyConfig>;
+  /** Delay every backend call by this many ms (a slow HSM / slow proxy); see setDelay. */
+  delayMs?: number;
 }
 
 export interface TestXksProxy {
@@ -77,6 +79,8 @@ export interface TestXksProxy {
   removeKey(id: string): Promise<void>;
   /** Replace the live credentials (rotation). */
   setCredentials(credentials: XksCredential[]): void;
+  /** Make every backend call (health included) take this much longer (0 = none). */
+  setDelay(ms: number): void;
   /** A signed request to `{uriPath}/{path}` (e.g. 'health', 'keys/foo/encrypt'). */
   call(path: string, body: unknown, opts?: Partial<XksCallOptions>): Promise<XksResponse>;
   stop(): Promise<void>;
@@ -108,11 +112,10 @@ export async function startTestXksProxy(
   const credentials = opts.credentials ?? [generateXksCredential()];
   const uriPrefix = opts.uriPrefix ?? '/example/uri/path/prefix';
   const keys = opts.keys ?? [{ id: 'foo' }];
-  const { backend, admin, backendConfig } = await openBackend(
-    opts.backend ?? 'software',
-    dir,
-    keys,
-  );
+  const opened = await openBackend(opts.backend ?? 'software', dir, keys);
+  const { admin, backendConfig } = opened;
+  const delay = { ms: opts.delayMs ?? 0 };
+  const backend = delayed(opened.backend, delay);
   const mtls =
     opts.mtls === undefined || opts.mtls === false
       ? undefined
@@ -160,6 +163,9 @@ export async function startTestXksProxy(
     setKeyState: (id, s) => admin.state(id, s),
     setKeyUsage: (id, u) => admin.usage(id, u),
     removeKey: (id) => admin.remove(id),
+    setDelay(ms) {
+      delay.ms = ms;
+    },
     setCredentials(c) {
       proxy.setCredentials(c);
       live.splice(0, live.length, ...c);
@@ -182,6 +188,21 @@ export async function startTestXksProxy(
     },
   };
   return t;
+}
+
+/** The backend with an adjustable delay in front of every call (fault injection for timeouts). */
+function delayed(inner: XksBackend, delay: { ms: number }): XksBackend {
+  const wait = () =>
+    delay.ms > 0 ? new Promise((r) => setTimeout(r, delay.ms)) : Promise.resolve();
+  return {
+    kind: inner.kind,
+    ekmVendor: inner.ekmVendor,
+    metadata: async (id) => (await wait(), inner.metadata(id)),
+    encrypt: async (id, p, a) => (await wait(), inner.encrypt(id, p, a)),
+    decrypt: async (id, c, iv, t, a) => (await wait(), inner.decrypt(id, c, iv, t, a)),
+    health: async () => (await wait(), inner.health()),
+    close: () => inner.close(),
+  };
 }
 
 async function openBackend(

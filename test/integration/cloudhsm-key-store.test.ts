@@ -923,10 +923,14 @@ describe('CloudHSM-type custom key stores on SoftHSM2', { skip }, () => {
 
   // ---- restart: resume, and a cluster that is gone ----
 
-  it('after a restart a CONNECTED store reconnects by itself; a cluster whose token is gone → FAILED / CLUSTER_NOT_FOUND', async () => {
+  it('after a restart a CONNECTED store is joined without a new rotation; a node that cannot join keeps the state but not the keys', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-cks-restart-'));
     let a: TestServer | undefined = await start(dataDir);
     let b: TestServer | undefined;
+    const secretOf = async (s: TestServer, id: string) =>
+      s.node.services.customKeyStores!.openSecret(
+        (await s.node.services.storage.customKeyStores.getStore('us-east-1', id))!,
+      );
     try {
       const id = await createStore('restart', C.restart, tokens.restart!.userPin, a);
       await connect(id, a);
@@ -937,18 +941,39 @@ describe('CloudHSM-type custom key stores on SoftHSM2', { skip }, () => {
           new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('across restarts') }),
         )
       ).CiphertextBlob!;
+      const before = await secretOf(a, id);
       await a.stop();
       a = undefined;
       b = await start(dataDir);
-      await waitState(id, 'CONNECTED', b);
-      await b.node.services.customKeyStores!.settle();
+      assert.equal(
+        (await b.client.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: id })))
+          .CustomKeyStores![0]!.ConnectionState,
+        'CONNECTED',
+      );
       const dec = await b.client.send(new DecryptCommand({ CiphertextBlob: blob }));
       assert.equal(Buffer.from(dec.Plaintext!).toString(), 'across restarts');
+      assert.equal(
+        (await b.client.send(new DescribeKeyCommand({ KeyId: k }))).KeyMetadata!.KeyState,
+        'Enabled',
+      );
+      assert.deepEqual(await secretOf(b, id), before, 'joining does not rotate the password');
+      await b.stop();
+      // This node's config names a token that is not there: it cannot join.
+      b = await start(dataDir, { [C.restart]: ['kh-token-that-is-gone'] });
+      const md = (await b.client.send(new DescribeKeyCommand({ KeyId: k }))).KeyMetadata!;
+      assert.equal(md.KeyState, 'Unavailable');
+      await expectAwsError(
+        b.client.send(new EncryptCommand({ KeyId: k, Plaintext: Buffer.from('x') })),
+        'KMSInvalidStateException',
+      );
+      assert.equal(
+        (await b.client.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: id })))
+          .CustomKeyStores![0]!.ConnectionState,
+        'CONNECTED',
+      );
+      // An explicit Disconnect + Connect reports why: the cluster's token is gone.
       await b.client.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
       await waitState(id, 'DISCONNECTED', b);
-      await b.stop();
-      // The cluster's token is gone (the config now names a label no token has).
-      b = await start(dataDir, { [C.restart]: ['kh-token-that-is-gone'] });
       await b.client.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
       assert.equal((await waitState(id, 'FAILED', b)).ConnectionErrorCode, 'CLUSTER_NOT_FOUND');
       await expectAwsError(

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { XKS_DEFAULTS } from '../../src/xks-proxy/config.js';
 import {
   generateXksCredential,
   requestMetadata,
@@ -550,5 +551,59 @@ describe('xks-proxy authorization rules', () => {
   });
   it('GetHealthStatus is exempt', async () => {
     assert.equal((await x.call('health', health)).status, 200);
+  });
+});
+
+describe('xks-proxy throttling and dependency timeouts', () => {
+  it('over limits.maxRequestsPerSecond → ThrottlingException (429)', async () => {
+    const x = await startTestXksProxy({
+      config: { limits: { ...XKS_DEFAULTS.limits, maxRequestsPerSecond: 3 } },
+    });
+    try {
+      const rs = await Promise.all(Array.from({ length: 6 }, () => x.call('health', health)));
+      const statuses = rs.map((r) => r.status).sort();
+      assert.ok(statuses.filter((s) => s === 200).length <= 3, statuses.join(','));
+      const throttled = rs.filter((r) => r.status === 429);
+      assert.ok(throttled.length >= 3, statuses.join(','));
+      assert.equal(throttled[0]?.json.errorName, 'ThrottlingException');
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await x.call('health', health)).status, 200, 'the bucket refills');
+    } finally {
+      await x.stop();
+    }
+  });
+
+  it('a backend slower than limits.backendTimeoutMs → DependencyTimeoutException (503); health reports UNAVAILABLE', async () => {
+    const x = await startTestXksProxy({
+      config: { limits: { ...XKS_DEFAULTS.limits, backendTimeoutMs: 100 } },
+    });
+    try {
+      assert.equal((await x.call('keys/foo/encrypt', encBody('x'))).status, 200);
+      x.setDelay(300);
+      isError(await x.call('keys/foo/encrypt', encBody('x')), 'DependencyTimeoutException', 503);
+      isError(
+        await x.call('keys/foo/metadata', { requestMetadata: requestMetadata('CreateKey') }),
+        'DependencyTimeoutException',
+        503,
+      );
+      const h = await x.call('health', health);
+      assert.equal(h.status, 200);
+      assert.equal(h.json.ekmFleetDetails[0].healthStatus, 'UNAVAILABLE');
+      x.setDelay(0);
+      assert.equal((await x.call('keys/foo/encrypt', encBody('x'))).status, 200);
+    } finally {
+      await x.stop();
+    }
+  });
+
+  it('setDelay slows the whole answer (for client timeout tests, e.g. KMS 250 ms)', async () => {
+    const x = await startTestXksProxy({ delayMs: 300 });
+    try {
+      const t0 = Date.now();
+      assert.equal((await x.call('health', health)).status, 200);
+      assert.ok(Date.now() - t0 >= 290);
+    } finally {
+      await x.stop();
+    }
   });
 });

@@ -38,7 +38,7 @@ function handshake(
       setTimeout(() => {
         s.destroy();
         resolve(closed ? { ok: false, error: 'closed by server after handshake' } : info);
-      }, 500);
+      }, 2000);
     });
     s.once('error', (e: Error) => resolve({ ok: false, error: e.message }));
   });

@@ -33,7 +33,13 @@ function fresh(s: Session | undefined): Session | undefined {
 function route(path: string, query: URLSearchParams, session: Session) {
   const key = /^\/keys\/([^/]+)$/.exec(path);
   if (key !== null)
-    return <KeyDetail session={session} keyId={decodeURIComponent(key[1] as string)} />;
+    return (
+      <KeyDetail
+        session={session}
+        keyId={decodeURIComponent(key[1] as string)}
+        created={query.get('created') === '1'}
+      />
+    );
   switch (path) {
     case '/':
     case '/keys':

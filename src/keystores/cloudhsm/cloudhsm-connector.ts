@@ -122,14 +122,14 @@ export class CloudHsmConnector implements KeyStoreConnector {
     secret: Buffer,
     hooks: ConnectHooks,
   ): Promise<
-    | { ok: true; token: Token; newSecret: Buffer }
+    | { ok: true; token: Token; newSecret: Buffer | undefined }
     | { ok: false; code: ReturnType<typeof connectionErrorFor> }
   > {
     const opts = {
       modulePath: cluster.module,
       label,
       maxSessions: cluster.maxSessions ?? 8,
-      exclusive: true,
+      exclusive: hooks.rotate !== false,
     };
     let token: Token | undefined;
     let current = secret;
@@ -147,6 +147,7 @@ export class CloudHsmConnector implements KeyStoreConnector {
         current = hooks.pendingSecret;
         token = await Token.open(opts, current.toString('utf8'));
       }
+      if (hooks.rotate === false) return { ok: true, token, newSecret: undefined };
       const rotated = newPin();
       await hooks.savePendingSecret(rotated);
       await token.setPin(current.toString('utf8'), rotated.toString('utf8'));

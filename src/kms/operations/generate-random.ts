@@ -17,8 +17,9 @@ async function randomFromStore(ctx: RequestContext, id: string, n: number): Prom
       'UnsupportedOperationException',
       `GenerateRandom does not support external key store ${id}.`,
     );
+  const joined = await service.ensureLocal(store);
   const token = (service.connectors.require('AWS_CLOUDHSM') as CloudHsmConnector).token(store);
-  if (!service.isAvailable(store) || token === undefined)
+  if (!joined || token === undefined)
     throw invalidState(store, 'GenerateRandom needs a CONNECTED AWS CloudHSM key store.');
   return token.random(n);
 }

@@ -192,7 +192,7 @@ export class PgDb {
     const pool = await this.#getPool();
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      client = guardCheckedOut(await pool.connect());
     } catch (err) {
       this.#failed(pool, err);
       throw err;
@@ -216,7 +216,7 @@ export class PgDb {
   /** A pooled client of its own (for work that manages its own transaction). */
   async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const pool = await this.#getPool();
-    const client = await pool.connect();
+    const client = guardCheckedOut(await pool.connect());
     try {
       const out = await fn(client);
       client.release();
@@ -234,6 +234,17 @@ export class PgDb {
     this.#pool = undefined;
     await pool?.end().catch(() => undefined);
   }
+}
+
+/**
+ * pg-pool listens for 'error' only on idle clients. A checked-out client whose server dies
+ * (a killed primary) emits 'error', and with no listener that kills the process. The query
+ * in flight gets the error too and the caller releases the client as broken, so the
+ * listener only has to exist. Found by test/chaos/failover.chaos.ts.
+ */
+function guardCheckedOut(client: pg.PoolClient): pg.PoolClient {
+  if (client.listenerCount('error') === 0) client.on('error', () => undefined);
+  return client;
 }
 
 /** Affected rows of a result (0 when pg reports none). */

@@ -54,8 +54,8 @@ export class Ledger {
   readonly serverErrors = new Map<string, number>();
   /** 4xx answers: never expected; each is a finding. */
   readonly clientErrors: string[] = [];
-  /** Time (Date.now()) of every acknowledged write, for recovery measurements. */
-  readonly ackTimes: number[] = [];
+  /** When each acknowledged write was sent and answered (Date.now()), for recovery times. */
+  readonly acks: Array<{ sent: number; answered: number }> = [];
 
   get total(): number {
     return Object.values(this.acked).reduce((a, b) => a + b, 0);
@@ -86,12 +86,13 @@ async function oneWrite(client: KMSClient, ledger: Ledger): Promise<void> {
         : r < 0.65
           ? 'CreateGrant'
           : 'Encrypt';
+  const sent = Date.now();
   try {
     switch (op) {
       case 'CreateKey': {
         const out = await client.send(new CreateKeyCommand({ Description: 'chaos' }));
         ledger.keys.push(out.KeyMetadata?.KeyId as string);
-        ack(ledger, op, out.$metadata.requestId);
+        ack(ledger, op, out.$metadata.requestId, sent);
         return;
       }
       case 'CreateAlias': {
@@ -100,7 +101,7 @@ async function oneWrite(client: KMSClient, ledger: Ledger): Promise<void> {
           new CreateAliasCommand({ AliasName: name, TargetKeyId: key }),
         );
         ledger.aliases.set(name, key as string);
-        ack(ledger, op, out.$metadata.requestId);
+        ack(ledger, op, out.$metadata.requestId, sent);
         return;
       }
       case 'CreateGrant': {
@@ -112,7 +113,7 @@ async function oneWrite(client: KMSClient, ledger: Ledger): Promise<void> {
           }),
         );
         ledger.grants.push({ keyId: key as string, grantId: out.GrantId as string });
-        ack(ledger, op, out.$metadata.requestId);
+        ack(ledger, op, out.$metadata.requestId, sent);
         return;
       }
       case 'Encrypt': {
@@ -127,7 +128,7 @@ async function oneWrite(client: KMSClient, ledger: Ledger): Promise<void> {
           plaintext,
           context,
         });
-        ack(ledger, op, out.$metadata.requestId);
+        ack(ledger, op, out.$metadata.requestId, sent);
         return;
       }
     }
@@ -136,9 +137,9 @@ async function oneWrite(client: KMSClient, ledger: Ledger): Promise<void> {
   }
 }
 
-function ack(ledger: Ledger, op: WriteOp, requestId: string | undefined): void {
+function ack(ledger: Ledger, op: WriteOp, requestId: string | undefined, sent: number): void {
   ledger.acked[op]++;
-  ledger.ackTimes.push(Date.now());
+  ledger.acks.push({ sent, answered: Date.now() });
   if (requestId === undefined) ledger.clientErrors.push(`${op}: response without a request id`);
   else ledger.requestIds.add(requestId);
 }

@@ -34,6 +34,12 @@ const KIND_TEXT: Readonly<Record<Explanation['kind'], string>> = {
   'implicit-deny': 'Denied: nothing allows it (implicit deny)',
 };
 
+const DENIED_BY: Readonly<Record<string, string>> = {
+  'resource-policy': 'the key policy decides against it',
+  'identity-policy':
+    "the key policy leaves it to IAM, and the principal's IAM policies do not allow it",
+};
+
 export function Explain({ session, initial }: { session: Session; initial: URLSearchParams }) {
   const [principal, setPrincipal] = useState(initial.get('principal') ?? '');
   const [action, setAction] = useState(initial.get('action') ?? 'kms:Decrypt');
@@ -114,7 +120,7 @@ export function Explain({ session, initial }: { session: Session; initial: URLSe
         <div class="card" data-testid="explain-result" data-allowed={String(result.allowed)}>
           <h2 class={result.allowed ? 'ok-text' : 'error-text'}>
             {KIND_TEXT[result.kind]}
-            {result.deniedBy ? ` (${result.deniedBy})` : ''}
+            {result.deniedBy ? ` — ${DENIED_BY[result.deniedBy] ?? result.deniedBy}` : ''}
           </h2>
           <p class="mono wrap">
             {result.principal} → {result.action} on {result.key}

@@ -170,7 +170,8 @@ function StateActions({
   );
 }
 
-export function KeyDetail({ session, keyId }: { session: Session; keyId: string }) {
+export function KeyDetail(props: { session: Session; keyId: string; created?: boolean }) {
+  const { session, keyId } = props;
   const key = useAsync(async () => {
     const client = kms(session);
     const { KeyMetadata: meta } = await client.send(new DescribeKeyCommand({ KeyId: keyId }));
@@ -183,6 +184,11 @@ export function KeyDetail({ session, keyId }: { session: Session; keyId: string 
   const meta = key.data?.meta;
   return (
     <Page title={meta?.Description ? `Key: ${meta.Description}` : `Key ${keyId}`}>
+      {props.created === true && (
+        <p class="ok-text" role="status">
+          Key created.
+        </p>
+      )}
       <ErrorBox error={key.error} />
       {key.loading && key.data === undefined && <Busy label="Loading key…" />}
       {meta !== undefined && key.data !== undefined && (
