@@ -11,6 +11,24 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Node 20 and Node >= 22 need different better-sqlite3 majors: load it through the driver.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'better-sqlite3',
+              message:
+                'Import Database from src/storage/sqlite/driver.ts (it picks the major for this Node).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
+  },
+  {
+    files: ['src/storage/sqlite/driver.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
 );

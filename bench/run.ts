@@ -27,6 +27,7 @@ import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cloudHsmScenarios, prepareCluster, type BenchCluster } from './cloudhsm.js';
+import { startBenchXksProxy, xksScenarios, type BenchXks } from './xks.js';
 import {
   CreateKeyCommand,
   EncryptCommand,
@@ -175,6 +176,8 @@ async function waitHealthy(s: Started, what: string, timeoutMs = 60_000): Promis
 /** A SoftHSM2 "cluster" for the CloudHSM-type scenarios (bench/cloudhsm.ts), if installed. */
 /** The SoftHSM2 token of the running keyhold (a fresh one per start: connect rotates its PIN). */
 let currentCluster: BenchCluster | undefined;
+/** The XKS proxy of the running keyhold (external key store scenarios, bench/xks.ts). */
+let currentXks: BenchXks | undefined;
 
 async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: string }> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} not found: run \`npm run build\``);
@@ -183,6 +186,12 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
   tempDirs.add(dataDir);
   currentCluster = prepareCluster();
   if (currentCluster !== undefined) tempDirs.add(currentCluster.dir);
+  currentXks?.child.kill('SIGKILL');
+  currentXks = await startBenchXksProxy(MAIN_JS, await freePort(), spawnTracked, (args, env) => {
+    const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.slice(1).join(' ')} failed: ${r.stderr}`);
+  });
+  for (const d of currentXks.dirs) tempDirs.add(d);
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -195,6 +204,7 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
     // symmetric, 300/s ECC, 500/s RSA).
     KEYHOLD_QUOTAS: 'off',
     ...(currentCluster?.env ?? {}),
+    ...currentXks.env,
   };
   delete env['KEYHOLD_ROOT_PASSPHRASE'];
   delete env['KEYHOLD_ROOT_PASSPHRASE_FILE'];
@@ -417,6 +427,9 @@ async function setup(port: number): Promise<Scenario[]> {
       cluster === undefined
         ? []
         : await cloudHsmScenarios(client, cluster, (p) => readFileSync(p, 'utf8'));
+    // The proxy shares the 2 cores with keyhold and the generator: c=1 and c=16 show the
+    // added latency; c=64 would mostly measure the three processes' contention.
+    const xks = currentXks === undefined ? [] : await xksScenarios(client, currentXks);
     return [
       {
         op: 'GenerateDataKey',
@@ -453,6 +466,7 @@ async function setup(port: number): Promise<Scenario[]> {
         expectField: 'Plaintext',
       },
       ...hsm,
+      ...xks.map((sc) => ({ ...sc, concurrencies: [1, 16] })),
       ...extra,
     ];
   } finally {
