@@ -994,10 +994,13 @@ async function main(): Promise<void> {
   out.write(`\nwrote ${DOC}\n`);
 }
 
-main().catch(async (err: unknown) => {
-  process.stderr.write(
-    `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  await killAll();
-  process.exit(1);
-});
+// Stop what is left (the XKS proxy child outlives each keyhold run) so the process can exit.
+main()
+  .then(() => killAll())
+  .catch(async (err: unknown) => {
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    await killAll();
+    process.exit(1);
+  });
