@@ -398,6 +398,36 @@ describe('XKS client against the real proxy', () => {
     }
   });
 
+  it('a timed-out exchange that finishes late keeps its keep-alive socket (no new TLS handshake)', async () => {
+    const encrypt = () =>
+      stores.encrypt(
+        'cks-reuse',
+        handle(),
+        'foo',
+        Buffer.from('x'),
+        undefined,
+        Buffer.alloc(1),
+        CRYPTO_META,
+      );
+    try {
+      bad.mode = { kind: 'pass' };
+      await stores.connect('cks-reuse', endpoint('bad.xks.test'), META);
+      await encrypt(); // a socket in the store's pool
+      const before = bad.handshakes;
+      bad.mode = { kind: 'delay', ms: 400 };
+      await rejectsWith(encrypt(), 'KMSInvalidStateException', /did not respond in time/);
+      await new Promise((r) => setTimeout(r, 600)); // the late answer arrives
+      bad.mode = { kind: 'pass' };
+      await encrypt();
+      // Destroying the socket at the deadline would cost a handshake per slow moment, which
+      // under load slows the proxy further (the bench once collapsed that way).
+      assert.equal(bad.handshakes, before);
+    } finally {
+      bad.mode = { kind: 'pass' };
+      stores.disconnect('cks-reuse');
+    }
+  });
+
   it('garbage answers: XksProxyInvalidResponseException / XKS_PROXY_INVALID_RESPONSE', async () => {
     const cases: { status?: number; body: string }[] = [
       { body: 'this is not json' },

@@ -27,6 +27,8 @@ export interface Interposer {
   mode: InterposerMode;
   /** Requests seen, in order: API suffix (`health`, `encrypt`, ...), headers, JSON body. */
   seen: { api: string; headers: Record<string, unknown>; body: Record<string, unknown> }[];
+  /** TLS connections accepted so far (a reused keep-alive socket adds none). */
+  handshakes: number;
   /** Present another certificate from now on (e.g. one from an untrusted CA). */
   useCert(cert: string, key: string): void;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startInterposer(opts: InterposerOptions): Promise<Interpos
     port: 0,
     mode: { kind: 'pass' },
     seen: [],
+    handshakes: 0,
     useCert: () => undefined,
     close: async () => undefined,
   };
@@ -98,6 +101,7 @@ export async function startInterposer(opts: InterposerOptions): Promise<Interpos
       up.end(Buffer.concat(chunks));
     });
   });
+  server.on('secureConnection', () => state.handshakes++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as AddressInfo).port;
   state.useCert = (cert, key) => server.setSecureContext({ cert, key });
