@@ -98,8 +98,11 @@ export class IdentityService {
   /** Deletes the user with its access keys and inline policies. */
   async deleteUser(arn: string): Promise<void> {
     const keys = await this.#iam.listAccessKeysForPrincipal(arn);
-    if (!(await this.#iam.deleteUser(arn))) throw noSuchUser(arn);
+    const gone = await this.#iam.deleteUser(arn);
+    // Also when nothing was deleted here: another process may have raced us to it.
     for (const k of keys) this.#authenticator.forget(k.accessKeyId);
+    this.#authenticator.forgetPrincipal(arn);
+    if (!gone) throw noSuchUser(arn);
   }
 
   /**
@@ -227,7 +230,9 @@ export class IdentityService {
 
   /** Deletes the role with its inline policies; its sessions end at once. */
   async deleteRole(arn: string): Promise<void> {
-    if (!(await this.#iam.deleteRole(arn))) throw noSuchRole(arn);
+    const gone = await this.#iam.deleteRole(arn);
+    this.#authenticator.forgetPrincipal(arn);
+    if (!gone) throw noSuchRole(arn);
   }
 
   /** PutUserPolicy / PutRolePolicy: attach (or replace) an inline identity policy. */

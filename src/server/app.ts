@@ -98,6 +98,7 @@ export async function startKeyhold(
         regions: config.regions,
         maxSkewSeconds: config.maxSkewSeconds,
         now: () => clock.now(),
+        invalidations: node.invalidations,
       },
       storage.iam,
     );

@@ -14,7 +14,8 @@ import { loadRootKey, type LoadedRootKey } from '../hsm/root-key.js';
 import { DEFAULT_KEY_CACHE, withKeyCache } from '../storage/key-cache.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
-import { PgInvalidationListener, type Invalidation } from '../storage/postgres/pg-notify.js';
+import type { Invalidation, InvalidationChannel } from '../storage/invalidation.js';
+import { PgInvalidationListener } from '../storage/postgres/pg-notify.js';
 import { PostgresStorage } from '../storage/postgres/pg-storage.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
@@ -40,8 +41,10 @@ export interface NodeStorage {
   bootstrap<T>(fn: () => Promise<T>): Promise<T>;
   /** Run the background jobs if this node holds the fleet's job lease; true when it ran. */
   runExclusive(fn: () => Promise<void>): Promise<boolean>;
-  /** Changes made by other nodes (never called in SQLite mode). */
+  /** Changes made by other processes or nodes (and, in SQLite mode, by this one). */
   onInvalidate(fn: (m: Invalidation) => void): void;
+  /** The channel itself: callers catch up on it before trusting cached credentials. */
+  invalidations: InvalidationChannel;
   ready(audit: AuditRepository): Promise<ReadyCheck>;
   close(): Promise<void>;
 }
@@ -64,8 +67,9 @@ export async function openNodeStorage(config: Readonly<Config>): Promise<NodeSto
 
 function openSqlite(config: Readonly<Config>): NodeStorage {
   const inner = new SqliteStorage(join(config.dataDir, 'keyhold.db'));
-  // Every read and write of keys goes through the cache, so this node's own writes invalidate it.
-  const storage = withKeyCache(inner);
+  // Every read and write of keys goes through the cache, so this node's own writes invalidate it;
+  // the change log carries what other processes on the same file changed.
+  const storage = withKeyCache(inner, { ...DEFAULT_KEY_CACHE, invalidations: inner.changes });
   return {
     kind: 'sqlite',
     nodeId: 'local',
@@ -77,7 +81,8 @@ function openSqlite(config: Readonly<Config>): NodeStorage {
       await fn();
       return true;
     },
-    onInvalidate: () => undefined,
+    onInvalidate: (fn) => inner.changes.subscribe(fn),
+    invalidations: inner.changes,
     ready: async (audit) => {
       const checks: Record<string, string> = {};
       let ok = true;
@@ -134,6 +139,7 @@ async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
     bootstrap: (fn) => pg.withBootstrapLock(fn),
     runExclusive: (fn) => pg.leases.runExclusive(JOB_LEASE, nodeId, JOB_LEASE_TTL_MS, fn),
     onInvalidate: (fn) => listener.subscribe(fn),
+    invalidations: listener,
     ready: async () => {
       const checks: Record<string, string> = {};
       let ok = true;

@@ -1,6 +1,8 @@
 /**
  * SQLite adapter of IamRepository (tables from migration 003). Statements are prepared once;
- * getIdentityPolicies is one primary-key range scan on iam_policies.
+ * getIdentityPolicies is one primary-key range scan on iam_policies. Every change that can
+ * alter a credential or an authorization decision appends to the change log in its own
+ * transaction (the same messages the PostgreSQL adapter NOTIFYs).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
@@ -13,6 +15,7 @@ import type {
   SessionRecord,
 } from '../iam-repository.js';
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
+import type { SqliteChangeLog } from './sqlite-change-log.js';
 
 type Row = Record<string, unknown>;
 
@@ -21,18 +24,32 @@ export class SqliteIamRepository implements IamRepository {
   readonly #s: ReturnType<typeof prepare>;
   readonly #deleteUser: (arn: string) => boolean;
   readonly #deleteRole: (arn: string) => boolean;
+  readonly #changed: <T>(payloads: string[], fn: () => T) => T;
 
-  constructor(readonly db: BetterSqlite3.Database) {
+  constructor(
+    readonly db: BetterSqlite3.Database,
+    log: SqliteChangeLog,
+  ) {
     const s = prepare(db);
     this.#s = s;
+    this.#changed = <T>(payloads: string[], fn: () => T): T =>
+      db.transaction(() => {
+        const out = fn();
+        for (const p of payloads) log.record(p);
+        return out;
+      })();
     this.#deleteUser = db.transaction((arn: string) => {
       s.deletePoliciesOf.run(arn);
+      for (const k of s.accessKeysOf.all(arn) as Row[]) log.record(`ak:${String(k.access_key_id)}`);
       s.deleteAccessKeysOf.run(arn);
+      log.record('iam');
       return s.deletePrincipal.run(arn, 'user').changes > 0;
     });
     this.#deleteRole = db.transaction((arn: string) => {
       s.deletePoliciesOf.run(arn);
+      for (const x of s.sessionIdsOf.all(arn) as Row[]) log.record(`ak:${String(x.access_key_id)}`);
       s.deleteSessionsOf.run(arn);
+      log.record('iam');
       return s.deletePrincipal.run(arn, 'role').changes > 0;
     });
   }
@@ -121,8 +138,11 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async updateRole(r: IamRoleRecord): Promise<boolean> {
-    return (
-      this.#s.updateRole.run(r.trustPolicy, r.maxSessionDuration, r.description, r.arn).changes > 0
+    return this.#changed(
+      ['iam'],
+      () =>
+        this.#s.updateRole.run(r.trustPolicy, r.maxSessionDuration, r.description, r.arn).changes >
+        0,
     );
   }
 
@@ -131,7 +151,7 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async putPolicy(p: IamPolicyRecord): Promise<void> {
-    this.#s.putPolicy.run(p.principalArn, p.policyName, p.document);
+    this.#changed(['iam'], () => this.#s.putPolicy.run(p.principalArn, p.policyName, p.document));
   }
 
   async getPolicy(principalArn: string, policyName: string): Promise<IamPolicyRecord | undefined> {
@@ -144,7 +164,10 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async deletePolicy(principalArn: string, policyName: string): Promise<boolean> {
-    return this.#s.deletePolicy.run(principalArn, policyName).changes > 0;
+    return this.#changed(
+      ['iam'],
+      () => this.#s.deletePolicy.run(principalArn, policyName).changes > 0,
+    );
   }
 
   async getIdentityPolicies(p: IdentityPolicyPrincipal): Promise<string[]> {
@@ -164,7 +187,10 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<boolean> {
-    return this.#s.deleteAccessKey.run(accessKeyId).changes > 0;
+    return this.#changed(
+      [`ak:${accessKeyId}`],
+      () => this.#s.deleteAccessKey.run(accessKeyId).changes > 0,
+    );
   }
 
   async putSession(x: SessionRecord): Promise<void> {
@@ -205,7 +231,7 @@ export class SqliteIamRepository implements IamRepository {
 
   #insertPrincipal(arn: string, row: Row): void {
     try {
-      this.#s.insertPrincipal.run(row);
+      this.#changed(['iam'], () => this.#s.insertPrincipal.run(row));
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError(`principal ${arn}`);
       throw err;
@@ -261,6 +287,7 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     getSession: db.prepare('SELECT * FROM sts_sessions WHERE access_key_id = ?'),
     deleteSessionsOf: db.prepare('DELETE FROM sts_sessions WHERE role_arn = ?'),
+    sessionIdsOf: db.prepare('SELECT access_key_id FROM sts_sessions WHERE role_arn = ?'),
     deleteExpiredSessions: db.prepare('DELETE FROM sts_sessions WHERE expiration <= ?'),
   };
 }

@@ -23,6 +23,7 @@ import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js
 import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
+import { SqliteChangeLog } from './sqlite-change-log.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
 import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
@@ -40,6 +41,8 @@ export class SqliteStorage implements Storage {
   readonly multiRegion: SqliteMultiRegionRepository;
   readonly imports: SqliteImportRepository;
   readonly customKeyStores: SqliteCustomKeyStoreRepository;
+  /** Cross-process invalidation (change_log + PRAGMA data_version). */
+  readonly changes: SqliteChangeLog;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -52,7 +55,8 @@ export class SqliteStorage implements Storage {
     this.#s = prepare(db);
     this.#versions = keyVersionWrites(db);
     this.grants = new SqliteGrantRepository(db);
-    this.iam = new SqliteIamRepository(db);
+    this.changes = new SqliteChangeLog(db);
+    this.iam = new SqliteIamRepository(db, this.changes);
     this.rotation = new SqliteRotationRepository(db);
     this.multiRegion = new SqliteMultiRegionRepository(db);
     this.imports = new SqliteImportRepository(db);
@@ -279,13 +283,16 @@ export class SqliteStorage implements Storage {
   // ---- access keys ----
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
-    this.#s.putAccessKey.run(
-      key.accessKeyId,
-      key.accountId,
-      key.principalArn,
-      key.sealedSecret,
-      key.createdAt.getTime(),
-    );
+    this.db.transaction(() => {
+      this.#s.putAccessKey.run(
+        key.accessKeyId,
+        key.accountId,
+        key.principalArn,
+        key.sealedSecret,
+        key.createdAt.getTime(),
+      );
+      this.changes.record(`ak:${key.accessKeyId}`);
+    })();
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
