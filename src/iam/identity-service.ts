@@ -10,6 +10,7 @@ import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js'
 import { DuplicateKeyError, type Storage } from '../storage/repository.js';
 import { iamError, toIamError } from './errors.js';
 import { parseCached } from './evaluate.js';
+import { bindDocument, displayPolicy, type PrincipalBindings } from './principal-binding.js';
 
 /** IAM API Reference, CreateUser / CreateRole: `[\w+=,.@-]+`, 1–64 characters. */
 const NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -186,6 +187,7 @@ export class IdentityService {
       arn: `arn:aws:iam::${input.accountId}:role${path}${input.name}`,
       roleId: uniqueId('AROA'),
       trustPolicy: input.trustPolicy,
+      trustPolicyPrincipals: await this.#bindTrust(input.trustPolicy),
       maxSessionDuration,
       description: input.description ?? '',
       createdAt: this.#clock.now(),
@@ -210,6 +212,18 @@ export class IdentityService {
     return this.#iam.listRoles(accountId);
   }
 
+  /** Roles as IAM shows them: a trust policy's deleted principals appear as unique ids. */
+  async listRolesShown(accountId?: string): Promise<IamRoleRecord[]> {
+    const roles = await this.#iam.listRoles(accountId);
+    const shown = [];
+    for (const r of roles)
+      shown.push({
+        ...r,
+        trustPolicy: await displayPolicy(this.#iam, r.trustPolicy, r.trustPolicyPrincipals),
+      });
+    return shown;
+  }
+
   async updateRole(
     arn: string,
     change: { trustPolicy?: string; maxSessionDuration?: number; description?: string },
@@ -221,6 +235,10 @@ export class IdentityService {
     const next: IamRoleRecord = {
       ...role,
       trustPolicy: change.trustPolicy ?? role.trustPolicy,
+      trustPolicyPrincipals:
+        change.trustPolicy === undefined
+          ? role.trustPolicyPrincipals
+          : await this.#bindTrust(change.trustPolicy),
       maxSessionDuration: change.maxSessionDuration ?? role.maxSessionDuration,
       description: change.description ?? role.description,
     };
@@ -271,6 +289,15 @@ export class IdentityService {
   async deletePolicy(principalArn: string, policyName: string): Promise<void> {
     if (!(await this.#iam.deletePolicy(principalArn, policyName)))
       throw iamError('NoSuchEntity', `The policy with name ${policyName} cannot be found.`);
+  }
+
+  /**
+   * Bind the users and roles a trust policy names to their unique ids (as IAM does when it
+   * saves the document). A role may trust itself: it is bound once it exists, by the next
+   * UpdateAssumeRolePolicy (IAM refuses such a document on CreateRole).
+   */
+  async #bindTrust(text: string): Promise<PrincipalBindings> {
+    return bindDocument(this.#iam, parseCached(text, 'trust'));
   }
 
   async #requireAccount(accountId: string): Promise<void> {

@@ -15,6 +15,7 @@ import type {
   SessionRecord,
 } from '../iam-repository.js';
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
+import { encodeBindings, optionalBindings } from '../principal-bindings.js';
 import type { SqliteChangeLog } from './sqlite-change-log.js';
 
 type Row = Record<string, unknown>;
@@ -76,6 +77,7 @@ export class SqliteIamRepository implements IamRepository {
       path: u.path,
       unique_id: u.userId,
       trust_policy: null,
+      trust_policy_principals: null,
       max_session_duration: null,
       description: null,
       created_at: u.createdAt.getTime(),
@@ -113,6 +115,7 @@ export class SqliteIamRepository implements IamRepository {
       path: r.path,
       unique_id: r.roleId,
       trust_policy: r.trustPolicy,
+      trust_policy_principals: encodeBindings(r.trustPolicyPrincipals),
       max_session_duration: r.maxSessionDuration,
       description: r.description,
       created_at: r.createdAt.getTime(),
@@ -141,8 +144,13 @@ export class SqliteIamRepository implements IamRepository {
     return this.#changed(
       ['iam'],
       () =>
-        this.#s.updateRole.run(r.trustPolicy, r.maxSessionDuration, r.description, r.arn).changes >
-        0,
+        this.#s.updateRole.run(
+          r.trustPolicy,
+          encodeBindings(r.trustPolicyPrincipals),
+          r.maxSessionDuration,
+          r.description,
+          r.arn,
+        ).changes > 0,
     );
   }
 
@@ -247,7 +255,7 @@ function prepare(db: BetterSqlite3.Database) {
     getAccount: db.prepare('SELECT * FROM iam_accounts WHERE account_id = ?'),
     listAccounts: db.prepare('SELECT * FROM iam_accounts ORDER BY account_id'),
     insertPrincipal: db.prepare(
-      'INSERT INTO iam_principals (arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at) VALUES (@arn, @account_id, @kind, @name, @path, @unique_id, @trust_policy, @max_session_duration, @description, @created_at)',
+      'INSERT INTO iam_principals (arn, account_id, kind, name, path, unique_id, trust_policy, trust_policy_principals, max_session_duration, description, created_at) VALUES (@arn, @account_id, @kind, @name, @path, @unique_id, @trust_policy, @trust_policy_principals, @max_session_duration, @description, @created_at)',
     ),
     getPrincipal: db.prepare('SELECT * FROM iam_principals WHERE arn = ? AND kind = ?'),
     getByName: db.prepare(
@@ -260,7 +268,7 @@ function prepare(db: BetterSqlite3.Database) {
       'SELECT * FROM iam_principals WHERE kind = ? ORDER BY account_id, name COLLATE NOCASE',
     ),
     updateRole: db.prepare(
-      "UPDATE iam_principals SET trust_policy = ?, max_session_duration = ?, description = ? WHERE arn = ? AND kind = 'role'",
+      "UPDATE iam_principals SET trust_policy = ?, trust_policy_principals = ?, max_session_duration = ?, description = ? WHERE arn = ? AND kind = 'role'",
     ),
     deletePrincipal: db.prepare('DELETE FROM iam_principals WHERE arn = ? AND kind = ?'),
     putPolicy: db.prepare(
@@ -315,6 +323,7 @@ function rowToRole(r: Row): IamRoleRecord {
     arn: String(r.arn),
     roleId: String(r.unique_id),
     trustPolicy: String(r.trust_policy),
+    ...optionalBindings(r.trust_policy_principals),
     maxSessionDuration: Number(r.max_session_duration),
     description: r.description === null ? '' : String(r.description),
     createdAt: new Date(Number(r.created_at)),

@@ -20,6 +20,7 @@ import {
   type TagRecord,
 } from '../repository.js';
 import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
+import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
@@ -311,6 +312,7 @@ function migrate(db: BetterSqlite3.Database): void {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.sql);
+      m.run?.(db);
       db.pragma(`user_version = ${m.version}`);
     })();
   }
@@ -318,7 +320,7 @@ function migrate(db: BetterSqlite3.Database): void {
 
 function prepare(db: BetterSqlite3.Database) {
   const keyCols =
-    'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, creation_date, deletion_date, pending_window_days, current_version_id, revision';
+    'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, policy_principals, creation_date, deletion_date, pending_window_days, current_version_id, revision';
   const keyVals = keyCols
     .split(', ')
     .map((c) => `@${c}`)
@@ -331,7 +333,7 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     updateKey: db.prepare(
       `UPDATE keys SET description = @description, key_state = @key_state, key_usage = @key_usage,
-         policy = @policy, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
+         policy = @policy, policy_principals = @policy_principals, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
          current_version_id = @current_version_id, multi_region = @multi_region, revision = @revision
        WHERE region = @region AND key_id = @key_id AND revision = @prev_revision`,
     ),
@@ -426,6 +428,7 @@ function keyToRow(k: KeyRecord): Row {
     key_manager: k.keyManager,
     multi_region: k.multiRegion ? 1 : 0,
     policy: k.policy,
+    policy_principals: encodeBindings(k.policyPrincipals),
     creation_date: k.creationDate.getTime(),
     deletion_date: k.deletionDate?.getTime() ?? null,
     pending_window_days: k.pendingDeletionWindowInDays ?? null,
@@ -456,6 +459,8 @@ function rowToKey(r: Row): KeyRecord {
   if (r.pending_window_days !== null)
     key.pendingDeletionWindowInDays = Number(r.pending_window_days);
   if (r.current_version_id !== null) key.currentVersionId = String(r.current_version_id);
+  const bound = decodeBindings(r.policy_principals);
+  if (bound !== undefined) key.policyPrincipals = bound;
   return key;
 }
 
