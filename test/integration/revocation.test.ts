@@ -69,17 +69,18 @@ describe('revocation: deleted identities stop working at once', () => {
   const encrypt = (c: Creds) =>
     kms(c).send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }));
 
-  /** Another process on the same keyhold.db: deletes through the storage layer directly. */
-  const otherProcess = async (call: string) => {
+  /** Another process on the same keyhold.db: changes it through the storage layer directly. */
+  const otherProcessRuns = async (body: string) => {
     const script = `
       import { SqliteStorage } from ${JSON.stringify(STORAGE_MODULE)};
       const s = new SqliteStorage(${JSON.stringify(join(server.dataDir, 'keyhold.db'))});
-      const done = await s.${call};
+      const done = await (async () => { ${body} })();
       await s.close();
-      if (done !== true) { console.error('nothing deleted'); process.exit(3); }
+      if (done !== true) { console.error('nothing changed'); process.exit(3); }
     `;
     await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
   };
+  const otherProcess = (call: string) => otherProcessRuns(`return s.${call};`);
 
   /** A fresh user with a key and a policy allowing KMS and AssumeRole. */
   const newUser = async () => {
@@ -231,6 +232,21 @@ describe('revocation: deleted identities stop working at once', () => {
     await encrypt(session);
     const me = await sts(session).send(new GetCallerIdentityCommand({}));
     assert.match(me.Arn ?? '', /:assumed-role\/r\d+\/s1$/);
+  });
+
+  it('DisableKey by another process on the same file: the cached key record is dropped at once', async () => {
+    const other = (await server.client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    const root = server.client;
+    await root.send(new EncryptCommand({ KeyId: other, Plaintext: Buffer.from('x') }));
+    await otherProcessRuns(`
+      const k = await s.getKey(${JSON.stringify(TEST_REGION)}, ${JSON.stringify(other)});
+      await s.updateKey({ ...k, keyState: 'Disabled' });
+      return true;`);
+    // Within the key cache's 1 s TTL: only the change log can make this immediate.
+    await expectAwsError(
+      root.send(new EncryptCommand({ KeyId: other, Plaintext: Buffer.from('x') })),
+      'DisabledException',
+    );
   });
 
   it('an unknown or tampered session is still refused, and a deletion of nothing changes nothing', async () => {

@@ -94,8 +94,12 @@ export class SqliteStorage implements Storage {
 
   async updateKey(key: KeyRecord): Promise<KeyRecord> {
     const next = { ...key, revision: key.revision + 1 };
-    const res = this.#s.updateKey.run({ ...keyToRow(next), prev_revision: key.revision });
-    if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+    this.db.transaction(() => {
+      const res = this.#s.updateKey.run({ ...keyToRow(next), prev_revision: key.revision });
+      if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+      // Other processes on this file drop their cached record (state, policy) at once.
+      this.changes.record(`k:${key.region}/${key.keyId}`);
+    })();
     return next;
   }
 
@@ -109,6 +113,7 @@ export class SqliteStorage implements Storage {
       this.#s.deleteVersions.run(region, keyId);
       this.#s.deleteAllTags.run(region, keyId);
       this.#s.deleteAliasesOfKey.run(region, keyId);
+      this.changes.record(`k:${region}/${keyId}`);
     })();
   }
 
