@@ -1,5 +1,5 @@
 /**
- * Migration 011 from the schema before it (version 9, as released, plus 010): a database
+ * Migration 011 (SQLite) and 4 (PostgreSQL) from the schema released before them: a database
  * with users, roles, key policies, trust policies and grants naming them by ARN is bound
  * to the principals' unique ids when it is opened; ARNs naming no principal stay unbound;
  * a re-opened database is not migrated twice.
@@ -12,6 +12,10 @@ import { it } from 'node:test';
 import Database from '../../../src/storage/sqlite/driver.js';
 import { MIGRATIONS } from '../../../src/storage/sqlite/migrations.js';
 import { SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.js';
+import pg from 'pg';
+import { PG_MIGRATIONS } from '../../../src/storage/postgres/pg-migrations.js';
+import { PostgresStorage } from '../../../src/storage/postgres/pg-storage.js';
+import { createTestDatabase } from '../../helpers/postgres.js';
 
 const ACCT = '111122223333';
 const ALICE = `arn:aws:iam::${ACCT}:user/alice`;
@@ -110,4 +114,70 @@ it('a key written after the migration round-trips its bindings; none is stored a
   await s.updateKey({ ...next, policyPrincipals: { [ALICE]: ALICE_ID } });
   assert.deepEqual((await s.getKey('us-east-1', 'k1'))?.policyPrincipals, { [ALICE]: ALICE_ID });
   await s.close();
+});
+
+it('PostgreSQL migration 4 binds existing data the same way', async () => {
+  const db = await createTestDatabase();
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    // The schema as released before this work (migrations 1–3), with data naming principals.
+    await c.query(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+    );
+    for (const m of PG_MIGRATIONS.filter((x) => x.version <= 3)) {
+      await c.query(m.sql);
+      await c.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
+        m.version,
+        m.description,
+      ]);
+    }
+    await c.query('INSERT INTO iam_accounts VALUES ($1, 1)', [ACCT]);
+    const principal =
+      'INSERT INTO iam_principals (arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)';
+    await c.query(principal, [ALICE, ACCT, 'user', 'alice', '/', ALICE_ID, null, null, null]);
+    await c.query(principal, [
+      APP,
+      ACCT,
+      'role',
+      'app',
+      '/',
+      APP_ID,
+      policy(ALICE, GONE),
+      3600,
+      '',
+    ]);
+    await c.query(
+      `INSERT INTO keys (region, key_id, account_id, arn, description, key_state, key_spec, key_usage,
+         origin, key_manager, multi_region, policy, creation_date, revision)
+       VALUES ('us-east-1', 'k1', $1, $2, '', 'Enabled', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'AWS_KMS', 'CUSTOMER', false, $3, 1, 0)`,
+      [ACCT, `arn:aws:kms:us-east-1:${ACCT}:key/k1`, policy(ALICE, APP)],
+    );
+    await c.query(
+      `INSERT INTO grants (region, key_id, grant_id, account_id, issuing_principal, grantee_principal,
+         retiring_principal, operations, creation_date, fingerprint)
+       VALUES ('us-east-1', 'k1', 'g1', $1, $2, $3, $4, '["Encrypt"]', 1, 'f1')`,
+      [ACCT, `arn:aws:iam::${ACCT}:root`, APP, GONE],
+    );
+  } finally {
+    await c.end();
+  }
+  const s = await PostgresStorage.open(db.url);
+  try {
+    assert.deepEqual((await s.getKey('us-east-1', 'k1'))?.policyPrincipals, {
+      [ALICE]: ALICE_ID,
+      [APP]: APP_ID,
+    });
+    assert.deepEqual((await s.iam.getRole(APP))?.trustPolicyPrincipals, { [ALICE]: ALICE_ID });
+    const g1 = await s.grants.getGrant('us-east-1', 'k1', 'g1');
+    assert.equal(g1?.granteePrincipalId, APP_ID);
+    assert.equal(
+      g1?.retiringPrincipalId,
+      undefined,
+      'a principal that does not exist stays unbound',
+    );
+  } finally {
+    await s.close();
+    await db.drop();
+  }
 });
