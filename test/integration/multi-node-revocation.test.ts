@@ -1,14 +1,20 @@
 /**
  * Two keyhold nodes on one PostgreSQL database: a role, user or access key deleted through
  * node A is refused by node B on its next requests (NOTIFY from the deleting transaction,
- * typically a few ms), and by A at once. Through the AWS SDK and the admin API.
+ * typically a few ms), and by A at once; a namesake re-created through A inherits nothing
+ * on B. Through the AWS SDK and the admin API.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  EncryptCommand,
+  GetKeyPolicyCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { adminClient } from '../helpers/admin-client.js';
 import { startCluster, within, type Cluster } from '../helpers/multi-node.js';
@@ -99,7 +105,7 @@ describe('multi-node: deletions reach every node', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('DeleteRole on A: the session is refused by A at once and by B (KMS and STS)', async () => {
+  it('DeleteRole on A: the session is refused by A at once and by B (KMS and STS)', async (t) => {
     const u = await newUser();
     const admin = adminA();
     const role = (
@@ -136,6 +142,9 @@ describe('multi-node: deletions reach every node', () => {
     await admin('DeleteRole', { RoleArn: role.Arn });
     assert.equal(await refused(0, session), true, 'A refuses at once');
     const ms = await within(BOUND_MS, () => refused(1, session));
+    t.diagnostic(
+      `B refused the deleted role's session ${ms.toFixed(1)} ms after DeleteRole returned`,
+    );
     await assert.rejects(sts(1, session).send(new GetCallerIdentityCommand({})), {
       name: 'InvalidClientTokenId',
     });
@@ -157,5 +166,45 @@ describe('multi-node: deletions reach every node', () => {
     await adminA()('DeleteAccessKey', { UserArn: u.arn, AccessKeyId: u.creds.accessKeyId });
     assert.equal(await refused(0, u.creds), true);
     await within(BOUND_MS, () => refused(1, u.creds));
+  });
+
+  it('a user re-created through A under a deleted user\u2019s name is a stranger to B as well', async () => {
+    const name = `bound${++n}`;
+    const admin = adminA();
+    const make = async () => {
+      const u = (await admin('CreateUser', { AccountId: ACCT, UserName: name })).User as {
+        Arn: string;
+        UserId: string;
+      };
+      const k = (await admin('CreateAccessKey', { UserArn: u.Arn })).AccessKey as {
+        AccessKeyId: string;
+        SecretAccessKey: string;
+      };
+      return { ...u, creds: { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey } };
+    };
+    const old = await make();
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCT}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        { Effect: 'Allow', Principal: { AWS: old.Arn }, Action: 'kms:Encrypt', Resource: '*' },
+      ],
+    });
+    const bound = (await cluster.nodes[0]!.client.send(new CreateKeyCommand({ Policy: policy })))
+      .KeyMetadata?.KeyId as string;
+    const enc = (node: 0 | 1, c: Creds) =>
+      kms(node, c).send(new EncryptCommand({ KeyId: bound, Plaintext: Buffer.from('x') }));
+    await enc(1, old.creds);
+    await admin('DeleteUser', { UserArn: old.Arn });
+    const again = await make();
+    await assert.rejects(enc(1, again.creds), { name: 'AccessDeniedException' });
+    const shown = await cluster.nodes[1]!.client.send(new GetKeyPolicyCommand({ KeyId: bound }));
+    assert.ok(shown.Policy?.includes(`"${old.UserId}"`), shown.Policy);
+    assert.ok(!shown.Policy?.includes(old.Arn), 'the ARN now names someone else');
   });
 });
