@@ -17,7 +17,6 @@ import type { PrincipalBindings } from '../storage/principal-bindings.js';
 export type { PrincipalBindings };
 
 const IAM_PRINCIPAL_RE = /^arn:aws:iam::(\d{12}):(user|role)\//;
-export const UNIQUE_ID_RE = /^(AIDA|AROA)[A-Z2-7]{17}$/;
 
 type Lookup = Pick<IamRepository, 'getUser' | 'getRole'>;
 
@@ -68,7 +67,9 @@ export function boundDocument(
   const hit = perDoc?.get(k);
   if (hit !== undefined) return hit;
   const swap = (s: PrincipalSpec | undefined): PrincipalSpec | undefined =>
-    s === undefined ? undefined : { ...s, aws: s.aws.map((a) => bindings[a] ?? a) };
+    s === undefined
+      ? undefined
+      : { ...s, aws: s.aws.map((a) => (Object.hasOwn(bindings, a) ? (bindings[a] as string) : a)) };
   const bound: PolicyDocument = {
     ...doc,
     statements: doc.statements.map((st): Statement => ({
