@@ -15,9 +15,11 @@ import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms
 import pg from 'pg';
 import Database from '../../src/storage/sqlite/driver.js';
 import { AuditAnchorError } from '../../src/audit/audit-log.js';
+import { callAdmin } from '../../src/cli/admin-commands.js';
 import {
   startTestServer,
   TEST_ACCESS_KEY_ID,
+  TEST_REGION,
   TEST_SECRET_ACCESS_KEY,
   type TestServer,
 } from '../helpers/server.js';
@@ -114,6 +116,20 @@ describe('audit anchor, SQLite', () => {
 
     const s = await startTestServer({ dataDir, env: { KEYHOLD_AUDIT_RESET: '1' } });
     await work(s, 2);
+    // The console's VerifyAudit reports the reset too.
+    const live = (await callAdmin(
+      'VerifyAudit',
+      {},
+      {
+        endpointUrl: s.url,
+        region: TEST_REGION,
+        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+      },
+    )) as { Valid: boolean; Resets: { Seq: number; PreviousAnchor?: { Seq: number } }[] };
+    assert.equal(live.Valid, true);
+    assert.equal(live.Resets.length, 1);
+    assert.equal(live.Resets[0]?.Seq, 1);
+    assert.equal(live.Resets[0]?.PreviousAnchor?.Seq, before);
     await s.stop();
     const after = await cli(['audit', 'verify', '--data-dir', dataDir]);
     assert.equal(after.code, 2, after.stderr);
