@@ -60,7 +60,9 @@ export class UnauthenticatedAggregator {
    */
   admit(input: AuditInput): { full: boolean; closed: AuditInput[] } {
     const closed: AuditInput[] = [];
-    const key = `${input.sourceIp}\0${input.operation}\0${input.errorCode ?? ''}`;
+    // The target is the caller's (up to a header's size): key on what the event will show.
+    const name = truncateUtf8(input.operation, MAX_EVENT_NAME_BYTES);
+    const key = `${input.sourceIp}\0${name}\0${input.errorCode ?? ''}`;
     let b = this.buckets.get(key);
     if (b !== undefined && this.now() - b.openedAt >= this.windowMs) {
       this.close(key, b, closed);

@@ -26,6 +26,8 @@ import {
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const MAIN = 'dist/src/cli/main.js';
+/** These cases edit audit.db and keyhold.db: SQLite even when KEYHOLD_TEST_STORAGE=postgres. */
+const SQLITE = { KEYHOLD_STORAGE_URL: '' };
 
 interface CliResult {
   code: number;
@@ -81,7 +83,7 @@ describe('audit anchor, SQLite', () => {
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('verify prints the head and the anchor of an untouched log', async () => {
-    const s = await startTestServer({ dataDir });
+    const s = await startTestServer({ dataDir, env: SQLITE });
     await work(s, 5);
     await s.stop();
     const anchored = sqliteAnchorSeq(dataDir);
@@ -102,7 +104,7 @@ describe('audit anchor, SQLite', () => {
       v.stderr,
       new RegExp(`FAILED.*missing or empty, but its anchor records seq ${before}`),
     );
-    await assert.rejects(startTestServer({ dataDir }), AuditAnchorError);
+    await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
     const serve = await cli(['serve', '--port', '0', '--data-dir', dataDir], {
       KEYHOLD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
       KEYHOLD_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
@@ -114,7 +116,7 @@ describe('audit anchor, SQLite', () => {
     );
     assert.doesNotMatch(serve.stderr, /\n\s+at /, 'a message, not a stack trace');
 
-    const s = await startTestServer({ dataDir, env: { KEYHOLD_AUDIT_RESET: '1' } });
+    const s = await startTestServer({ dataDir, env: { ...SQLITE, KEYHOLD_AUDIT_RESET: '1' } });
     await work(s, 2);
     // The console's VerifyAudit reports the reset too.
     const live = (await callAdmin(
@@ -139,7 +141,7 @@ describe('audit anchor, SQLite', () => {
       new RegExp(`log reset at seq 1 .*previous anchor: seq ${before}, chain hash [0-9a-f]{64}`),
     );
     // The next start is an ordinary one.
-    const again = await startTestServer({ dataDir });
+    const again = await startTestServer({ dataDir, env: SQLITE });
     await again.stop();
   });
 
@@ -149,15 +151,15 @@ describe('audit anchor, SQLite', () => {
     const v = await cli(['audit', 'verify', '--data-dir', dataDir]);
     assert.equal(v.code, 1);
     assert.match(v.stderr, new RegExp(`anchor records seq ${anchored}`));
-    await assert.rejects(startTestServer({ dataDir }), AuditAnchorError);
+    await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
     // The refused start left no new audit.db behind that a second start would accept.
-    await assert.rejects(startTestServer({ dataDir }), AuditAnchorError);
+    await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
   });
 
   it('verify --expect fails when the log no longer holds a head kept elsewhere', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyhold-anchor-expect-'));
     try {
-      const s = await startTestServer({ dataDir: dir });
+      const s = await startTestServer({ dataDir: dir, env: SQLITE });
       await work(s, 1);
       await s.stop();
       const first = await cli(['audit', 'verify', '--data-dir', dir]);
@@ -190,6 +192,7 @@ function serve(dataDir: string): Promise<Running> {
       KEYHOLD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
       KEYHOLD_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
       KEYHOLD_QUOTAS: 'off',
+      KEYHOLD_STORAGE_URL: '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -254,6 +257,7 @@ describe('audit anchor and kill -9', () => {
 describe('audit anchor, PostgreSQL', () => {
   let db: TestDatabase;
   let dataDir: string;
+  let dataDirB: string;
   const PASSPHRASE = 'anchor test passphrase, long enough';
   const env = () => ({
     KEYHOLD_STORAGE_URL: db.url,
@@ -272,10 +276,12 @@ describe('audit anchor, PostgreSQL', () => {
   before(async () => {
     db = await createTestDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'keyhold-anchor-pg-'));
+    dataDirB = mkdtempSync(join(tmpdir(), 'keyhold-anchor-pg-b-'));
   });
   after(async () => {
     await db.drop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dataDirB, { recursive: true, force: true });
   });
 
   it("an emptied node chain fails verify (for that chain) and that node's start", async () => {
@@ -283,7 +289,7 @@ describe('audit anchor, PostgreSQL', () => {
     await work(a, 3);
     await a.stop();
     const b = await startTestServer({
-      dataDir: mkdtempSync(join(tmpdir(), 'keyhold-anchor-pg-b-')),
+      dataDir: dataDirB,
       env: { ...env(), KEYHOLD_NODE_ID: 'node-b' },
     });
     await work(b, 1);

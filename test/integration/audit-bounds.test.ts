@@ -142,7 +142,8 @@ describe('bounded audit events', () => {
     writeFileSync(join(seedDir, 'seed.json'), JSON.stringify(seed));
     server = await startTestServer({
       dataDir,
-      env: { KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
+      // SQLite even when KEYHOLD_TEST_STORAGE=postgres: the flood test measures audit.db.
+      env: { KEYHOLD_STORAGE_URL: '', KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
     });
     const policy = JSON.stringify({
       Version: '2012-10-17',
@@ -217,7 +218,8 @@ describe('bounded audit events', () => {
     assert.equal(summary?.additionalEventData?.aggregatedRequests, 2999);
     server = await startTestServer({
       dataDir,
-      env: { KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
+      // SQLite even when KEYHOLD_TEST_STORAGE=postgres: the flood test measures audit.db.
+      env: { KEYHOLD_STORAGE_URL: '', KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
     });
   });
 
