@@ -127,7 +127,9 @@ export class AuditLog {
 
   /**
    * Record one request's event. Resolves once the event is durably stored; rejects
-   * with an AuditError when it could not be stored (the request must then fail).
+   * with an AuditError when it could not be stored (the request must then fail). An
+   * unauthenticated request that only adds to an open aggregation window resolves at once:
+   * the first of its window was stored, its count goes into the window's summary.
    */
   record(input: AuditInput): Promise<void> {
     if (this.closed) return Promise.reject(new AuditError('audit log is closed'));
