@@ -154,6 +154,19 @@ describe('audit anchor, SQLite', () => {
     await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
     // The refused start left no new audit.db behind that a second start would accept.
     await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
+    // Deleting the anchor row too does not help: keyhold.db has history (its domain keys).
+    const main = new Database(join(dataDir, 'keyhold.db'));
+    main.exec("DELETE FROM kms_meta WHERE name LIKE 'audit_anchor:%'");
+    main.close();
+    const noAnchor = await cli(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(noAnchor.code, 1);
+    assert.match(noAnchor.stderr, /empty, but the main database has history and no audit anchor/);
+    await assert.rejects(startTestServer({ dataDir, env: SQLITE }), AuditAnchorError);
+    const s = await startTestServer({ dataDir, env: { ...SQLITE, KEYHOLD_AUDIT_RESET: 'true' } });
+    await s.stop();
+    const v2 = await cli(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(v2.code, 2);
+    assert.match(v2.stdout, /log reset at seq 1 .*previous anchor: none/);
   });
 
   it('verify --expect fails when the log no longer holds a head kept elsewhere', async () => {
