@@ -136,10 +136,14 @@ export class AuditLog {
     if (input.principal === undefined && this.aggregator !== undefined) {
       // The summary names the first event by its id: fix it now.
       const first = input.eventId !== undefined ? input : { ...input, eventId: randomUUID() };
-      const { full, closed } = this.aggregator.admit(first);
+      const agg = this.aggregator;
+      const { full, closed } = agg.admit(first);
       for (const summary of closed) this.recordInBackground(summary);
       if (!full) return Promise.resolve();
-      return this.append(first);
+      return this.append(first).catch((err: unknown) => {
+        for (const summary of agg.abandon(first)) this.recordInBackground(summary);
+        throw err;
+      });
     }
     const owners = foreignOwners(input);
     if (owners.length === 0) return this.append(input);

@@ -60,9 +60,7 @@ export class UnauthenticatedAggregator {
    */
   admit(input: AuditInput): { full: boolean; closed: AuditInput[] } {
     const closed: AuditInput[] = [];
-    // The target is the caller's (up to a header's size): key on what the event will show.
-    const name = truncateUtf8(input.operation, MAX_EVENT_NAME_BYTES);
-    const key = `${input.sourceIp}\0${name}\0${input.errorCode ?? ''}`;
+    const key = this.keyOf(input);
     let b = this.buckets.get(key);
     if (b !== undefined && this.now() - b.openedAt >= this.windowMs) {
       this.close(key, b, closed);
@@ -94,6 +92,18 @@ export class UnauthenticatedAggregator {
     return { full: false, closed };
   }
 
+  /**
+   * The first event of `input`'s window could not be stored: end the window, so the next
+   * such request is recorded in full again. Returns the summary of what it counted since.
+   */
+  abandon(input: AuditInput): AuditInput[] {
+    const key = this.keyOf(input);
+    const b = this.buckets.get(key);
+    const out: AuditInput[] = [];
+    if (b !== undefined && b.firstEventId === input.eventId) this.close(key, b, out);
+    return out;
+  }
+
   /** Summaries of the windows that have ended (every window when `all`). */
   drain(all: boolean): AuditInput[] {
     const out: AuditInput[] = [];
@@ -107,6 +117,12 @@ export class UnauthenticatedAggregator {
   /** Open windows (for tests and metrics). */
   get size(): number {
     return this.buckets.size;
+  }
+
+  private keyOf(input: AuditInput): string {
+    // The target is the caller's (up to a header's size): key on what the event will show.
+    const name = truncateUtf8(input.operation, MAX_EVENT_NAME_BYTES);
+    return `${input.sourceIp}\0${name}\0${input.errorCode ?? ''}`;
   }
 
   private open(key: string, input: AuditInput, source: string, overflow: boolean): Bucket {

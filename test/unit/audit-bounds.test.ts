@@ -212,6 +212,28 @@ describe('unauthenticated aggregation', () => {
     assert.ok(overflow.some((s) => s.sourceIp === '*'));
   });
 
+  it('a first event that could not be stored does not open a window', async () => {
+    const r = repo();
+    let fail = true;
+    const flaky = Object.assign(Object.create(r) as SqliteAuditRepository, {
+      appendAudit: (
+        rows: Parameters<SqliteAuditRepository['appendAudit']>[0],
+        head: Parameters<SqliteAuditRepository['appendAudit']>[1],
+      ) => (fail ? Promise.reject(new Error('disk full')) : r.appendAudit(rows, head)),
+    });
+    const log = await AuditLog.open(flaky, randomBytes(32), { tickMs: 0 });
+    await assert.rejects(log.record(unauthenticated({ requestId: 'lost' })));
+    fail = false;
+    // The next one is written in full (and awaited), not merely counted.
+    await log.record(unauthenticated({ requestId: 'next' }));
+    const rows = await r.readAudit(0, 10);
+    assert.deepEqual(
+      rows.map((x) => (JSON.parse(x.body) as { requestID: string }).requestID),
+      ['next'],
+    );
+    await log.close();
+  });
+
   it('an authenticated request is never aggregated', async () => {
     const r = repo();
     const log = await AuditLog.open(r, randomBytes(32), { tickMs: 0 });
