@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadRootKey, type LoadedRootKey } from '../hsm/root-key.js';
 import { DEFAULT_KEY_CACHE, withKeyCache } from '../storage/key-cache.js';
+import type { AuditAnchorStore } from '../audit/anchor.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
+import { PgAuditAnchors } from '../storage/postgres/pg-audit-anchors.js';
 import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
 import type { Invalidation, InvalidationChannel } from '../storage/invalidation.js';
 import { PgInvalidationListener } from '../storage/postgres/pg-notify.js';
 import { PostgresStorage } from '../storage/postgres/pg-storage.js';
+import { SqliteAuditAnchors } from '../storage/sqlite/sqlite-audit-anchors.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
 
@@ -37,6 +40,8 @@ export interface NodeStorage {
   /** The root key: a passphrase (salt shared through storage in PostgreSQL mode) or a key file. */
   loadRootKey(passphrase: string | undefined): Promise<LoadedRootKey>;
   openAudit(): AuditRepository & { close(): Promise<void> };
+  /** The audit chains' anchors, in the main database (keyhold.db or the PostgreSQL store). */
+  auditAnchors: AuditAnchorStore;
   /** Serialise first-start work (first domain key, first access key) across nodes. */
   bootstrap<T>(fn: () => Promise<T>): Promise<T>;
   /** Run the background jobs if this node holds the fleet's job lease; true when it ran. */
@@ -76,6 +81,7 @@ function openSqlite(config: Readonly<Config>): NodeStorage {
     storage,
     loadRootKey: async (passphrase) => loadRootKey({ dataDir: config.dataDir, passphrase }),
     openAudit: () => new ThreadedAuditRepository(join(config.dataDir, 'audit.db')),
+    auditAnchors: new SqliteAuditAnchors(inner.db),
     bootstrap: (fn) => fn(),
     runExclusive: async (fn) => {
       await fn();
@@ -136,6 +142,7 @@ async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
       const repo = new PgAuditRepository(pg.db, nodeId);
       return Object.assign(repo, { close: async () => undefined });
     },
+    auditAnchors: new PgAuditAnchors(pg.db),
     bootstrap: (fn) => pg.withBootstrapLock(fn),
     runExclusive: (fn) => pg.leases.runExclusive(JOB_LEASE, nodeId, JOB_LEASE_TTL_MS, fn),
     onInvalidate: (fn) => listener.subscribe(fn),
