@@ -19,6 +19,7 @@ import {
 import { headerValue } from '../protocol/http-message.js';
 import { bodyTooLarge, declaresTooLarge, readBody } from '../protocol/request-body.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
+import { closeAfterAnswer } from './edge.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -41,7 +42,7 @@ export async function handleApiRequest(
     if (!(await headersAuthenticate(deps, req))) {
       // The handler answers (and audits) the same authentication error from the headers
       // alone; the unread body is dropped with the connection.
-      res.setHeader('Connection', 'close');
+      closeAfterAnswer(res);
       return await dispatch(EMPTY);
     }
     if (expectsContinue) res.writeContinue();
@@ -77,6 +78,6 @@ async function headersAuthenticate(
 function refuse(res: ServerResponse, err: KmsError, logger: Logger): void {
   if (err.fault === 'server') logger.error({ err: err.cause ?? err }, 'internal error');
   if (res.headersSent) return;
-  res.setHeader('Connection', 'close');
+  closeAfterAnswer(res);
   send(res, err.status, randomUUID(), errorBody(err));
 }

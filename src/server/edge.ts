@@ -4,14 +4,14 @@
  * what Node leaves open is added here: a socket that never sends a byte, and a cap on open
  * connections answered with an HTTP 503 instead of a silent drop.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpLimits } from '../config/config.js';
 
 /** Idle keep-alive connections are kept this long; nginx's upstream keepalive_timeout is lower. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-/** A refused socket gets this long to read its 503 before it is destroyed. */
-const REFUSAL_LINGER_MS = 1_000;
+/** A refused socket, or one answered before its body was read, is destroyed after this. */
+const LINGER_MS = 2_000;
 
 const REFUSAL_BODY = JSON.stringify({
   __type: 'ServiceUnavailableException',
@@ -78,5 +78,23 @@ function refuse(socket: Socket): void {
   socket.on('error', () => undefined);
   socket.on('data', () => undefined);
   socket.end(REFUSAL);
-  setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/**
+ * For an answer sent before the request body was read (413, an authentication error): close
+ * the connection after it, but as nginx's "lingering close" does. Closing a socket with
+ * unread input makes the kernel send a reset, which can destroy the answer before the client
+ * reads it; so half-close, let Node drain (and drop) the rest of the body, and destroy the
+ * socket after LINGER_MS at the latest. Node calls `destroySoon()` once a `Connection:
+ * close` response is finished.
+ */
+export function closeAfterAnswer(res: ServerResponse): void {
+  res.setHeader('Connection', 'close');
+  const socket = res.socket as (Socket & { destroySoon?: () => void }) | null;
+  if (socket === null) return;
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
 }
