@@ -78,6 +78,7 @@ program
       const lines = [
         `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
         `data directory: ${config.dataDir}`,
+        ...(node.metricsUrl !== undefined ? [`metrics: ${node.metricsUrl}`] : []),
       ];
       if (node.rootKeyCreated) {
         lines.push(
