@@ -13,7 +13,14 @@ import { kmsError } from '../protocol/errors.js';
 import type { IamUserRecord, SessionRecord } from '../storage/iam-repository.js';
 import type { AccessKeyRepository } from '../storage/repository.js';
 import { principalFromArn, type Principal } from './principal.js';
-import { checkScope, parseAuthorization, SigV4Verifier, type SignedRequest } from './sigv4.js';
+import {
+  checkScope,
+  parseAuthorization,
+  requireSignedAmzHeaders,
+  SigV4Verifier,
+  type ParsedAuthorization,
+  type SignedRequest,
+} from './sigv4.js';
 
 interface Credential {
   principal: Principal;
@@ -71,7 +78,26 @@ export class Authenticator {
     req: SignedRequest,
     service = 'kms',
   ): Promise<{ principal: Principal; region: string }> {
+    const { parsed, cred } = await this.#checkHeaders(req, service);
+    await cred.verifier.verify(req, parsed);
+    return { principal: cred.principal, region: parsed.region };
+  }
+
+  /**
+   * Everything `authenticate` checks that needs no body (Authorization form, signed headers,
+   * access key, session token, scope, clock skew): run before a body is read, so a caller
+   * that cannot authenticate gets its error without the server buffering its body.
+   */
+  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<void> {
+    await this.#checkHeaders(req, service);
+  }
+
+  async #checkHeaders(
+    req: Omit<SignedRequest, 'body'>,
+    service: string,
+  ): Promise<{ parsed: ParsedAuthorization; cred: Credential }> {
     const parsed = parseAuthorization(req);
+    requireSignedAmzHeaders(req, parsed);
     const token = req.headers['x-amz-security-token'];
     const channel = this.#opts.invalidations;
     channel?.catchUp();
@@ -97,8 +123,7 @@ export class Authenticator {
     if (cred.expiration !== undefined && now.getTime() >= cred.expiration.getTime())
       throw kmsError('ExpiredTokenException', EXPIRED_TOKEN);
     checkScope(parsed, this.#opts.regions, now, this.#opts.maxSkewSeconds, service);
-    await cred.verifier.verify(req, parsed);
-    return { principal: cred.principal, region: parsed.region };
+    return { parsed, cred };
   }
 
   /** Drop every cached credential (another node changed credentials we may have missed). */

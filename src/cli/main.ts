@@ -93,6 +93,7 @@ program
             '(ThrottlingException; KEYHOLD_QUOTAS=off for development)'
           : 'request quotas: off (KEYHOLD_QUOTAS=off)',
         `data directory: ${config.dataDir}`,
+        ...(node.metricsUrl !== undefined ? [`metrics: ${node.metricsUrl}`] : []),
       ];
       if (node.rootKeyCreated) {
         lines.push(
