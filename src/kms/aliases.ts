@@ -23,6 +23,11 @@ export function checkAliasName(name: string): void {
       `${name} is not a valid alias name: the prefix alias/aws/ is reserved for AWS managed keys.`,
     );
   }
+  /* Precondition: only letters, digits, / _ and - follow alias/ (the model's pattern also
+     admits ':', which AWS refuses with this message). */
+  if (name.includes(':')) {
+    throw kmsError('ValidationException', `${name} contains invalid characters for an alias`);
+  }
 }
 
 /**

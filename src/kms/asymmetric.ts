@@ -158,7 +158,7 @@ export async function encryptFor(
   if (plaintext.length > limit) {
     throw kmsError(
       'ValidationException',
-      `Plaintext is too long: ${alg} with ${key.keySpec} encrypts at most ${limit} bytes.`,
+      `Algorithm ${alg} and key spec ${key.keySpec} cannot encrypt data larger than ${limit} bytes.`,
     );
   }
   if (dryRun) return { blob: Buffer.alloc(0), algorithm: alg };
@@ -234,10 +234,6 @@ export function checkPeerPublicKey(key: KeyRecord, der: Buffer): void {
   } catch {
     ok = false;
   }
-  if (!ok) {
-    throw kmsError(
-      'ValidationException',
-      `PublicKey must be a DER-encoded SubjectPublicKeyInfo on the curve of ${key.keySpec}.`,
-    );
-  }
+  // AWS refuses a bad peer key with a ValidationException that carries no message.
+  if (!ok) throw kmsError('ValidationException', '');
 }

@@ -68,7 +68,12 @@ export function checkRotationSupported(key: KeyRecord, operation: RotationOperat
     throw unsupported('origin is EXTERNAL which is not valid for this operation.');
   if (key.keyManager === 'AWS' && operation !== 'GetKeyRotationStatus')
     throw unsupported('is an AWS managed key, whose rotation is not configurable.');
-  if (!hasRotatableSpec(key) && operation !== 'GetKeyRotationStatus')
+  // RotateKeyOnDemand checks the spec after the key state (useRotationKey).
+  if (
+    !hasRotatableSpec(key) &&
+    operation !== 'GetKeyRotationStatus' &&
+    operation !== 'RotateKeyOnDemand'
+  )
     throw unsupported(
       `key spec ${key.keySpec} does not support key rotation; only symmetric encryption keys rotate.`,
     );
@@ -95,10 +100,14 @@ export async function useRotationKey(
     if (primaryOf(members)?.region !== key.region)
       throw kmsError(
         'UnsupportedOperationException',
-        `${key.arn} is a multi-Region replica key; manage its rotation on the primary key.`,
+        `${key.arn} is a multi-region replica key; manage its rotation on the primary key.`,
       );
   }
   checkKeyState(operation, key);
+  /* Precondition: RotateKeyOnDemand rotates symmetric encryption keys only. AWS checks this
+     after the key state (a disabled RSA key is DisabledException) and sends no message. */
+  if (operation === 'RotateKeyOnDemand' && !hasRotatableSpec(key))
+    throw kmsError('UnsupportedOperationException', '');
   return key;
 }
 

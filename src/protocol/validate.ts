@@ -20,7 +20,8 @@
  * - Blob values print like Java's ByteBuffer, as KMS does:
  *   `Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'`.
  * - Numbers/booleans print as `'5000'`/`'true'`; lists as Java `[a, b]`, maps as `{k=v}`;
- *   every printed value is truncated to 256 characters (AWS prints it whole; we cap it).
+ *   every printed value is echoed whole, as AWS does (a 300-character tag value appears in
+ *   full; request bodies are capped at 1 MiB, so the message is bounded).
  * - Per member the individual errors come in the order pattern, length, range, enum (an observed
  *   AWS multi-error message lists pattern before length).
  * - A list of scalars whose items violate constraints gives ONE error at the list path:
@@ -63,8 +64,6 @@ export function isOperationName(name: string): boolean {
 
 let errors: string[] | null = null;
 
-const MAX_VALUE_CHARS = 256;
-
 function pushError(repr: string | null | undefined, path: string, constraint: string): void {
   // repr: undefined → sensitive (value omitted), null → JSON null, string → printed value
   const value = repr === undefined ? 'Value' : repr === null ? 'Value null' : `Value '${repr}'`;
@@ -88,17 +87,9 @@ function joinPath(prefix: string, seg: string): string {
   return prefix + seg;
 }
 
-function truncate(s: string): string {
-  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS)}...` : s;
-}
-
-/** Java-ish toString of a deserialized value, capped in length. */
+/** Java-ish toString of a deserialized value, whole (AWS echoes long values in full). */
 function show(v: unknown): string {
-  return truncate(showRaw(v, MAX_VALUE_CHARS + 1));
-}
-
-function showRaw(v: unknown, budget: number): string {
-  if (typeof v === 'string') return v.length > budget ? v.slice(0, budget) : v;
+  if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null || v === undefined) return 'null';
   if (Buffer.isBuffer(v)) return `java.nio.HeapByteBuffer[pos=0 lim=${v.length} cap=${v.length}]`;
@@ -106,19 +97,18 @@ function showRaw(v: unknown, budget: number): string {
   let out = '';
   if (Array.isArray(v)) {
     out = '[';
-    for (let i = 0; i < v.length && out.length < budget; i++) {
+    for (let i = 0; i < v.length; i++) {
       if (i > 0) out += ', ';
-      out += showRaw(v[i], budget - out.length);
+      out += show(v[i]);
     }
     return `${out}]`;
   }
   out = '{';
   let first = true;
   for (const k of Object.keys(v as object)) {
-    if (out.length >= budget) break;
     if (!first) out += ', ';
     first = false;
-    out += `${k}=${showRaw((v as Record<string, unknown>)[k], budget - out.length)}`;
+    out += `${k}=${show((v as Record<string, unknown>)[k])}`;
   }
   return `${out}}`;
 }

@@ -200,10 +200,11 @@ describe('EnableKeyRotation / DisableKeyRotation / GetKeyRotationStatus', () => 
     const key = await newKey();
     const alias = `alias/rot-${randomUUID().slice(0, 8)}`;
     await server.client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyId }));
-    await expectAwsError(
+    const err = await expectAwsError(
       server.client.send(new EnableKeyRotationCommand({ KeyId: alias })),
-      'NotFoundException',
+      'InvalidArnException',
     );
+    assert.equal(err.message, 'Key Aliases are not supported for this operation.');
   });
 
   it('a Disabled key: DisabledException to change rotation, status still readable', async () => {

@@ -26,7 +26,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw kmsError(
         'ValidationException',
-        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request.',
+        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.',
       );
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
@@ -48,7 +48,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (!allowsUsage(spec, usage)) {
       throw kmsError(
         'ValidationException',
-        `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
+        `KeyUsage ${usage} is not compatible with KeySpec ${spec}`,
       );
     }
     if (

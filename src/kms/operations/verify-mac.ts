@@ -30,9 +30,8 @@ export default operation<VerifyMacRequest, VerifyMacResponse>({
       Buffer.from(input.Mac as Uint8Array),
     );
     /* Postcondition: a MAC that does not match is KMSInvalidMacException, never MacValid: false. */
-    if (!valid) {
-      throw kmsError('KMSInvalidMacException', 'The HMAC verification failed.');
-    }
+    // AWS sends this error without a message.
+    if (!valid) throw kmsError('KMSInvalidMacException', '');
     return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
   },
 });

@@ -34,9 +34,8 @@ export default operation<VerifyRequest, VerifyResponse>({
       messageType === 'DIGEST' ? 'DIGEST' : 'RAW',
     );
     /* Postcondition: an invalid signature is an error, never SignatureValid: false (AWS). */
-    if (!valid) {
-      throw kmsError('KMSInvalidSignatureException', 'The signature verification failed.');
-    }
+    // AWS sends this error without a message.
+    if (!valid) throw kmsError('KMSInvalidSignatureException', '');
     return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
   },
 });
