@@ -22,6 +22,7 @@
  * - Numbers/booleans print as `'5000'`/`'true'`; lists as Java `[a, b]`, maps as `{k=v}`;
  *   every printed value is echoed whole, as AWS does (a 300-character tag value appears in
  *   full; request bodies are capped at 1 MiB, so the message is bounded).
+ * - Enum value sets are listed in AWS's own order (enum-order.ts), not always botocore's.
  * - Per member the individual errors come in the order pattern, length, range, enum (an observed
  *   AWS multi-error message lists pattern before length).
  * - A list of scalars whose items violate constraints gives ONE error at the list path:
@@ -46,6 +47,7 @@
  * - Patterns are Java regexes with `matches()` semantics: compiled as `^(?:p)$` with the `u` flag
  *   (falling back to no flag if needed); Java's ASCII `\s`/`\S` are translated explicitly.
  */
+import { awsEnumOrder } from './enum-order.js';
 import { kmsError } from './errors.js';
 import { KMS_MODEL, type ModelShape } from './model/kms-model.js';
 
@@ -217,13 +219,13 @@ function compile(name: string): Node {
     identity: false,
   };
   nodes.set(name, forward);
-  const target = build(shape);
+  const target = build(name, shape);
   nodes.set(name, target);
   Object.assign(forward, target);
   return target;
 }
 
-function build(shape: ModelShape): Node {
+function build(name: string, shape: ModelShape): Node {
   switch (shape.type) {
     case 'structure':
       return buildStructure(shape);
@@ -232,7 +234,7 @@ function build(shape: ModelShape): Node {
     case 'map':
       return buildMap(shape);
     case 'string':
-      return buildString(shape);
+      return buildString(name, shape);
     case 'blob':
       return buildBlob(shape);
     case 'boolean':
@@ -257,14 +259,18 @@ const PATTERN = (p: string): string => `Member must satisfy regular expression p
 const ENUM = (e: readonly string[]): string =>
   `Member must satisfy enum value set: [${e.join(', ')}]`;
 
-function constraintList(shape: ModelShape, kind: 'length' | 'value'): string | undefined {
+function constraintList(
+  shape: ModelShape,
+  kind: 'length' | 'value',
+  name = '',
+): string | undefined {
   const parts: string[] = [];
   if (shape.max !== undefined)
     parts.push(kind === 'length' ? MAX_LEN(shape.max) : MAX_VAL(shape.max));
   if (shape.min !== undefined)
     parts.push(kind === 'length' ? MIN_LEN(shape.min) : MIN_VAL(shape.min));
   if (shape.pattern !== undefined) parts.push(PATTERN(shape.pattern));
-  if (shape.enum !== undefined) parts.push(ENUM(shape.enum));
+  if (shape.enum !== undefined) parts.push(ENUM(awsEnumOrder(name, shape.enum)));
   return parts.length === 0 ? undefined : parts.join(', ');
 }
 
@@ -292,7 +298,7 @@ function stringLength(s: string, min: number, max: number): number {
   return codePointLength(s);
 }
 
-function buildString(shape: ModelShape): Node {
+function buildString(name: string, shape: ModelShape): Node {
   const { min, max, pattern, sensitive } = shape;
   const lo = min ?? 0;
   const hi = max ?? Number.MAX_SAFE_INTEGER;
@@ -302,7 +308,7 @@ function buildString(shape: ModelShape): Node {
   const minMsg = min !== undefined ? MIN_LEN(min) : '';
   const maxMsg = max !== undefined ? MAX_LEN(max) : '';
   const patMsg = pattern !== undefined ? PATTERN(pattern) : '';
-  const enumMsg = shape.enum !== undefined ? ENUM(shape.enum) : '';
+  const enumMsg = shape.enum !== undefined ? ENUM(awsEnumOrder(name, shape.enum)) : '';
   const constrained = hasLen || re !== undefined || enumSet !== undefined;
 
   const ok = (s: unknown): boolean => {
@@ -337,7 +343,7 @@ function buildString(shape: ModelShape): Node {
   return {
     parse,
     ok: constrained ? ok : undefined,
-    constraintList: constraintList(shape, 'length'),
+    constraintList: constraintList(shape, 'length', name),
     identity: true,
   };
 }

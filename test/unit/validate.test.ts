@@ -179,7 +179,7 @@ describe('range, pattern and enum constraints', () => {
   it('checks enums', () => {
     assert.match(
       validation('CreateKey', { KeyUsage: 'NOPE' }),
-      /^1 validation error detected: Value 'NOPE' at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: \[SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT\]$/,
+      /^1 validation error detected: Value 'NOPE' at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: \[ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT\]$/,
     );
     assert.deepEqual(parseInput('CreateKey', { KeyUsage: 'ENCRYPT_DECRYPT' }), {
       KeyUsage: 'ENCRYPT_DECRYPT',
