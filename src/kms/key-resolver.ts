@@ -55,7 +55,8 @@ async function resolveStoredKey(
       /* Precondition: the operation accepts aliases (many admin operations take only key ids and ARNs). */
       if (!opts.aliases)
         throw kmsError('InvalidArnException', 'Key Aliases are not supported for this operation.');
-      if (id.kind === 'aliasArn' && id.region !== ctx.region) throw notFoundAlias(value);
+      if (id.kind === 'aliasArn' && id.region !== ctx.region)
+        throw kmsError('NotFoundException', `Invalid arn ${id.region}`);
       const alias = await ctx.services.storage.getAlias(ctx.region, account, id.aliasName);
       if (alias === undefined) throw notFoundAlias(arn);
       ctx.requestAlias = id.aliasName;

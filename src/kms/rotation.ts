@@ -68,12 +68,9 @@ export function checkRotationSupported(key: KeyRecord, operation: RotationOperat
     throw unsupported('origin is EXTERNAL which is not valid for this operation.');
   if (key.keyManager === 'AWS' && operation !== 'GetKeyRotationStatus')
     throw unsupported('is an AWS managed key, whose rotation is not configurable.');
-  // RotateKeyOnDemand checks the spec after the key state (useRotationKey).
-  if (
-    !hasRotatableSpec(key) &&
-    operation !== 'GetKeyRotationStatus' &&
-    operation !== 'RotateKeyOnDemand'
-  )
+  // ListKeyRotations refuses keys that cannot rotate at once; the others check the key spec
+  // after the key state (useRotationKey).
+  if (operation === 'ListKeyRotations' && !hasRotatableSpec(key))
     throw unsupported(
       `key spec ${key.keySpec} does not support key rotation; only symmetric encryption keys rotate.`,
     );
@@ -104,9 +101,13 @@ export async function useRotationKey(
       );
   }
   checkKeyState(operation, key);
-  /* Precondition: RotateKeyOnDemand rotates symmetric encryption keys only. AWS checks this
-     after the key state (a disabled RSA key is DisabledException) and sends no message. */
-  if (operation === 'RotateKeyOnDemand' && !hasRotatableSpec(key))
+  /* Precondition: only symmetric encryption keys rotate. AWS checks this after the key state
+     (a disabled RSA key is DisabledException) and sends no message; DisableKeyRotation of a
+     key that cannot rotate succeeds (there is nothing to turn off). */
+  if (
+    (operation === 'EnableKeyRotation' || operation === 'RotateKeyOnDemand') &&
+    !hasRotatableSpec(key)
+  )
     throw kmsError('UnsupportedOperationException', '');
   return key;
 }

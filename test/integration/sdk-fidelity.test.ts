@@ -486,6 +486,138 @@ describe('messages word for word', () => {
   });
 });
 
+describe('check order and messages of key usage, key state and key spec', () => {
+  it('GetPublicKey of a symmetric or HMAC key → UnsupportedOperationException, no message', async () => {
+    for (const spec of [{}, { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }]) {
+      const key = await createKey(spec);
+      await fails(
+        'GetPublicKey',
+        { KeyId: key.KeyId },
+        { __type: 'UnsupportedOperationException' },
+      );
+    }
+  });
+
+  it('rotation of a key that cannot rotate: state first, then a bare error; disabling is a no-op', async () => {
+    const hmac = await createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    await fails(
+      'EnableKeyRotation',
+      { KeyId: hmac.KeyId },
+      { __type: 'UnsupportedOperationException' },
+    );
+    assert.deepEqual(await ok('DisableKeyRotation', { KeyId: hmac.KeyId }), {});
+    await ok('DisableKey', { KeyId: hmac.KeyId });
+    for (const op of ['EnableKeyRotation', 'DisableKeyRotation', 'RotateKeyOnDemand']) {
+      await fails(
+        op,
+        { KeyId: hmac.KeyId },
+        { __type: 'DisabledException', message: `${hmac.Arn} is disabled.` },
+      );
+    }
+  });
+
+  it('GenerateDataKey with an RSA encryption key: the state, then AWS sentence', async () => {
+    const rsa = await createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    for (const op of ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']) {
+      await fails(
+        op,
+        { KeyId: rsa.KeyId, KeySpec: 'AES_256' },
+        {
+          __type: 'InvalidKeyUsageException',
+          message: 'You cannot generate a data key with an asymmetric CMK',
+        },
+      );
+    }
+    await ok('DisableKey', { KeyId: rsa.KeyId });
+    await fails(
+      'GenerateDataKey',
+      { KeyId: rsa.KeyId, KeySpec: 'AES_256' },
+      { __type: 'DisabledException', message: `${rsa.Arn} is disabled.` },
+    );
+  });
+
+  it('the key usage is checked before the key state', async () => {
+    const hmac = await createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    await ok('DisableKey', { KeyId: hmac.KeyId });
+    await fails(
+      'Sign',
+      { KeyId: hmac.KeyId, Message: b64(Buffer.from('m')), SigningAlgorithm: 'ECDSA_SHA_256' },
+      {
+        __type: 'InvalidKeyUsageException',
+        message: `${hmac.Arn} key usage is GENERATE_VERIFY_MAC which is not valid for Sign.`,
+      },
+    );
+    const signing = await createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+    await ok('ScheduleKeyDeletion', { KeyId: signing.KeyId, PendingWindowInDays: 7 });
+    await fails(
+      'Encrypt',
+      {
+        KeyId: signing.KeyId,
+        Plaintext: b64(Buffer.from('m')),
+        EncryptionAlgorithm: 'RSAES_OAEP_SHA_256',
+      },
+      {
+        __type: 'InvalidKeyUsageException',
+        message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
+      },
+    );
+  });
+
+  it('Ed25519: a message type the algorithm does not take', async () => {
+    const key = await createKey({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' });
+    for (const [alg, type] of [
+      ['ED25519_SHA_512', 'DIGEST'],
+      ['ED25519_PH_SHA_512', 'RAW'],
+    ] as const) {
+      await fails(
+        'Sign',
+        {
+          KeyId: key.KeyId,
+          Message: b64(Buffer.alloc(64, 1)),
+          MessageType: type,
+          SigningAlgorithm: alg,
+        },
+        {
+          __type: 'ValidationException',
+          message: `Message type ${type} is incompatible with algorithm ${alg}.`,
+        },
+      );
+    }
+  });
+
+  it('CreateKey SM2 outside China Regions', async () => {
+    await fails(
+      'CreateKey',
+      { KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' },
+      {
+        __type: 'UnsupportedOperationException',
+        message: 'KeySpec SM2 is not supported in this Region',
+      },
+    );
+  });
+
+  it('an alias ARN of a Region the request is not for → "Invalid arn <region>"', async () => {
+    await fails(
+      'DescribeKey',
+      { KeyId: `arn:aws:kms:${OTHER_REGION}:${TEST_ACCOUNT_ID}:alias/anything` },
+      { __type: 'NotFoundException', message: `Invalid arn ${OTHER_REGION}` },
+    );
+  });
+
+  it("enum values are listed in AWS's order", async () => {
+    const key = await createKey();
+    await fails(
+      'Encrypt',
+      { KeyId: key.KeyId, Plaintext: b64(Buffer.from('m')), EncryptionAlgorithm: 'FOO' },
+      {
+        __type: 'ValidationException',
+        message:
+          "1 validation error detected: Value 'FOO' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE, SYMMETRIC_DEFAULT]",
+      },
+    );
+  });
+});
+
 describe('RetireGrant with GrantId', () => {
   it('accepts a key id as well as a key ARN; an alias is refused', async () => {
     const key = await createKey();

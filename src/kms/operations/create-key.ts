@@ -31,6 +31,12 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
     const info = keySpecInfo(spec);
+    // AWS offers SM2 only in China Regions and answers elsewhere in these words.
+    if (info?.kind === 'SM2')
+      throw kmsError(
+        'UnsupportedOperationException',
+        'KeySpec SM2 is not supported in this Region',
+      );
     if (info === undefined || !info.supported) {
       throw kmsError(
         'UnsupportedOperationException',

@@ -1,6 +1,6 @@
 import type { VerifyMacRequest, VerifyMacResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
-import { keyMaterial, requireAlgorithm, requireUsage } from '../asymmetric.js';
+import { keyMaterial, requireAlgorithm } from '../asymmetric.js';
 import { MAC_ALGORITHMS } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
@@ -15,9 +15,9 @@ export default operation<VerifyMacRequest, VerifyMacResponse>({
       operation: 'VerifyMac',
       action: 'kms:VerifyMac',
       aliases: true,
+      usage: 'GENERATE_VERIFY_MAC',
       authz: { grantTokens: input.GrantTokens, conditions: { 'kms:MacAlgorithm': algorithm } },
     });
-    requireUsage(key, 'GENERATE_VERIFY_MAC', 'VerifyMac');
     requireAlgorithm(key, algorithm);
     const hash = MAC_ALGORITHMS[algorithm];
     if (hash === undefined) throw new Error(`no hash for ${algorithm}`);
