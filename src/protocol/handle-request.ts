@@ -72,8 +72,10 @@ export async function handleKmsRequest(
       recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
       input: outcome.input,
       output: outcome.error === undefined ? outcome.output : undefined,
-      ...(outcome.error !== undefined
-        ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+      // An error AWS sends without a message has no errorMessage in its event either.
+      ...(outcome.error !== undefined ? { errorCode: outcome.error.code } : {}),
+      ...(outcome.error !== undefined && outcome.error.message !== ''
+        ? { errorMessage: outcome.error.message }
         : {}),
       keyArns: ctx?.keyArns ?? [],
       readOnly: OPERATIONS.get(outcome.operation)?.readOnly ?? true,

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeKeyCommand, VerifyCommand } from '@aws-sdk/client-kms';
+import { callAdmin } from '../../src/cli/admin-commands.js';
 import { rawKms, type RawKmsResponse } from '../helpers/raw-kms.js';
 import {
   TEST_ACCESS_KEY_ID,
@@ -196,6 +197,46 @@ describe('errors AWS sends without a message have no message member', () => {
         { __type: 'ValidationException' },
       );
     }
+  });
+
+  it('the audit event of an error without a message has an errorCode and no errorMessage', async () => {
+    const key = await createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    const input = {
+      KeyId: key.KeyId,
+      Message: b64(Buffer.from('m')),
+      MacAlgorithm: 'HMAC_SHA_256',
+    };
+    await fails(
+      'VerifyMac',
+      { ...input, Mac: b64(Buffer.alloc(32)) },
+      { __type: 'KMSInvalidMacException' },
+    );
+    await fails(
+      'VerifyMac',
+      { ...input, MacAlgorithm: 'HMAC_SHA_512', Mac: b64(Buffer.alloc(64)) },
+      {
+        __type: 'InvalidKeyUsageException',
+        message: 'Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.',
+      },
+    );
+    const out = (await callAdmin(
+      'QueryAudit',
+      { KeyArn: key.Arn, EventName: 'VerifyMac' },
+      {
+        endpointUrl: server.url,
+        region: TEST_REGION,
+        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+      },
+    )) as { Events: Record<string, unknown>[] };
+    assert.equal(out.Events.length, 2);
+    const [bare, worded] = out.Events as [Record<string, unknown>, Record<string, unknown>];
+    assert.equal(bare.errorCode, 'KMSInvalidMacException');
+    assert.equal('errorMessage' in bare, false);
+    assert.equal(worded.errorCode, 'InvalidKeyUsageException');
+    assert.equal(
+      worded.errorMessage,
+      'Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.',
+    );
   });
 
   it('errors that have a message still carry it', async () => {
