@@ -1,7 +1,7 @@
 /** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
 import { kmsError } from '../protocol/errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
-import { aliasArn } from './arn.js';
+import { aliasArn, parseKeyIdentifier } from './arn.js';
 import { authorizeAlias, authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
 
@@ -51,6 +51,16 @@ export async function loadAliasForChange(
     await authorizeKey(ctx, current, action);
   }
   return { alias, arn, current };
+}
+
+/**
+ * An alias points to a key, never to another alias. CreateAlias and UpdateAlias model no
+ * InvalidArnException (the answer of other key-only operations), so AWS answers this one.
+ */
+export function refuseAliasTarget(targetKeyId: string): void {
+  const kind = parseKeyIdentifier(targetKeyId).kind;
+  if (kind === 'alias' || kind === 'aliasArn')
+    throw kmsError('ValidationException', 'Aliases must refer to keys. Not aliases');
 }
 
 export function aliasNotFound(arn: string): Error {

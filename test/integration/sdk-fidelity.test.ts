@@ -516,6 +516,28 @@ describe('messages word for word', () => {
     assert.deepEqual(aliases.Aliases, []);
   });
 
+  it('an alias cannot be the target of an alias (CreateAlias, UpdateAlias)', async () => {
+    const key = await createKey();
+    await ok('CreateAlias', { AliasName: 'alias/fidelity-target', TargetKeyId: key.KeyId });
+    for (const op of ['CreateAlias', 'UpdateAlias']) {
+      for (const target of ['alias/fidelity-target', `${ARN_PREFIX}:alias/fidelity-target`]) {
+        await fails(
+          op,
+          {
+            AliasName: op === 'CreateAlias' ? 'alias/fidelity-other' : 'alias/fidelity-target',
+            TargetKeyId: target,
+          },
+          { __type: 'ValidationException', message: 'Aliases must refer to keys. Not aliases' },
+        );
+      }
+    }
+    const aliases = await ok('ListAliases', { KeyId: key.KeyId });
+    assert.deepEqual(
+      (aliases.Aliases as { AliasName: string }[]).map((a) => a.AliasName),
+      ['alias/fidelity-target'],
+    );
+  });
+
   it('RotateKeyOnDemand checks the key state before the key spec', async () => {
     const key = await createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
     await ok('DisableKey', { KeyId: key.KeyId });
