@@ -26,11 +26,17 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw kmsError(
         'ValidationException',
-        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request.',
+        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.',
       );
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
     const info = keySpecInfo(spec);
+    // AWS offers SM2 only in China Regions and answers elsewhere in these words.
+    if (info?.kind === 'SM2')
+      throw kmsError(
+        'UnsupportedOperationException',
+        'KeySpec SM2 is not supported in this Region',
+      );
     if (info === undefined || !info.supported) {
       throw kmsError(
         'UnsupportedOperationException',
@@ -48,7 +54,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (!allowsUsage(spec, usage)) {
       throw kmsError(
         'ValidationException',
-        `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
+        `KeyUsage ${usage} is not compatible with KeySpec ${spec}`,
       );
     }
     if (

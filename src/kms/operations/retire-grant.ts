@@ -3,7 +3,6 @@ import { rootArn } from '../../auth/principal.js';
 import { kmsError } from '../../protocol/errors.js';
 import type { GrantRecord } from '../../storage/grant-repository.js';
 import type { KeyRecord } from '../../storage/repository.js';
-import { parseKeyIdentifier } from '../arn.js';
 import { authorizeKey } from '../authorize.js';
 import type { RequestContext } from '../context.js';
 import { grantPrincipalMatches } from '../grant-principals.js';
@@ -61,9 +60,8 @@ async function byKeyAndId(
   if (keyId === undefined || grantId === undefined)
     throw kmsError('ValidationException', 'Grant token OR (grant ID, key ID) must be specified');
   checkGrantId(grantId);
-  // RetireGrant's KeyId is the key ARN (RetireGrant KeyId docs; reference 02 Part A).
-  if (parseKeyIdentifier(keyId).kind !== 'keyArn')
-    throw kmsError('InvalidArnException', `KeyId ${keyId} must be a key ARN.`);
+  // The model's example is a key ARN, but KeyId is a KeyIdType: a key id (of the caller's
+  // account) or a key ARN, as for RevokeGrant; aliases are refused (InvalidArnException).
   const key = await resolveKey(ctx, keyId, { aliases: false });
   const grant = await ctx.services.storage.grants.getGrant(key.region, key.keyId, grantId);
   if (grant === undefined) throw kmsError('NotFoundException', 'Grant ID not found');
