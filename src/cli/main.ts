@@ -3,13 +3,22 @@
  * The `keyhold` command: `serve` starts a node on the embedded default (SQLite + software
  * HSM); `audit verify|tail|query` read the audit log.
  */
-import { existsSync } from 'node:fs';
+import cluster from 'node:cluster';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
+import {
+  ConfigError,
+  DEFAULT_PORT,
+  MAX_WORKERS,
+  loadConfig,
+  type Config,
+} from '../config/config.js';
 import { RootKeyMismatchError } from '../hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
-import { startKeyhold } from '../server/app.js';
+import { startKeyhold, type KeyholdNode } from '../server/app.js';
+import { reportReady, runPrimary, WORKER_ID_ENV } from '../server/cluster.js';
+import { sqliteAuditFile, sqliteChainOfFile } from '../server/storage-select.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
 import { SqliteAuditAnchors } from '../storage/sqlite/sqlite-audit-anchors.js';
@@ -45,6 +54,11 @@ program
     'start even though the audit log is missing, behind or replaced, recording a log reset ' +
       '(env KEYHOLD_AUDIT_RESET=1)',
   )
+  .option(
+    '--workers <n>',
+    'processes serving the port (env KEYHOLD_WORKERS, default: the number of cores)',
+    parseWorkers,
+  )
   .action(
     async (flags: {
       port?: number;
@@ -56,62 +70,108 @@ program
       seed?: string;
       storage?: string;
       auditReset?: boolean;
+      workers?: number;
     }) => {
       const { seed, storage, auditReset, ...rest } = flags;
+      const workerEnv = process.env[WORKER_ID_ENV];
       const config = loadConfig({
         ...rest,
         ...(auditReset === true ? { auditReset: true } : {}),
         ...(seed !== undefined ? { seedFile: seed } : {}),
         ...(storage !== undefined ? { storageUrl: storage } : {}),
+        ...(cluster.isWorker && workerEnv !== undefined ? { workerId: Number(workerEnv) } : {}),
       });
+      if (cluster.isWorker) return serveWorker(config);
+      if (config.workers > 1) {
+        const code = await runPrimary(config, {
+          started: ({ first, pids, metricsUrl }) =>
+            writeBanner(config, { ...first, metricsUrl }, pids),
+          log: (line) => process.stdout.write(line + '\n'),
+        });
+        process.exit(code);
+      }
       const node = await startKeyhold(config);
       // Signal handlers first: whoever reads the banner may stop us at once.
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
+      onStopSignal((signal) => {
         process.stdout.write(
           `${signal}: finishing in-flight requests and flushing the audit log\n`,
         );
-        node.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`shutdown failed: ${String(err)}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      const out = process.stdout;
-      // One write, so that whoever watches stdout sees the whole banner at once.
-      const lines = [
-        `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
-        `Regions served: ${config.regions.join(', ')} (more with KEYHOLD_REGIONS)`,
-        config.quotas
-          ? `request quotas: AWS's rates${config.quotaScale === 1 ? '' : ` ×${config.quotaScale}`} ` +
-            '(ThrottlingException; KEYHOLD_QUOTAS=off for development)'
-          : 'request quotas: off (KEYHOLD_QUOTAS=off)',
-        `data directory: ${config.dataDir}`,
-        ...(node.metricsUrl !== undefined ? [`metrics: ${node.metricsUrl}`] : []),
-      ];
-      if (node.rootKeyCreated) {
-        lines.push(
-          `WARNING: generated a development root key in ${join(config.dataDir, 'root.key')}. ` +
-            'Anyone who reads it can decrypt every key; set KEYHOLD_ROOT_PASSPHRASE in production.',
-        );
-      }
-      if (node.generatedCredentials !== undefined) {
-        const c = node.generatedCredentials;
-        lines.push(
-          'Administrator credentials (account root), shown only this once:',
-          `  AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
-          `  AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
-        );
-      }
-      out.write(lines.join('\n') + '\n');
+        return node.close();
+      });
+      writeBanner(config, node, [process.pid]);
     },
   );
+
+/** A worker of `--workers N`: a full node; the primary prints the banner and supervises. */
+async function serveWorker(config: Readonly<Config>): Promise<void> {
+  const state: { node?: KeyholdNode; stopRequested?: boolean } = {};
+  // Installed before the start: a SIGTERM during it waits for the start, then drains.
+  onStopSignal(async () => {
+    state.stopRequested = true;
+    await state.node?.close();
+  });
+  const node = await startKeyhold(config);
+  state.node = node;
+  if (state.stopRequested === true) {
+    await node.close();
+    process.exit(0);
+  }
+  reportReady(node);
+}
+
+/** SIGTERM/SIGINT run `close` once, then exit 0 (1 when it failed). */
+function onStopSignal(close: (signal: string) => Promise<void>): void {
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    close(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function writeBanner(
+  config: Readonly<Config>,
+  node: Pick<KeyholdNode, 'url' | 'metricsUrl' | 'rootKeyCreated' | 'generatedCredentials'>,
+  pids: number[],
+): void {
+  // One write, so that whoever watches stdout sees the whole banner at once.
+  const lines = [
+    `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
+    `Regions served: ${config.regions.join(', ')} (more with KEYHOLD_REGIONS)`,
+    pids.length === 1
+      ? `1 worker (pid ${pids[0]}; more with --workers or KEYHOLD_WORKERS)`
+      : `${pids.length} workers (pids ${pids.join(', ')})`,
+    config.quotas
+      ? `request quotas: AWS's rates${config.quotaScale === 1 ? '' : ` ×${config.quotaScale}`} ` +
+        `(ThrottlingException${pids.length > 1 ? ', per worker' : ''}; KEYHOLD_QUOTAS=off for development)`
+      : 'request quotas: off (KEYHOLD_QUOTAS=off)',
+    `data directory: ${config.dataDir}`,
+    ...(node.metricsUrl !== undefined ? [`metrics: ${node.metricsUrl}`] : []),
+  ];
+  if (node.rootKeyCreated) {
+    lines.push(
+      `WARNING: generated a development root key in ${join(config.dataDir, 'root.key')}. ` +
+        'Anyone who reads it can decrypt every key; set KEYHOLD_ROOT_PASSPHRASE in production.',
+    );
+  }
+  if (node.generatedCredentials !== undefined) {
+    const c = node.generatedCredentials;
+    lines.push(
+      'Administrator credentials (account root), shown only this once:',
+      `  AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
+      `  AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
 
 registerAuthzCommands(program);
 registerXksProxyCommand(program);
@@ -134,22 +194,53 @@ registerAuditCommands(program, async (dataDir) => {
   });
   const auditKey = derivePurposeKey(root.key, 'audit-chain');
   root.key.zeroize();
-  // An absent audit.db reads as an empty log (in memory: nothing is created in the data dir).
-  const db = existsSync(dbPath) ? openAuditDb(dbPath) : openAuditDb(':memory:');
   const main = existsSync(mainPath)
     ? new Database(mainPath, { readonly: true, fileMustExist: true })
     : undefined;
+  const anchors = main !== undefined ? new SqliteAuditAnchors(main) : undefined;
+  // One chain per worker (`--workers N`): every chain with a file or an anchor is checked.
+  const ids = new Set<string>(['local', ...((await anchors?.listAnchoredChains()) ?? [])]);
+  for (const f of readdirSync(dir)) {
+    const id = sqliteChainOfFile(f);
+    if (id !== undefined) ids.add(id);
+  }
+  const dbs: Array<ReturnType<typeof openAuditDb>> = [];
+  const chains = [...ids]
+    .filter((id) => sqliteAuditFile(id) !== undefined)
+    .sort(byWorker)
+    .map((id) => {
+      const path = join(dir, sqliteAuditFile(id) as string);
+      // An absent file reads as an empty log (in memory: nothing is created in the data dir).
+      const db = existsSync(path) ? openAuditDb(path) : openAuditDb(':memory:');
+      dbs.push(db);
+      return { id, repo: new SqliteAuditRepository(db) };
+    });
+  const first = chains[0] as { id: string; repo: SqliteAuditRepository };
   return {
-    repo: new SqliteAuditRepository(db),
+    repo: first.repo,
     auditKey: auditKey.bytes,
     chainId: 'local',
-    ...(main !== undefined ? { anchors: new SqliteAuditAnchors(main) } : {}),
+    ...(chains.length > 1 ? { chains } : {}),
+    ...(anchors !== undefined ? { anchors } : {}),
     close: async () => {
-      db.close();
+      for (const db of dbs) db.close();
       main?.close();
     },
   };
 });
+
+/** `local` (worker 1) first, then local-w2, local-w3, … in number order. */
+function byWorker(a: string, b: string): number {
+  const n = (id: string) => Number(/-w(\d+)$/.exec(id)?.[1] ?? 1);
+  return n(a) - n(b);
+}
+
+function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new InvalidArgumentError(`not a number of workers (1-${MAX_WORKERS})`);
+  return n;
+}
 
 function parsePort(v: string): number {
   const n = Number(v);

@@ -4,6 +4,7 @@
  * reference (a file path) and are never printed.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
@@ -59,7 +60,20 @@ export interface Config {
   nodeId?: string | undefined;
   /** External key stores: the XKS client's transport (docs/custom-key-stores.md). */
   xks: XksConfig;
+  /**
+   * Processes serving the port (`--workers`, KEYHOLD_WORKERS; default: the number of
+   * cores). 1 = one process, no cluster (docs/deployment.md, "Workers").
+   */
+  workers: number;
+  /**
+   * Set in a worker of `--workers N` (1..N): its audit chain, job-lease owner and metrics
+   * go by it. Unset in a single process.
+   */
+  workerId?: number | undefined;
 }
+
+/** Most workers one node starts (each holds its own caches, audit writer and database handles). */
+export const MAX_WORKERS = 64;
 
 export interface XksConfig {
   /** Per-request deadline to the proxy, ms (KEYHOLD_XKS_CLIENT_TIMEOUT_MS; AWS: 250). */
@@ -98,6 +112,8 @@ export type ConfigOverrides = Partial<
     | 'seedFile'
     | 'storageUrl'
     | 'auditReset'
+    | 'workers'
+    | 'workerId'
   >
 >;
 
@@ -142,6 +158,11 @@ export function loadConfig(
     storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
     nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
     xks: xksConfig(env),
+    workers:
+      flags.workers ??
+      intFrom(env.KEYHOLD_WORKERS, 'KEYHOLD_WORKERS') ??
+      Math.min(availableParallelism(), MAX_WORKERS),
+    workerId: flags.workerId,
   };
   // An ephemeral API port (tests, several nodes on one host) gets an ephemeral metrics port.
   cfg.metricsPort =
@@ -192,6 +213,10 @@ function validate(cfg: Config): void {
     fail('the storage URL must be postgres://… (leave it unset for SQLite)');
   if (cfg.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(cfg.nodeId))
     fail('KEYHOLD_NODE_ID must be 1-64 letters, digits, . _ : -');
+  if (!Number.isInteger(cfg.workers) || cfg.workers < 1 || cfg.workers > MAX_WORKERS)
+    fail(`the number of workers must be 1-${MAX_WORKERS} (--workers, KEYHOLD_WORKERS)`);
+  if (cfg.workerId !== undefined && !(cfg.workerId >= 1 && cfg.workerId <= cfg.workers))
+    fail(`worker id ${cfg.workerId} is not 1-${cfg.workers}`);
 }
 
 function xksConfig(env: NodeJS.ProcessEnv): XksConfig {

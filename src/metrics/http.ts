@@ -5,7 +5,14 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
 import { registry } from './registry.js';
+
+/** Where the exposition comes from: this process's registry, or every worker's (the primary). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  contentType: string;
+}
 
 export interface MetricsListener {
   /** `http://host:port/metrics` as bound. */
@@ -13,18 +20,38 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-export function serveMetrics(res: ServerResponse): void {
-  registry.metrics().then(
-    (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+export function serveMetrics(res: ServerResponse, source: MetricsSource = registry): void {
+  source.metrics().then(
+    (text) => res.writeHead(200, { 'Content-Type': source.contentType }).end(text),
     () => res.writeHead(500).end(),
   );
 }
 
+/**
+ * A worker of `--workers N`: answer the primary's requests for this process's registry
+ * (prom-client's cluster protocol over the IPC channel).
+ */
+export function answerClusterMetrics(): void {
+  AggregatorRegistry.setRegistries([registry]);
+  new AggregatorRegistry();
+}
+
+/** The primary of `--workers N`: every worker's metrics, summed per series. */
+export function clusterMetricsSource(): MetricsSource {
+  const aggregator = new AggregatorRegistry();
+  return { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+}
+
 /** Listen for `GET /metrics` (and nothing else) on host:port. */
-export async function startMetricsListener(host: string, port: number): Promise<MetricsListener> {
+export async function startMetricsListener(
+  host: string,
+  port: number,
+  source: MetricsSource = registry,
+): Promise<MetricsListener> {
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => {
     req.resume();
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') serveMetrics(res);
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics')
+      serveMetrics(res, source);
     else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
   });
   await new Promise<void>((resolve, reject) => {

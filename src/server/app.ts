@@ -8,7 +8,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { genesisAnchor } from '../audit/anchor.js';
-import { startMetricsListener, type MetricsListener } from '../metrics/http.js';
+import {
+  answerClusterMetrics,
+  startMetricsListener,
+  type MetricsListener,
+} from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
@@ -65,8 +69,11 @@ export async function startKeyhold(
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const node = await openNodeStorage(config);
   let ringRef: DomainKeyring | undefined;
+  // Another node or worker may have rotated the domain key under a version read here.
   const storage =
-    node.kind === 'postgres' ? withDomainKeyReload(node.storage, () => ringRef) : node.storage;
+    node.kind === 'postgres' || config.workerId !== undefined
+      ? withDomainKeyReload(node.storage, () => ringRef)
+      : node.storage;
   let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
     const root = await node.loadRootKey(config.rootPassphrase);
@@ -124,7 +131,9 @@ export async function startKeyhold(
     );
     const identities = new IdentityService(storage, authenticator, clock);
     await identities.ensureAccount(config.accountId);
-    if (config.seedFile !== undefined) {
+    // The seed file is applied once per start of the node: by worker 1 (the others start
+    // after it is listening, and would only race it).
+    if (config.seedFile !== undefined && (config.workerId ?? 1) === 1) {
       await loadSeedFile(config.seedFile, { identities, authenticator, storage, clock });
       await applySeedKeys(config.seedFile, services, config.region);
     }
@@ -161,7 +170,9 @@ export async function startKeyhold(
     });
     let metrics: MetricsListener | undefined;
     try {
-      if (config.metrics)
+      // Workers hand their registry to the primary, which serves all of them on one listener.
+      if (config.workerId !== undefined) answerClusterMetrics();
+      else if (config.metrics)
         metrics = await startMetricsListener(config.metricsHost, config.metricsPort);
     } catch (err) {
       await closeServer(server);

@@ -66,6 +66,31 @@ export function nodeIdFor(config: Readonly<Config>): string {
   return id;
 }
 
+/**
+ * The audit chain (and job-lease owner) of worker `id` of a node whose own id is `base`:
+ * worker 1, and a process without workers, keep `base`, so a data dir or a PostgreSQL
+ * node that grows or shrinks its worker count keeps its existing chain.
+ */
+export function workerChainId(base: string, workerId: number | undefined): string {
+  return workerId === undefined || workerId === 1 ? base : `${base}-w${workerId}`;
+}
+
+/** The SQLite audit file of a chain: `audit.db` for `local`, `audit-w<N>.db` for `local-w<N>`. */
+export function sqliteAuditFile(chainId: string): string | undefined {
+  if (chainId === SQLITE_CHAIN) return 'audit.db';
+  const m = /^local-w([1-9]\d{0,2})$/.exec(chainId);
+  return m === null ? undefined : `audit-w${m[1]}.db`;
+}
+
+/** The chain id of a SQLite audit file name (the inverse of sqliteAuditFile). */
+export function sqliteChainOfFile(file: string): string | undefined {
+  if (file === 'audit.db') return SQLITE_CHAIN;
+  const m = /^audit-w([1-9]\d{0,2})\.db$/.exec(file);
+  return m === null ? undefined : `${SQLITE_CHAIN}-w${m[1]}`;
+}
+
+const SQLITE_CHAIN = 'local';
+
 export async function openNodeStorage(config: Readonly<Config>): Promise<NodeStorage> {
   return config.storageUrl === undefined ? openSqlite(config) : openPostgres(config);
 }
@@ -75,18 +100,22 @@ function openSqlite(config: Readonly<Config>): NodeStorage {
   // Every read and write of keys goes through the cache, so this node's own writes invalidate it;
   // the change log carries what other processes on the same file changed.
   const storage = withKeyCache(inner, { ...DEFAULT_KEY_CACHE, invalidations: inner.changes });
+  // Workers of one node: one chain (and audit file) each; worker 1 keeps `local`/audit.db.
+  const chainId = workerChainId(SQLITE_CHAIN, config.workerId);
+  const anchors = new SqliteAuditAnchors(inner.db);
   return {
     kind: 'sqlite',
-    nodeId: 'local',
+    nodeId: chainId,
     storage,
     loadRootKey: async (passphrase) => loadRootKey({ dataDir: config.dataDir, passphrase }),
-    openAudit: () => new ThreadedAuditRepository(join(config.dataDir, 'audit.db')),
-    auditAnchors: new SqliteAuditAnchors(inner.db),
+    openAudit: () =>
+      new ThreadedAuditRepository(join(config.dataDir, sqliteAuditFile(chainId) as string)),
+    // A worker's own chain is new in a data dir with history: that is no deleted log (its
+    // anchor, once written, catches a deleted audit-w<N>.db).
+    auditAnchors: chainId === SQLITE_CHAIN ? anchors : newChainAnchors(anchors),
     bootstrap: (fn) => fn(),
-    runExclusive: async (fn) => {
-      await fn();
-      return true;
-    },
+    // Several workers share keyhold.db: one at a time runs the jobs (PostgreSQL's contract).
+    runExclusive: (fn) => inner.leases.runExclusive(JOB_LEASE, chainId, JOB_LEASE_TTL_MS, fn),
     onInvalidate: (fn) => inner.changes.subscribe(fn),
     invalidations: inner.changes,
     ready: async (audit) => {
@@ -104,12 +133,29 @@ function openSqlite(config: Readonly<Config>): NodeStorage {
       if (healthy === false) ok = false;
       return { ok, checks };
     },
-    close: () => inner.close(),
+    close: async () => {
+      try {
+        inner.leases.release(JOB_LEASE, chainId);
+      } catch {
+        // Busy or closed: the lease expires on its own.
+      }
+      await inner.close();
+    },
+  };
+}
+
+/** An anchor store whose chain may legitimately start empty in a data dir with history. */
+export function newChainAnchors(store: AuditAnchorStore): AuditAnchorStore {
+  return {
+    getAnchor: (id) => store.getAnchor(id),
+    putAnchor: (id, a) => store.putAnchor(id, a),
+    listAnchoredChains: () => store.listAnchoredChains(),
+    hasHistory: async () => false,
   };
 }
 
 async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
-  const nodeId = nodeIdFor(config);
+  const nodeId = workerChainId(nodeIdFor(config), config.workerId);
   const pg = await PostgresStorage.open(config.storageUrl as string);
   const listener = new PgInvalidationListener(pg.db);
   try {

@@ -26,7 +26,14 @@ export interface KeyVersionWrites {
   setCurrent(key: KeyRecord, versionId: string | undefined, keyState?: KeyState): KeyRecord;
 }
 
-export function keyVersionWrites(db: BetterSqlite3.Database): KeyVersionWrites {
+/**
+ * `changes`: the change log, so that other processes forget the key record they cached
+ * when its current version or state moves here.
+ */
+export function keyVersionWrites(
+  db: BetterSqlite3.Database,
+  changes?: { record(payload: string): void },
+): KeyVersionWrites {
   const insert = db.prepare(`INSERT INTO key_versions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const upsert = db.prepare(
     `INSERT INTO key_versions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -66,6 +73,7 @@ export function keyVersionWrites(db: BetterSqlite3.Database): KeyVersionWrites {
         key.revision,
       );
       if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+      changes?.record(`k:${key.region}/${key.keyId}`);
       return next;
     },
   };

@@ -47,10 +47,10 @@ export class SqliteAuditAnchors implements AuditAnchorStore {
   async listAnchoredChains(): Promise<string[]> {
     if (!this.hasMeta) return [];
     return this.db
-      .prepare<[string], { name: string }>(
-        'SELECT name FROM kms_meta WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name',
+      .prepare<[number, string], { name: string }>(
+        'SELECT name FROM kms_meta WHERE substr(name, 1, ?) = ? ORDER BY name',
       )
-      .all(ANCHOR_META_PREFIX)
+      .all(ANCHOR_META_PREFIX.length, ANCHOR_META_PREFIX)
       .map((r) => r.name.slice(ANCHOR_META_PREFIX.length));
   }
 

@@ -21,9 +21,12 @@ export class SqliteImportRepository implements ImportRepository {
   readonly #s: ReturnType<typeof prepare>;
   readonly #versions: KeyVersionWrites;
 
-  constructor(readonly db: BetterSqlite3.Database) {
+  constructor(
+    readonly db: BetterSqlite3.Database,
+    changes?: { record(payload: string): void },
+  ) {
     this.#s = prepare(db);
-    this.#versions = keyVersionWrites(db);
+    this.#versions = keyVersionWrites(db, changes);
   }
 
   async putImportToken(t: ImportTokenRecord): Promise<void> {

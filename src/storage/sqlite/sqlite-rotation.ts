@@ -20,9 +20,12 @@ export class SqliteRotationRepository implements RotationRepository {
   readonly #s: ReturnType<typeof prepare>;
   readonly #versions: KeyVersionWrites;
 
-  constructor(readonly db: BetterSqlite3.Database) {
+  constructor(
+    readonly db: BetterSqlite3.Database,
+    changes?: { record(payload: string): void },
+  ) {
     this.#s = prepare(db);
-    this.#versions = keyVersionWrites(db);
+    this.#versions = keyVersionWrites(db, changes);
   }
 
   async getRotationSettings(

@@ -25,6 +25,7 @@ import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
+import { SqliteLeases } from './sqlite-leases.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
 import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
@@ -44,6 +45,8 @@ export class SqliteStorage implements Storage {
   readonly customKeyStores: SqliteCustomKeyStoreRepository;
   /** Cross-process invalidation (change_log + PRAGMA data_version). */
   readonly changes: SqliteChangeLog;
+  /** Background-job leases between the workers of one node. */
+  readonly leases: SqliteLeases;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -54,13 +57,14 @@ export class SqliteStorage implements Storage {
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
-    this.#versions = keyVersionWrites(db);
-    this.grants = new SqliteGrantRepository(db);
     this.changes = new SqliteChangeLog(db);
+    this.#versions = keyVersionWrites(db, this.changes);
+    this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db, this.changes);
-    this.rotation = new SqliteRotationRepository(db);
+    this.rotation = new SqliteRotationRepository(db, this.changes);
     this.multiRegion = new SqliteMultiRegionRepository(db);
-    this.imports = new SqliteImportRepository(db);
+    this.imports = new SqliteImportRepository(db, this.changes);
+    this.leases = new SqliteLeases(db);
     this.customKeyStores = new SqliteCustomKeyStoreRepository(db);
   }
 
@@ -176,15 +180,19 @@ export class SqliteStorage implements Storage {
   }
 
   async replaceEkt(version: KeyVersionRecord, previousDomainKeyId: string): Promise<boolean> {
-    const res = this.#s.replaceEkt.run(
-      version.domainKeyId,
-      version.ekt,
-      version.region,
-      version.keyId,
-      version.versionId,
-      previousDomainKeyId,
-    );
-    return res.changes === 1;
+    return this.db.transaction(() => {
+      const res = this.#s.replaceEkt.run(
+        version.domainKeyId,
+        version.ekt,
+        version.region,
+        version.keyId,
+        version.versionId,
+        previousDomainKeyId,
+      );
+      // Other processes hold the version (and its old EKT) in their caches.
+      if (res.changes === 1) this.changes.record(`k:${version.region}/${version.keyId}`);
+      return res.changes === 1;
+    })();
   }
 
   // ---- tags ----
@@ -279,11 +287,15 @@ export class SqliteStorage implements Storage {
     this.db.transaction(() => {
       this.#s.deactivateDomainKeys.run();
       this.#s.insertDomainKey.run(key.id, key.wrapped, key.createdAt.getTime());
+      // Other processes reload their keyring before they need the new domain key.
+      this.changes.record('dk');
     })();
   }
 
   async deleteDomainKey(id: string): Promise<void> {
-    this.#s.deleteDomainKey.run(id);
+    this.db.transaction(() => {
+      if (this.#s.deleteDomainKey.run(id).changes === 1) this.changes.record('dk');
+    })();
   }
 
   // ---- access keys ----
