@@ -5,6 +5,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditAnchorStore } from '../audit/anchor.js';
+import { ConfigError } from '../config/config.js';
 import { formatEventTime } from '../audit/event.js';
 import { verifyAudit, type AuditVerifyResult } from '../audit/verify.js';
 import type { AuditRepository, AuditRow } from '../storage/repository.js';
@@ -71,10 +72,21 @@ async function withAudit<T>(
   openAudit: OpenAudit,
   dataDir: string,
   fn: (repo: AuditRepository, auditKey: Buffer) => Promise<T>,
+  chainId?: string,
 ): Promise<T> {
   const audit = await openAudit(dataDir);
   try {
-    return await fn(audit.repo, audit.auditKey);
+    let repo = audit.repo;
+    if (chainId !== undefined) {
+      const all = audit.chains ?? [{ id: audit.chainId ?? 'local', repo: audit.repo }];
+      const chosen = all.find((c) => c.id === chainId);
+      if (chosen === undefined)
+        throw new ConfigError(
+          `no audit chain '${chainId}' (chains: ${all.map((c) => c.id).join(', ')})`,
+        );
+      repo = chosen.repo;
+    }
+    return await fn(repo, audit.auditKey);
   } finally {
     await audit.close();
   }
@@ -174,6 +186,7 @@ async function runTail(repo: AuditRepository, lines: number, follow: boolean): P
 
 interface QueryOptions {
   dataDir: string;
+  chain?: string;
   account?: string;
   keyId?: string;
   principal?: string;
@@ -188,6 +201,9 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
   const audit = program.command('audit').description('inspect and verify the audit log');
   const dataDirFlag = '--data-dir <dir>';
   const dataDirHelp = 'data directory (env KEYHOLD_DATA_DIR)';
+  // One chain per PostgreSQL node and per worker (`serve --workers N`): tail and query read one.
+  const chainFlag = '--chain <id>';
+  const chainHelp = 'the chain to read (local, local-w2, …, or a node id; default: the first)';
 
   audit
     .command('verify')
@@ -225,8 +241,14 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
     .option(dataDirFlag, dataDirHelp, defaultDataDir())
     .option('-n, --lines <n>', 'number of events', positiveInt, 10)
     .option('-f, --follow', 'keep printing new events as they are recorded', false)
-    .action(async (opts: { dataDir: string; lines: number; follow: boolean }) => {
-      await withAudit(openAudit, opts.dataDir, (repo) => runTail(repo, opts.lines, opts.follow));
+    .option(chainFlag, chainHelp)
+    .action(async (opts: { dataDir: string; lines: number; follow: boolean; chain?: string }) => {
+      await withAudit(
+        openAudit,
+        opts.dataDir,
+        (repo) => runTail(repo, opts.lines, opts.follow),
+        opts.chain,
+      );
     });
 
   audit
@@ -244,32 +266,38 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
       "events delivered to this account (its own calls, and other accounts' use of its keys)",
       accountId,
     )
+    .option(chainFlag, chainHelp)
     .action(async (opts: QueryOptions) => {
-      await withAudit(openAudit, opts.dataDir, async (repo) => {
-        const filter = {
-          keyArn: opts.keyId,
-          principalArn: opts.principal,
-          eventName: opts.event,
-          from: opts.from,
-          to: opts.to,
-        };
-        if (opts.account === undefined) {
-          printRows(await repo.queryAudit({ ...filter, limit: opts.limit }));
-          return;
-        }
-        // The recipient account is in the body only: filter page by page.
-        let printed = 0;
-        let afterSeq = 0;
-        for (;;) {
-          const rows = await repo.queryAudit({ ...filter, afterSeq, limit: PAGE });
-          for (const r of rows) {
-            afterSeq = r.seq;
-            if (recipientOf(r) !== opts.account) continue;
-            printRows([r]);
-            if (++printed === opts.limit) return;
+      await withAudit(
+        openAudit,
+        opts.dataDir,
+        async (repo) => {
+          const filter = {
+            keyArn: opts.keyId,
+            principalArn: opts.principal,
+            eventName: opts.event,
+            from: opts.from,
+            to: opts.to,
+          };
+          if (opts.account === undefined) {
+            printRows(await repo.queryAudit({ ...filter, limit: opts.limit }));
+            return;
           }
-          if (rows.length < PAGE) return;
-        }
-      });
+          // The recipient account is in the body only: filter page by page.
+          let printed = 0;
+          let afterSeq = 0;
+          for (;;) {
+            const rows = await repo.queryAudit({ ...filter, afterSeq, limit: PAGE });
+            for (const r of rows) {
+              afterSeq = r.seq;
+              if (recipientOf(r) !== opts.account) continue;
+              printRows([r]);
+              if (++printed === opts.limit) return;
+            }
+            if (rows.length < PAGE) return;
+          }
+        },
+        opts.chain,
+      );
     });
 }

@@ -3,11 +3,13 @@
  * Encrypt) is killed with SIGKILL at random moments and restarted on the same storage, many
  * times. Afterwards every acknowledged key, alias and grant exists, every acknowledged
  * ciphertext decrypts to its plaintext, the audit chain verifies and holds the event of every
- * acknowledged request, and the SQLite files pass integrity_check.
+ * acknowledged request, and the SQLite files pass integrity_check. Each storage runs once as
+ * one process and once as `serve --workers 2` (the whole process group killed at once; every
+ * worker's chain checked).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,7 +32,10 @@ const CYCLES = Number(process.env.KEYHOLD_CHAOS_CYCLES ?? 15);
 const WORKERS = 8;
 
 function sqliteIntegrity(dataDir: string): void {
-  for (const file of ['keyhold.db', 'audit.db']) {
+  const files = ['keyhold.db', 'audit.db', 'audit-w2.db'].filter(
+    (f) => f === 'keyhold.db' || existsSync(join(dataDir, f)),
+  );
+  for (const file of files) {
     // Read-only: the checker must not recover (checkpoint) the WAL in the node's place.
     const db = new Database(join(dataDir, file), { readonly: true, fileMustExist: true });
     try {
@@ -56,6 +61,8 @@ async function checkerCatchesLoss(client: KMSClient, ledger: Ledger): Promise<vo
 async function crashCycles(
   label: string,
   opts: NodeOptions,
+  /** The audit chains the node writes (one per worker). */
+  chains: string[],
   /** Consistency checks on the stored files; `final` after the last clean stop. */
   afterCrash: (final: boolean) => void,
   diagnostic: (m: string) => void,
@@ -92,9 +99,14 @@ async function crashCycles(
 
     const verify = keyholdCli(['audit', 'verify'], opts);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-    const tail = keyholdCli(['audit', 'tail', '-n', '10000000'], opts);
-    assert.equal(tail.status, 0, tail.stderr);
-    const inAudit = auditRequestIds(tail.stdout);
+    const inAudit = new Set<string>();
+    for (const chain of chains) {
+      const tail = keyholdCli(['audit', 'tail', '-n', '10000000', '--chain', chain], opts);
+      assert.equal(tail.status, 0, tail.stderr);
+      const ids = auditRequestIds(tail.stdout);
+      assert.ok(ids.size > 0, `chain ${chain} recorded events`);
+      for (const id of ids) inAudit.add(id);
+    }
     const missing = [...ledger.requestIds].filter((id) => !inAudit.has(id));
     assert.deepEqual(missing, [], 'every acknowledged request has its audit event');
     afterCrash(true);
@@ -125,35 +137,42 @@ function pgAmcheck(url: string): void {
 }
 
 describe('crash safety: SIGKILL under write load', () => {
-  it('SQLite: nothing acknowledged is lost, nothing is corrupted', async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
-    try {
-      await crashCycles(
-        'SQLite',
-        { dataDir },
-        () => sqliteIntegrity(dataDir),
-        (m) => t.diagnostic(m),
-      );
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('PostgreSQL: nothing acknowledged is lost, nothing is corrupted', async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
-    try {
-      await withDatabase(testPgUrl(), 'keyhold_chaos', async (url) => {
+  for (const workers of [1, 2]) {
+    const w = workers === 1 ? 'one process' : `--workers ${workers}`;
+    const sqliteChains = workers === 1 ? ['local'] : ['local', 'local-w2'];
+    it(`SQLite, ${w}: nothing acknowledged is lost, nothing is corrupted`, async (t) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
+      try {
         await crashCycles(
-          'PostgreSQL',
-          { dataDir, storageUrl: url, env: { KEYHOLD_NODE_ID: 'chaos-crash' } },
-          (final) => {
-            if (final) pgAmcheck(url);
-          },
+          `SQLite, ${w}`,
+          { dataDir, workers },
+          sqliteChains,
+          () => sqliteIntegrity(dataDir),
           (m) => t.diagnostic(m),
         );
-      });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it(`PostgreSQL, ${w}: nothing acknowledged is lost, nothing is corrupted`, async (t) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-chaos-'));
+      const node = 'chaos-crash';
+      try {
+        await withDatabase(testPgUrl(), 'keyhold_chaos', async (url) => {
+          await crashCycles(
+            `PostgreSQL, ${w}`,
+            { dataDir, storageUrl: url, env: { KEYHOLD_NODE_ID: node }, workers },
+            workers === 1 ? [node] : [node, `${node}-w2`],
+            (final) => {
+              if (final) pgAmcheck(url);
+            },
+            (m) => t.diagnostic(m),
+          );
+        });
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -17,6 +17,21 @@ export interface NodeOptions {
   /** PostgreSQL URL (KEYHOLD_STORAGE_URL); SQLite in dataDir when absent. */
   storageUrl?: string | undefined;
   env?: Record<string, string>;
+  /** `serve --workers N` (default 1: one process). */
+  workers?: number;
+}
+
+function serveArgs(opts: NodeOptions): string[] {
+  return [MAIN, 'serve', '--port', '0', '--workers', String(opts.workers ?? 1)];
+}
+
+/** SIGKILL the node's whole process group: with workers, the primary and every worker at once. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-(child.pid as number), 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // already gone
+  }
 }
 
 export function nodeEnv(opts: NodeOptions): NodeJS.ProcessEnv {
@@ -56,14 +71,16 @@ export class KeyholdProcess {
 
   /** Start a node and wait for its banner (the port it got). */
   static start(opts: NodeOptions, timeoutMs = 30_000): Promise<KeyholdProcess> {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], {
+    // Its own process group, so that kill9 reaches the workers too.
+    const child = spawn(process.execPath, serveArgs(opts), {
       env: nodeEnv(opts),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let out = '';
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        child.kill('SIGKILL');
+        killGroup(child);
         reject(new Error(`keyhold did not start in ${timeoutMs} ms: ${out}`));
       }, timeoutMs);
       const onExit = (code: number | null) => {
@@ -89,14 +106,16 @@ export class KeyholdProcess {
    * the middle of start-up (migrations, WAL recovery, domain-key bootstrap).
    */
   static async killDuringStart(opts: NodeOptions, ms: number): Promise<void> {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], {
+    const child = spawn(process.execPath, serveArgs(opts), {
       env: nodeEnv(opts),
       stdio: 'ignore',
+      detached: true,
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, ms));
-    child.kill('SIGKILL');
+    killGroup(child);
     await exited;
+    await groupGone(child);
   }
 
   get log(): string {
@@ -109,8 +128,9 @@ export class KeyholdProcess {
 
   /** kill -9: the process gets no chance to flush or close anything. */
   async kill9(): Promise<void> {
-    this.child.kill('SIGKILL');
+    killGroup(this.child);
     await this.exited;
+    await groupGone(this.child);
   }
 
   /** A clean stop (SIGTERM); resolves to the exit code. */
@@ -130,6 +150,19 @@ export class KeyholdProcess {
       maxAttempts: 1,
     });
   }
+}
+
+/** Wait until no process of the child's group is left (its workers die with it). */
+async function groupGone(child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(-(child.pid as number), 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`process group ${child.pid} still alive after SIGKILL`);
 }
 
 /** `keyhold audit <args>` as a child process, against the same storage as the nodes. */
