@@ -15,7 +15,8 @@
  * Flags: `--profile` adds a run of GenerateDataKey at c=64 against a server started with
  * `node --cpu-prof` and prints the top self-time functions; `--profile-only` does only that.
  * Env: BENCH_SECONDS (default 10) per measured run, after a 1 s warm-up; BENCH_WRK=1 uses
- * `wrk` for the measured window when it is on PATH.
+ * `wrk` for the measured window when it is on PATH; BENCH_WORKERS (default 1) starts the
+ * server with `--workers N`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -203,6 +204,9 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
     // The bench measures keyhold, not AWS's request quotas (which would cap it at 100,000/s
     // symmetric, 300/s ECC, 500/s RSA).
     KEYHOLD_QUOTAS: 'off',
+    // One process unless asked (`serve` defaults to one worker per core): figures stay
+    // comparable with earlier runs. With workers, "server CPU" counts the primary only.
+    KEYHOLD_WORKERS: process.env.BENCH_WORKERS ?? '1',
     ...(currentCluster?.env ?? {}),
     ...currentXks.env,
   };
