@@ -235,8 +235,21 @@ export class PostgresStorage implements Storage {
 
   async putKeyLastUsage(rows: KeyLastUsageRecord[]): Promise<void> {
     if (rows.length === 0) return;
+    // One lock order for every writer: two nodes (or workers) flushing the same keys in
+    // different orders would otherwise deadlock.
+    const ordered = [...rows].sort((a, b) =>
+      a.region === b.region
+        ? a.keyId < b.keyId
+          ? -1
+          : a.keyId > b.keyId
+            ? 1
+            : 0
+        : a.region < b.region
+          ? -1
+          : 1,
+    );
     await this.db.tx(async (c) => {
-      for (const r of rows) {
+      for (const r of ordered) {
         await c.query(
           `INSERT INTO key_last_usage (region, key_id, operation, used_at, event_id, request_id)
            VALUES ($1, $2, $3, $4, $5, $6)
