@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
 import { RootKeyMismatchError } from '../hsm/domain-keys.js';
-import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { derivePurposeKey, openRootKey } from '../hsm/root-key.js';
+import { RootPassphraseError } from '../hsm/root-passphrase.js';
 import { startKeyhold } from '../server/app.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
@@ -107,7 +108,7 @@ registerAuditCommands(program, async (dataDir) => {
   const dir = resolve(dataDir);
   const dbPath = join(dir, 'audit.db');
   if (!existsSync(dbPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
-  const root = loadRootKey({
+  const root = await openRootKey({
     dataDir: dir,
     passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
     create: false,
@@ -131,7 +132,11 @@ function parsePort(v: string): number {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof RootKeyMismatchError)
+  if (
+    err instanceof ConfigError ||
+    err instanceof RootKeyMismatchError ||
+    err instanceof RootPassphraseError
+  )
     process.stderr.write(`keyhold: ${err.message}\n`);
   else
     process.stderr.write(
