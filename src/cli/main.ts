@@ -17,6 +17,7 @@ import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
 import { openPostgresAudit } from './pg-audit-open.js';
+import { registerRootKeyCommands } from './root-key-command.js';
 import { registerXksProxyCommand } from './xks-proxy-command.js';
 
 const program = new Command();
@@ -101,6 +102,7 @@ program
 registerAuthzCommands(program);
 registerXksProxyCommand(program);
 registerAdminCommands(program);
+registerRootKeyCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {
   const storageUrl = process.env.KEYHOLD_STORAGE_URL;

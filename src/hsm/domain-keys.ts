@@ -108,6 +108,25 @@ export class DomainKeyring {
   }
 }
 
+/**
+ * Check a root key's wrap key against the stored domain keys without loading a keyring
+ * (offline tools); returns how many were checked, RootKeyMismatchError when one fails.
+ */
+export async function verifyDomainKeys(
+  repo: DomainKeyRepository,
+  wrapKey: SecretBytes,
+): Promise<number> {
+  const records = await repo.listDomainKeys();
+  for (const r of records) {
+    try {
+      openGcm(wrapKey.bytes, r.wrapped, aadFor(r.id)).fill(0);
+    } catch {
+      throw new RootKeyMismatchError();
+    }
+  }
+  return records.length;
+}
+
 function aadFor(id: string): Buffer {
   return Buffer.from(`keyhold/domain-key/v1/${id}`, 'utf8');
 }

@@ -86,9 +86,11 @@ export function checkRootPassphrase(passphrase: string): string {
 export async function openPassphraseRootKey(
   passphrase: string,
   store: RootWrapStore,
-  opts: { create: boolean },
+  opts: { create: boolean; anyLength?: boolean },
 ): Promise<PassphraseRootKey> {
-  const pass = checkRootPassphrase(passphrase);
+  // anyLength: a passphrase accepted before the minimum existed, to be changed (offline).
+  const pass =
+    opts.anyLength === true ? passphrase.normalize('NFKC') : checkRootPassphrase(passphrase);
   const stored = await store.readWrapped();
   if (stored !== undefined) return openWrapped(pass, stored, store);
 
@@ -114,6 +116,29 @@ export async function openPassphraseRootKey(
   // Another node created the store's root key first: use that one.
   fresh.fill(0);
   return openWrapped(pass, winner, store);
+}
+
+/**
+ * Re-wrap the root key under a new passphrase (and ROOT_KDF). The current passphrase may
+ * be shorter than the minimum (it was accepted once); `verify` must check the opened root
+ * key against the stored domain keys before anything is written. The root key itself does
+ * not change, so running nodes and everything keyed from it are unaffected.
+ */
+export async function changeRootPassphrase(
+  current: string,
+  next: string,
+  store: RootWrapStore,
+  verify: (root: SecretBytes) => Promise<void>,
+): Promise<void> {
+  const nextPass = checkRootPassphrase(next);
+  const opened = await openPassphraseRootKey(current, store, { create: false, anyLength: true });
+  try {
+    await verify(opened.key);
+    await store.replaceWrapped(await wrapRootKey(opened.key.bytes, nextPass, ROOT_KDF));
+    await store.removeLegacySalt();
+  } finally {
+    opened.key.zeroize();
+  }
 }
 
 /** The wrapping record (JSON) of `root` under `passphrase` with the given parameters. */

@@ -194,6 +194,70 @@ describe('files at rest', () => {
     );
   });
 
+  it('a deployment with a passphrase shorter than 16 characters changes it with keyhold root-key change-passphrase', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const SHORT = 'tenletters';
+    // An old deployment: root key = scrypt N=2^15 of the salt under a short passphrase.
+    const salt = Buffer.alloc(32, 4).toString('hex');
+    const root = scryptSync(SHORT, Buffer.from(salt, 'hex'), 32, {
+      ...LEGACY_ROOT_KDF,
+      maxmem: 64 << 20,
+    });
+    writeFileSync(join(dir, 'root.key'), root.toString('base64') + '\n', { mode: 0o600 });
+    const s1 = await startTestServer({ dataDir: dir });
+    const blob = await encryptOne(s1);
+    await s1.stop();
+    unlinkSync(join(dir, 'root.key'));
+    writeFileSync(join(dir, 'root.salt'), salt + '\n', { mode: 0o600 });
+    await assert.rejects(
+      startTestServer({ dataDir: dir, env: { KEYHOLD_ROOT_PASSPHRASE: SHORT } }),
+      /at least 16 characters/,
+    );
+    const change = (current: string, next: string) =>
+      spawnSync(process.execPath, [MAIN, 'root-key', 'change-passphrase', '--data-dir', dir], {
+        env: {
+          ...process.env,
+          KEYHOLD_ROOT_PASSPHRASE: current,
+          KEYHOLD_NEW_ROOT_PASSPHRASE: next,
+        },
+        encoding: 'utf8',
+      });
+    const NEW = 'a new and longer root passphrase';
+    // A wrong current passphrase, or a new one that is too short, changes nothing.
+    const wrong = change('elevenchars', NEW);
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /^keyhold: the root key does not unwrap the stored domain keys/);
+    const short = change(SHORT, 'still too short');
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /at least 16 characters/);
+    assert.ok(existsSync(join(dir, 'root.salt')));
+    assert.equal(existsSync(join(dir, 'root.wrapped.json')), false);
+    const ok = change(SHORT, NEW);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /root key re-wrapped under the new passphrase/);
+    assert.equal(existsSync(join(dir, 'root.salt')), false);
+    const s2 = await startTestServer({ dataDir: dir, env: { KEYHOLD_ROOT_PASSPHRASE: NEW } });
+    try {
+      assert.equal(await decrypts(s2, blob), 'kept');
+    } finally {
+      await s2.stop();
+    }
+    // And again, from the wrapped form: the old new passphrase stops working.
+    const NEWER = 'yet another long root passphrase';
+    assert.equal(change(NEW, NEWER).status, 0);
+    await assert.rejects(
+      startTestServer({ dataDir: dir, env: { KEYHOLD_ROOT_PASSPHRASE: NEW } }),
+      /does not unwrap/,
+    );
+    const s3 = await startTestServer({ dataDir: dir, env: { KEYHOLD_ROOT_PASSPHRASE: NEWER } });
+    try {
+      assert.equal(await decrypts(s3, blob), 'kept');
+    } finally {
+      await s3.stop();
+    }
+  });
+
   it('an old PostgreSQL passphrase deployment (kms_meta root_salt) is upgraded; a new node then opens it', async () => {
     const db = await createTestDatabase();
     const dir = tempDir();
