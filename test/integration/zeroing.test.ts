@@ -21,7 +21,8 @@ import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import type { Hsm } from '../../src/hsm/hsm.js';
 import type { DomainKeyRepository } from '../../src/storage/repository.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
-import { handleKmsRequest, readBody } from '../../src/protocol/handle-request.js';
+import { handleKmsRequest } from '../../src/protocol/handle-request.js';
+import { readBody } from '../../src/protocol/request-body.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../../src/storage/sqlite/threaded-audit-repository.js';
 import {
