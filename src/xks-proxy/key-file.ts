@@ -114,7 +114,7 @@ export class KeyFile {
     opts: { legacyPassphrase?: boolean } = {},
   ): Promise<KeyFile> {
     if (opts.legacyPassphrase === true) checkPassphrase(passphrase, LEGACY_MIN_PASSPHRASE_LENGTH);
-    else checkPassphrase(passphrase);
+    else checkPassphrase(passphrase, MIN_KEY_FILE_PASSPHRASE_LENGTH, true);
     let raw: unknown;
     try {
       raw = JSON.parse(await readFile(path, 'utf8'));
@@ -311,10 +311,11 @@ async function deriveKeys(
   return keys;
 }
 
-function checkPassphrase(p: string, min = MIN_KEY_FILE_PASSPHRASE_LENGTH): void {
+function checkPassphrase(p: string, min = MIN_KEY_FILE_PASSPHRASE_LENGTH, opening = false): void {
   if ([...p].length < min) {
+    // Opening: the file may predate the 16-character rule; say how to move it on.
     throw new KeyFileError(
-      min === MIN_KEY_FILE_PASSPHRASE_LENGTH
+      opening
         ? `the key file passphrase must be at least ${min} characters (re-key an older file: keyhold xks-proxy keys upgrade --new-passphrase-file …)`
         : `the key file passphrase must be at least ${min} characters`,
     );
