@@ -3,6 +3,8 @@
  * 800-38D): with KEYHOLD_GCM_INVOCATION_LIMIT=5 a key encrypts five times (Encrypt and
  * GenerateDataKey both count), then refuses with KMSInvalidStateException while it still
  * decrypts; the count survives a restart (reserved durably in storage), and is per key.
+ * And an external key whose proxy refuses past its limit: keyhold answers
+ * KMSInvalidStateException for Encrypt and keeps decrypting.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,10 @@ import {
   EncryptCommand,
   GenerateDataKeyCommand,
 } from '@aws-sdk/client-kms';
+import { XKS_DEFAULTS } from '../../src/xks-proxy/config.js';
 import { expectAwsError, startTestServer, type TestServer } from '../helpers/server.js';
+import { createTestPki } from '../helpers/tls.js';
+import { startTestXksProxy } from '../helpers/xks-proxy.js';
 import { createSoftHsmToken, softHsmAvailable, type SoftHsmToken } from '../helpers/softhsm.js';
 
 const skip = softHsmAvailable() ? false : 'SoftHSM2 is not installed (apt-get install softhsm2)';
@@ -150,5 +155,74 @@ describe('AES-GCM invocation bound of CloudHSM-type keys', { skip }, () => {
     const third = await newKey(server);
     for (let i = 0; i < 5; i++) await encrypt(server, third, `t${i}`);
     await expectAwsError(encrypt(server, third, 't5'), 'KMSInvalidStateException');
+  });
+});
+
+describe('AES-GCM invocation bound of an external key, through keyhold', () => {
+  it('the proxy refuses the fourth encryption under a limit of 3; keyhold answers KMSInvalidStateException and still decrypts', async () => {
+    const pki = createTestPki({ serverNames: ['DNS:localhost', 'DNS:*.xks.test', 'IP:127.0.0.1'] });
+    const xks = await startTestXksProxy({
+      pki,
+      keys: [{ id: 'bounded' }],
+      config: { limits: { ...XKS_DEFAULTS.limits, gcmInvocationsPerKey: 3 } },
+    });
+    const server = await startTestServer({
+      env: {
+        KEYHOLD_XKS_CLIENT_CA_FILE: pki.caPath,
+        KEYHOLD_XKS_CLIENT_CONNECT_TO: `bound.xks.test=127.0.0.1:${xks.port}`,
+      },
+    });
+    try {
+      const kms = server.client;
+      const storeId = (
+        await kms.send(
+          new CreateCustomKeyStoreCommand({
+            CustomKeyStoreName: 'xks-bounded',
+            CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
+            XksProxyUriEndpoint: 'https://bound.xks.test',
+            XksProxyUriPath: xks.uriPath,
+            XksProxyConnectivity: 'PUBLIC_ENDPOINT',
+            XksProxyAuthenticationCredential: {
+              AccessKeyId: xks.credential.accessKeyId,
+              RawSecretAccessKey: xks.credential.secretAccessKey,
+            },
+          }),
+        )
+      ).CustomKeyStoreId!;
+      await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: storeId }));
+      for (let i = 0; i < 400; i++) {
+        const r = await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: storeId }));
+        if (r.CustomKeyStores?.[0]?.ConnectionState === 'CONNECTED') break;
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      const keyId = (
+        await kms.send(
+          new CreateKeyCommand({
+            Origin: 'EXTERNAL_KEY_STORE',
+            CustomKeyStoreId: storeId,
+            XksKeyId: 'bounded',
+          }),
+        )
+      ).KeyMetadata!.KeyId!;
+      const blobs: Uint8Array[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await kms.send(
+          new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`x${i}`) }),
+        );
+        blobs.push(r.CiphertextBlob!);
+      }
+      await expectAwsError(
+        kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x3') })),
+        'KMSInvalidStateException',
+      );
+      for (const [i, b] of blobs.entries()) {
+        const d = await kms.send(new DecryptCommand({ CiphertextBlob: b }));
+        assert.equal(Buffer.from(d.Plaintext!).toString(), `x${i}`);
+      }
+    } finally {
+      await server.stop();
+      await xks.stop();
+      pki.cleanup();
+    }
   });
 });
