@@ -92,7 +92,18 @@ export async function openPassphraseRootKey(
   const pass =
     opts.anyLength === true ? passphrase.normalize('NFKC') : checkRootPassphrase(passphrase);
   const stored = await store.readWrapped();
-  if (stored !== undefined) return openWrapped(pass, stored, store);
+  if (stored !== undefined) {
+    const opened = await openWrapped(pass, stored, store);
+    // A crash between an upgrade's two steps leaves the old salt: the tag just proved the
+    // passphrase, so the weak derivation can go.
+    if (opened.upgrade === undefined && (await store.readLegacySalt()) !== undefined) {
+      opened.upgrade = async () => {
+        await store.removeLegacySalt();
+        return { ...ROOT_KDF };
+      };
+    }
+    return opened;
+  }
 
   const legacySalt = await store.readLegacySalt();
   if (legacySalt !== undefined) {

@@ -101,6 +101,13 @@ describe('root key under a passphrase', () => {
       'the same root key: everything keyed from it holds',
     );
     assert.equal(upgraded.upgrade, undefined);
+    // A crash between writing the wrapping and removing the salt: the next start removes it.
+    writeFileSync(join(dir, 'root.salt'), salt.toString('hex') + '\n', { mode: 0o600 });
+    const leftover = await openRootKey({ dataDir: dir, passphrase: PASS });
+    assert.deepEqual(leftover.key.bytes, legacyRoot);
+    assert.ok(leftover.upgrade !== undefined);
+    await leftover.upgrade();
+    assert.equal(existsSync(join(dir, 'root.salt')), false);
   });
 
   it('a wrapping with weaker stored parameters opens and is re-wrapped under N=2^17, same root key', async () => {
