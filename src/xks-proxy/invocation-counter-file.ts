@@ -25,8 +25,23 @@ export class InvocationCounterFile implements InvocationCounterStore {
     this.#counters = counters;
   }
 
-  /** Read the file (a missing file is an empty set of counters). */
+  /**
+   * Read the file (a missing file is an empty set of counters) and write it back once, so
+   * that a place the proxy may not write fails at start, not at the first Encrypt.
+   */
   static async open(path: string): Promise<InvocationCounterFile> {
+    const file = await InvocationCounterFile.#read(path);
+    try {
+      await file.#write();
+    } catch (err) {
+      throw new ConfigError(
+        `cannot write the GCM invocation counters ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); set backend.invocationCounterFile to a writable path`,
+      );
+    }
+    return file;
+  }
+
+  static async #read(path: string): Promise<InvocationCounterFile> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');

@@ -108,6 +108,15 @@ describe('xks-proxy AES-GCM invocation bound', () => {
     await assert.rejects(InvocationCounterFile.open(path), ConfigError);
     writeFileSync(path, 'not json');
     await assert.rejects(InvocationCounterFile.open(path), ConfigError);
+    // A place the proxy cannot write fails at start, naming the setting.
+    await assert.rejects(
+      InvocationCounterFile.open(join(dir, 'no-such-dir', 'c.json')),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /cannot write the GCM invocation counters .* \(ENOENT\); set backend.invocationCounterFile/.test(
+          e.message,
+        ),
+    );
   });
 
   it('a key file from before the 16-character rule (8-character passphrase, N=2^10) re-keys with keys upgrade to N=2^17 under a new passphrase', async () => {
