@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
   metrics: boolean;
+  /** How long a ReplicateKey replica stays Creating, ms (KEYHOLD_REPLICA_CREATION_MS). */
+  replicaCreationMs: number;
   /**
    * `postgres://…` (libpq-style, several hosts allowed) selects the PostgreSQL adapter for
    * keys and audit; unset = SQLite in the data dir (docs/storage.md).
@@ -101,6 +104,9 @@ export function loadConfig(
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    replicaCreationMs:
+      intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
+      DEFAULT_REPLICA_CREATION_MS,
     storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
     nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
     xks: xksConfig(env),
