@@ -1,11 +1,12 @@
 /**
  * ReplicateKey is asynchronous, as in AWS: the replica is answered Creating, DescribeKey
  * shows Creating until it is done, cryptographic use meanwhile is KMSInvalidStateException,
- * and then it is Enabled. A replica whose node stops
+ * and then it is Enabled (PendingImport for imported material). A replica whose node stops
  * while it is Creating still becomes Enabled after the restart. Real SDK, real server.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
   ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
@@ -71,6 +74,40 @@ describe('ReplicateKey with the default delay', () => {
     const c = await west.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('w') }));
     const d = await server.client.send(new DecryptCommand({ CiphertextBlob: c.CiphertextBlob }));
     assert.equal(Buffer.from(d.Plaintext ?? []).toString(), 'w');
+  });
+
+  it('a replica of a key with imported material turns PendingImport, not Enabled', async () => {
+    const keyId = await createMrk(server, { Origin: 'EXTERNAL' });
+    const params = await server.client.send(
+      new GetParametersForImportCommand({
+        KeyId: keyId,
+        WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+        WrappingKeySpec: 'RSA_2048',
+      }),
+    );
+    const wrapping = createPublicKey({
+      key: Buffer.from(params.PublicKey as Uint8Array),
+      format: 'der',
+      type: 'spki',
+    });
+    await server.client.send(
+      new ImportKeyMaterialCommand({
+        KeyId: keyId,
+        ImportToken: params.ImportToken,
+        EncryptedKeyMaterial: publicEncrypt(
+          { key: wrapping, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+          randomBytes(32),
+        ),
+        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      }),
+    );
+    const out = await server.client.send(
+      new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: WEST }),
+    );
+    assert.equal(out.ReplicaKeyMetadata?.KeyState, 'Creating');
+    const md = await waitForKeyState(west, keyId, 'PendingImport', 5_000);
+    assert.equal(md.Origin, 'EXTERNAL');
+    assert.equal(md.CurrentKeyMaterialId, undefined);
   });
 });
 
