@@ -77,6 +77,11 @@ program
       // One write, so that whoever watches stdout sees the whole banner at once.
       const lines = [
         `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
+        `Regions served: ${config.regions.join(', ')} (more with KEYHOLD_REGIONS)`,
+        config.quotas
+          ? `request quotas: AWS's rates${config.quotaScale === 1 ? '' : ` ×${config.quotaScale}`} ` +
+            '(ThrottlingException; KEYHOLD_QUOTAS=off for development)'
+          : 'request quotas: off (KEYHOLD_QUOTAS=off)',
         `data directory: ${config.dataDir}`,
       ];
       if (node.rootKeyCreated) {
