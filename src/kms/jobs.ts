@@ -1,7 +1,7 @@
 /**
  * Background jobs of a keyhold node: replicas whose creation a restart interrupted, keys
- * deleted after their waiting period, and domain-key rotation with the rewrap of EKTs onto the new domain key. Time comes from the
- * injectable clock so tests can move it.
+ * deleted after their waiting period, and domain-key rotation with the rewrap of EKTs onto
+ * the new domain key. Time comes from the injectable clock so tests can move it.
  */
 import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';

@@ -24,15 +24,19 @@ function finishedState(key: KeyRecord): KeyRecord['keyState'] {
 /**
  * Move one replica out of Creating. Does nothing if it is gone or no longer Creating (a
  * ScheduleKeyDeletion meanwhile, or another node finished it). Returns whether it moved.
+ * A replica whose membership was never written (ReplicateKey stopped between its writes)
+ * stays Creating: enabled, it would be a replica its primary does not know.
  */
 export async function finishReplica(
-  storage: Pick<Storage, 'getKey' | 'updateKey'>,
+  storage: Pick<Storage, 'getKey' | 'updateKey' | 'multiRegion'>,
   region: string,
   keyId: string,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const key = await storage.getKey(region, keyId);
-    if (key?.keyState !== 'Creating') return false;
+    if (key?.keyState !== 'Creating' || !key.multiRegion) return false;
+    const members = await storage.multiRegion.listMembers(key.accountId, key.keyId);
+    if (!members.some((m) => m.region === region)) return false;
     try {
       await storage.updateKey({ ...key, keyState: finishedState(key) });
       return true;
@@ -68,7 +72,7 @@ export class ReplicaCreation {
   #closed = false;
 
   constructor(
-    private readonly storage: Pick<Storage, 'getKey' | 'updateKey'>,
+    private readonly storage: Pick<Storage, 'getKey' | 'updateKey' | 'multiRegion'>,
     readonly delayMs: number,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
