@@ -13,6 +13,7 @@ import {
   GcmLimitReachedError,
   type InvocationCounterStore,
 } from '../../src/hsm/gcm-budget.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { PostgresStorage } from '../../src/storage/postgres/pg-storage.js';
 import type { Storage } from '../../src/storage/repository.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -94,6 +95,19 @@ after(async () => {
 });
 let n = 0;
 suite('PostgreSQL', () => PostgresStorage.open(db.url, { schema: `gcm_${process.pid}_${n++}` }));
+
+it('KEYHOLD_GCM_INVOCATION_LIMIT: default 2^30, 1..2^32, else a clear config error', () => {
+  assert.equal(loadConfig({}, {}).gcmInvocationLimit, 2 ** 30);
+  assert.equal(loadConfig({}, { KEYHOLD_GCM_INVOCATION_LIMIT: '5' }).gcmInvocationLimit, 5);
+  for (const v of ['0', '4294967297', '-3'])
+    assert.throws(
+      () => loadConfig({}, { KEYHOLD_GCM_INVOCATION_LIMIT: v }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        e.message === 'KEYHOLD_GCM_INVOCATION_LIMIT must be from 1 to 4294967296 (2^32)',
+    );
+  assert.throws(() => loadConfig({}, { KEYHOLD_GCM_INVOCATION_LIMIT: 'lots' }), ConfigError);
+});
 
 it('rejects a limit outside 1..2^32', () => {
   const store: InvocationCounterStore = { reserve: async () => 0 };

@@ -78,6 +78,18 @@ describe('xks-proxy AES-GCM invocation bound', () => {
   bound('software');
   bound('pkcs11');
 
+  it('limits.gcmInvocationsPerKey outside 1..2^32 is a config error', async () => {
+    for (const bad of [0, 2 ** 32 + 1, 1.5])
+      await assert.rejects(
+        startTestXksProxy({
+          config: { limits: { ...XKS_DEFAULTS.limits, gcmInvocationsPerKey: bad } },
+        }),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.message === 'limits.gcmInvocationsPerKey must be from 1 to 4294967296 (2^32)',
+      );
+  });
+
   it('the counter file keeps every reserved block across a restart, mode 0600; a bad file is refused', async () => {
     const path = join(dir, 'counters.json');
     const first = new GcmInvocationBudget(await InvocationCounterFile.open(path), {
