@@ -3,7 +3,8 @@
  * passphrase (scrypt N=2^17), offline or while nodes run (the root key itself does not
  * change). The current passphrase comes from KEYHOLD_ROOT_PASSPHRASE(_FILE) and may be
  * shorter than today's minimum (that is what this is for); the new one from
- * KEYHOLD_NEW_ROOT_PASSPHRASE(_FILE). KEYHOLD_STORAGE_URL selects a PostgreSQL store.
+ * KEYHOLD_NEW_ROOT_PASSPHRASE(_FILE); without it the root key is re-wrapped under the current
+ * one (an upgrade to N=2^17 without starting a node). KEYHOLD_STORAGE_URL selects PostgreSQL.
  * The opened root key is checked against the stored domain keys before anything is written.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,13 +25,13 @@ export function registerRootKeyCommands(program: Command): void {
     .description('the root key under its passphrase')
     .command('change-passphrase')
     .description(
-      're-wrap the root key under KEYHOLD_NEW_ROOT_PASSPHRASE (current one in KEYHOLD_ROOT_PASSPHRASE)',
+      're-wrap the root key (scrypt N=2^17) under KEYHOLD_NEW_ROOT_PASSPHRASE, or under the current KEYHOLD_ROOT_PASSPHRASE',
     )
     .option('-d, --data-dir <dir>', 'data directory (env KEYHOLD_DATA_DIR, default ./.keyhold)')
     .action(async (o: { dataDir?: string }) => {
       const dir = resolve(o.dataDir ?? process.env.KEYHOLD_DATA_DIR ?? './.keyhold');
       const current = secret('KEYHOLD_ROOT_PASSPHRASE');
-      const next = secret('KEYHOLD_NEW_ROOT_PASSPHRASE');
+      const next = optionalSecret('KEYHOLD_NEW_ROOT_PASSPHRASE') ?? current;
       const url = process.env.KEYHOLD_STORAGE_URL;
       await withStore(dir, url, async (repo, store) => {
         await changeRootPassphrase(current, next, store, async (root) => {
@@ -42,7 +43,8 @@ export function registerRootKeyCommands(program: Command): void {
             wrap.zeroize();
           }
         });
-        process.stdout.write(`root key re-wrapped under the new passphrase (${store.where})\n`);
+        const which = next === current ? 'the same' : 'the new';
+        process.stdout.write(`root key re-wrapped under ${which} passphrase (${store.where})\n`);
       });
     });
 }
@@ -72,9 +74,14 @@ async function withStore(
 }
 
 function secret(name: string): string {
+  const v = optionalSecret(name);
+  if (v === undefined) throw new ConfigError(`set ${name} (or ${name}_FILE)`);
+  return v;
+}
+
+function optionalSecret(name: string): string | undefined {
   const file = process.env[`${name}_FILE`];
   const v =
     file !== undefined && file !== '' ? readFileSync(file, 'utf8').trim() : process.env[name];
-  if (v === undefined || v === '') throw new ConfigError(`set ${name} (or ${name}_FILE)`);
-  return v;
+  return v === undefined || v === '' ? undefined : v;
 }

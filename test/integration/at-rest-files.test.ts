@@ -307,4 +307,52 @@ describe('files at rest', () => {
       await db.drop();
     }
   });
+  it('keyhold root-key change-passphrase without a new passphrase upgrades an old PostgreSQL store in place', async () => {
+    const db = await createTestDatabase();
+    const dir = tempDir();
+    dirs.push(dir);
+    try {
+      const salt = legacyRootKeyFile(dir);
+      const storage = { KEYHOLD_STORAGE_URL: db.url };
+      const s1 = await startTestServer({ dataDir: dir, env: storage });
+      const blob = await encryptOne(s1);
+      await s1.stop();
+      unlinkSync(join(dir, 'root.key'));
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await c.query("INSERT INTO kms_meta (name, value) VALUES ('root_salt', $1)", [salt]);
+        const run = spawnSync(process.execPath, [MAIN, 'root-key', 'change-passphrase'], {
+          env: { ...process.env, ...storage, KEYHOLD_ROOT_PASSPHRASE: PASS },
+          encoding: 'utf8',
+        });
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /root key re-wrapped under the same passphrase \(kms_meta/);
+        const meta = await c.query<{ name: string; value: string }>(
+          "SELECT name, value FROM kms_meta WHERE name LIKE 'root%' ORDER BY name",
+        );
+        assert.deepEqual(
+          meta.rows.map((r) => r.name),
+          ['root_key_wrapped'],
+        );
+        const rec = JSON.parse(meta.rows[0]?.value ?? '{}') as { kdf: { N: number } };
+        assert.equal(rec.kdf.N, 2 ** 17);
+      } finally {
+        await c.end();
+      }
+      const other = tempDir();
+      dirs.push(other);
+      const s2 = await startTestServer({
+        dataDir: other,
+        env: { ...storage, KEYHOLD_ROOT_PASSPHRASE: PASS },
+      });
+      try {
+        assert.equal(await decrypts(s2, blob), 'kept');
+      } finally {
+        await s2.stop();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
 });
