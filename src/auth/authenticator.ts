@@ -1,6 +1,11 @@
 /**
  * Turns a signed request into a Principal: looks up the access key, opens its sealed
  * secret (once, then cached with its SigV4 verifier), and verifies the signature.
+ *
+ * The cache is never the only word on revocation: before each request it catches up on
+ * the invalidation channel (other processes' and nodes' deletions), and while that channel
+ * may lose messages (a PostgreSQL LISTEN connection that is down) every credential is
+ * confirmed against storage.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Hsm } from '../hsm/hsm.js';
@@ -38,6 +43,8 @@ export interface AuthenticatorOptions {
   regions: readonly string[];
   maxSkewSeconds: number;
   now: () => Date;
+  /** Where deletions made elsewhere arrive (see storage/invalidation.ts). */
+  invalidations?: { catchUp(): void; readonly live: boolean } | undefined;
 }
 
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
@@ -92,6 +99,10 @@ export class Authenticator {
     const parsed = parseAuthorization(req);
     requireSignedAmzHeaders(req, parsed);
     const token = req.headers['x-amz-security-token'];
+    const channel = this.#opts.invalidations;
+    channel?.catchUp();
+    // Messages may be lost right now: do not trust the cache for this key.
+    if (channel !== undefined && !channel.live) this.forget(parsed.accessKeyId);
     const cred = parsed.accessKeyId.startsWith('ASIA')
       ? await this.#session(parsed.accessKeyId)
       : await this.#credential(parsed.accessKeyId);
@@ -119,6 +130,13 @@ export class Authenticator {
   forgetAll(): void {
     this.#cache.clear();
     this.#sessions.clear();
+  }
+
+  /** Drop every cached credential of a user, or every session of a role (it was deleted). */
+  forgetPrincipal(arn: string): void {
+    for (const map of [this.#cache, this.#sessions])
+      for (const [id, c] of map)
+        if (c.principal.arn === arn || c.principal.roleArn === arn) map.delete(id);
   }
 
   /** Drop a cached credential (after its access key or user is deleted). */

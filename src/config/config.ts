@@ -24,6 +24,11 @@ export interface Config {
   logLevel: string;
   /** Flush audit in groups of at most this many events. */
   auditMaxBatch: number;
+  /**
+   * Start on an audit log that is missing, behind or replaced with respect to its anchor,
+   * recording a log reset (`--audit-reset`, KEYHOLD_AUDIT_RESET=1); otherwise refuse.
+   */
+  auditReset: boolean;
   /** Identities seed file applied at start (docs/identities.md). */
   seedFile?: string | undefined;
   /** Request quotas (docs/operations.md, "Request quotas"); KEYHOLD_QUOTAS=off disables them. */
@@ -84,7 +89,15 @@ export const DEFAULT_METRICS_PORT = 9420;
 export type ConfigOverrides = Partial<
   Pick<
     Config,
-    'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile' | 'storageUrl'
+    | 'host'
+    | 'port'
+    | 'dataDir'
+    | 'region'
+    | 'accountId'
+    | 'logLevel'
+    | 'seedFile'
+    | 'storageUrl'
+    | 'auditReset'
   >
 >;
 
@@ -112,6 +125,7 @@ export function loadConfig(
     maxSkewSeconds: 300,
     logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
     auditMaxBatch: 512,
+    auditReset: flags.auditReset ?? onOff(env.KEYHOLD_AUDIT_RESET, 'KEYHOLD_AUDIT_RESET') ?? false,
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,

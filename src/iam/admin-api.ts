@@ -229,7 +229,7 @@ const OPS: Readonly<Record<string, AdminOp>> = {
     readOnly: true,
     account: accountOrCaller,
     run: async (ids, i, c) => ({
-      Roles: (await ids.listRoles(accountOrCaller(i, c))).map(roleOut),
+      Roles: (await ids.listRolesShown(accountOrCaller(i, c))).map(roleOut),
     }),
   },
   PutRolePolicy: {

@@ -113,7 +113,10 @@ export function kmsError(code: KmsErrorName, message: string, cause?: unknown): 
   return new KmsError(code, message, cause === undefined ? undefined : { cause });
 }
 
-/** Every decrypt failure collapses to this one opaque error (no oracle). */
+/**
+ * Every decrypt failure collapses to this one opaque error (no oracle). AWS sends it with no
+ * message; an empty message leaves the `message` member out of the body (handle-request.ts).
+ */
 export function invalidCiphertext(cause?: unknown): KmsError {
   return kmsError('InvalidCiphertextException', '', cause);
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { genesisAnchor } from '../audit/anchor.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -27,7 +28,7 @@ import { handleApiRequest } from './api-front.js';
 import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { serveHealth } from './health.js';
-import { openNodeStorage, withDomainKeyReload } from './storage-select.js';
+import { openNodeStorage, withDomainKeyReload, type NodeStorage } from './storage-select.js';
 
 export interface KeyholdNode {
   url: string;
@@ -69,6 +70,10 @@ export async function startKeyhold(
   let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
     const root = await node.loadRootKey(config.rootPassphrase);
+    const auditKey = derivePurposeKey(root.key, 'audit-chain');
+    // Read before the first domain key exists: an empty audit log is then no loss.
+    const hadHistory = await node.auditAnchors.hasHistory();
+    if (node.kind === 'sqlite' && !hadHistory) await anchorFirstStart(node, auditKey.bytes);
     // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
     const ring = await node.bootstrap(() =>
       DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
@@ -80,11 +85,19 @@ export async function startKeyhold(
         ring.reload().catch((err: unknown) => logger.error({ err }, 'domain key reload failed'));
     });
     const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
-    const auditKey = derivePurposeKey(root.key, 'audit-chain');
     root.key.zeroize();
     auditRepo = node.openAudit();
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
       maxBatch: config.auditMaxBatch,
+      anchor: {
+        store: node.auditAnchors,
+        chainId: node.nodeId,
+        hasHistory: hadHistory,
+        reset: config.auditReset
+          ? { region: config.region, accountId: config.accountId }
+          : undefined,
+      },
+      onBackgroundError: (err) => logger.error({ err }, 'audit background write failed'),
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
     const services: Services = { storage, hsm, clock, regions: config.regions, usage };
@@ -98,6 +111,7 @@ export async function startKeyhold(
         regions: config.regions,
         maxSkewSeconds: config.maxSkewSeconds,
         now: () => clock.now(),
+        invalidations: node.invalidations,
       },
       storage.iam,
     );
@@ -189,6 +203,17 @@ export async function startKeyhold(
     await node.close();
     throw err;
   }
+}
+
+/**
+ * A new SQLite data dir: anchor the empty chain before anything else is written, so that a
+ * crash between the first domain key and the first anchor update never looks like a deleted
+ * log. (PostgreSQL chains are anchored when their log opens: a store with history there
+ * does not make a new node's empty chain suspect.)
+ */
+async function anchorFirstStart(node: NodeStorage, auditKey: Buffer): Promise<void> {
+  if ((await node.auditAnchors.getAnchor(node.nodeId)) !== undefined) return;
+  await node.auditAnchors.putAnchor(node.nodeId, genesisAnchor(auditKey, node.nodeId));
 }
 
 /** The account's administrator key pair: from the environment, or generated on first start. */
