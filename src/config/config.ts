@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
@@ -38,10 +39,17 @@ export interface Config {
   quotaScale: number;
   /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
   cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
+  /**
+   * AES-GCM encryptions allowed per CloudHSM-type token key (random 96-bit IVs, SP 800-38D;
+   * KEYHOLD_GCM_INVOCATION_LIMIT, default 2^30, at most 2^32). docs/security.md, "Crypto bounds".
+   */
+  gcmInvocationLimit: number;
   /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
   metrics: boolean;
+  /** How long a ReplicateKey replica stays Creating, ms (KEYHOLD_REPLICA_CREATION_MS). */
+  replicaCreationMs: number;
   /**
    * The metrics listener, apart from the API: its labels name key stores and tokens, not for
    * anonymous callers (KEYHOLD_METRICS_HOST, default loopback; KEYHOLD_METRICS_PORT, default
@@ -151,7 +159,12 @@ export function loadConfig(
         env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
+    gcmInvocationLimit:
+      intFrom(env.KEYHOLD_GCM_INVOCATION_LIMIT, 'KEYHOLD_GCM_INVOCATION_LIMIT') ?? 2 ** 30,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    replicaCreationMs:
+      intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
+      DEFAULT_REPLICA_CREATION_MS,
     metricsHost: env.KEYHOLD_METRICS_HOST ?? '127.0.0.1',
     metricsPort: 0,
     http: httpLimits(env),
@@ -208,6 +221,8 @@ function validate(cfg: Config): void {
     fail('KEYHOLD_ACCESS_KEY_ID must be 16-128 upper-case letters and digits');
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
+  if (cfg.gcmInvocationLimit < 1 || cfg.gcmInvocationLimit > 2 ** 32)
+    fail('KEYHOLD_GCM_INVOCATION_LIMIT must be from 1 to 4294967296 (2^32)');
   if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
   if (cfg.storageUrl !== undefined && !/^postgres(ql)?:\/\/./.test(cfg.storageUrl))
     fail('the storage URL must be postgres://… (leave it unset for SQLite)');

@@ -3,7 +3,6 @@
  * audit → HTTP. `startKeyhold` returns a handle whose `close()` finishes in-flight
  * requests, flushes the audit log and closes storage.
  */
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -22,6 +21,7 @@ import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { ReplicaCreation } from '../kms/replica-creation.js';
 import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
 import { IdentityService } from '../iam/identity-service.js';
@@ -31,6 +31,7 @@ import { isConsoleRequest, serveConsole } from './console-assets.js';
 import { handleApiRequest } from './api-front.js';
 import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
+import { ensurePrivateDataDir, octal } from './data-dir.js';
 import { serveHealth } from './health.js';
 import { openNodeStorage, withDomainKeyReload, type NodeStorage } from './storage-select.js';
 
@@ -66,7 +67,12 @@ export async function startKeyhold(
 ): Promise<KeyholdNode> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const dir = ensurePrivateDataDir(config.dataDir);
+  if (dir.tightenedFrom !== undefined)
+    logger.warn(
+      { dataDir: config.dataDir },
+      `data directory was ${octal(dir.tightenedFrom)}; tightened to 0700`,
+    );
   const node = await openNodeStorage(config);
   let ringRef: DomainKeyring | undefined;
   // Another node or worker may have rotated the domain key under a version read here.
@@ -86,6 +92,11 @@ export async function startKeyhold(
       DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
     );
     ringRef = ring;
+    if (root.upgrade !== undefined) {
+      // The root key just unwrapped the domain keys: safe to re-wrap it under stronger scrypt.
+      const kdf = await root.upgrade();
+      logger.info({ kdf }, 'root key passphrase wrapping upgraded');
+    }
     // Another node rotated the domain key: load it before it is needed.
     node.onInvalidate((m) => {
       if (m.kind === 'domain-keys' || m.kind === 'all')
@@ -107,7 +118,10 @@ export async function startKeyhold(
       onBackgroundError: (err) => logger.error({ err }, 'audit background write failed'),
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
-    const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const replicas = new ReplicaCreation(storage, config.replicaCreationMs, (err: unknown) =>
+      logger.error({ err }, 'finishing a replica key failed; the background job retries'),
+    );
+    const services: Services = { storage, hsm, clock, regions: config.regions, usage, replicas };
     const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
     services.customKeyStores = customKeyStores;
     customKeyStores.bind(services);
@@ -144,6 +158,7 @@ export async function startKeyhold(
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
       customKeyStores,
+      replicaCreationMs: config.replicaCreationMs,
     };
     const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
     await runJobs();
@@ -202,6 +217,7 @@ export async function startKeyhold(
           await closeServer(server);
           await metrics?.close();
           await customKeyStores.close();
+          await replicas.close();
           await usage.close();
           await audit.close();
           await auditRepo?.close();

@@ -119,6 +119,17 @@ export class PostgresStorage implements Storage {
     return String(r.rows[0]?.value);
   }
 
+  async setMeta(name: string, value: string): Promise<void> {
+    await this.db.query(
+      'INSERT INTO kms_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value',
+      [name, value],
+    );
+  }
+
+  async deleteMeta(name: string): Promise<void> {
+    await this.db.query('DELETE FROM kms_meta WHERE name = $1', [name]);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
@@ -190,6 +201,14 @@ export class PostgresStorage implements Storage {
   async listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]> {
     const r = await this.db.query(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= $1 ORDER BY deletion_date LIMIT $2",
+      [before.getTime(), limit],
+    );
+    return r.rows.map(rowToKey);
+  }
+
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    const r = await this.db.query(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= $1 ORDER BY creation_date LIMIT $2",
       [before.getTime(), limit],
     );
     return r.rows.map(rowToKey);

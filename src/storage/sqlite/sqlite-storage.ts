@@ -5,6 +5,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from './driver.js';
+import { ensurePrivateDbFile } from './private-file.js';
 import {
   ConcurrentUpdateError,
   DuplicateKeyError,
@@ -49,6 +50,7 @@ export class SqliteStorage implements Storage {
   readonly leases: SqliteLeases;
 
   constructor(path: string) {
+    ensurePrivateDbFile(path);
     const db = new Database(path);
     // busy_timeout first: another process (an offline CLI) may open the file while a node writes.
     db.pragma('busy_timeout = 5000');
@@ -109,6 +111,10 @@ export class SqliteStorage implements Storage {
 
   async listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]> {
     return (this.#s.keysDue.all(before.getTime(), limit) as Row[]).map(rowToKey);
+  }
+
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    return (this.#s.keysCreating.all(before.getTime(), limit) as Row[]).map(rowToKey);
   }
 
   async deleteKey(region: string, keyId: string): Promise<void> {
@@ -356,6 +362,9 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     keysDue: db.prepare(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
+    ),
+    keysCreating: db.prepare(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= ? ORDER BY creation_date LIMIT ?",
     ),
     putUsage: db.prepare(
       `INSERT INTO key_last_usage (region, key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?, ?)
