@@ -8,6 +8,7 @@ import type { AuditAnchorStore } from '../audit/anchor.js';
 import { ConfigError } from '../config/config.js';
 import { formatEventTime } from '../audit/event.js';
 import { verifyAudit, type AuditVerifyResult } from '../audit/verify.js';
+import { lastRows, mergeByTime, nodeChains, rowsAfter } from './audit-chains.js';
 import type { AuditRepository, AuditRow } from '../storage/repository.js';
 
 /** How the CLI reaches a data dir's audit log (wired by the lead in main.ts). */
@@ -68,25 +69,33 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Open the audit log and hand `fn` the chains to read: the one named by `--chain`, or the
+ * chain of this node (`repo`) together with its workers' chains (`serve --workers N`).
+ */
 async function withAudit<T>(
   openAudit: OpenAudit,
   dataDir: string,
-  fn: (repo: AuditRepository, auditKey: Buffer) => Promise<T>,
+  fn: (repos: AuditRepository[], auditKey: Buffer) => Promise<T>,
   chainId?: string,
 ): Promise<T> {
   const audit = await openAudit(dataDir);
   try {
-    let repo = audit.repo;
+    const all = audit.chains ?? [{ id: audit.chainId ?? 'local', repo: audit.repo }];
+    let repos: AuditRepository[];
     if (chainId !== undefined) {
-      const all = audit.chains ?? [{ id: audit.chainId ?? 'local', repo: audit.repo }];
       const chosen = all.find((c) => c.id === chainId);
       if (chosen === undefined)
         throw new ConfigError(
           `no audit chain '${chainId}' (chains: ${all.map((c) => c.id).join(', ')})`,
         );
-      repo = chosen.repo;
+      repos = [chosen.repo];
+    } else {
+      const base = all.find((c) => c.repo === audit.repo)?.id ?? audit.chainId ?? 'local';
+      repos = nodeChains(all, base).map((c) => c.repo);
+      if (!repos.includes(audit.repo)) repos = [audit.repo];
     }
-    return await fn(repo, audit.auditKey);
+    return await fn(repos, audit.auditKey);
   } finally {
     await audit.close();
   }
@@ -170,7 +179,27 @@ async function runVerify(
   report(result);
 }
 
-async function runTail(repo: AuditRepository, lines: number, follow: boolean): Promise<void> {
+async function runTail(repos: AuditRepository[], lines: number, follow: boolean): Promise<void> {
+  const [only] = repos;
+  if (repos.length === 1 && only !== undefined) return runTailOne(only, lines, follow);
+  // Several chains: the newest `lines` of each, merged by time, the newest `lines` of those.
+  const lists = await Promise.all(repos.map((r) => lastRows(r, lines)));
+  const last = lists.map((rows) => rows[rows.length - 1]?.seq);
+  await Promise.all(
+    repos.map(async (r, i) => {
+      last[i] ??= (await r.getAuditHead())?.seq ?? 0;
+    }),
+  );
+  printRows(mergeByTime(lists).slice(-lines));
+  while (follow) {
+    await sleep(FOLLOW_INTERVAL_MS);
+    const fresh = await Promise.all(repos.map((r, i) => rowsAfter(r, last[i] ?? 0)));
+    fresh.forEach((rows, i) => (last[i] = rows[rows.length - 1]?.seq ?? last[i]));
+    printRows(mergeByTime(fresh));
+  }
+}
+
+async function runTailOne(repo: AuditRepository, lines: number, follow: boolean): Promise<void> {
   const head = await repo.getAuditHead();
   let last = Math.max(0, (head?.seq ?? 0) - lines);
   for (;;) {
@@ -181,6 +210,38 @@ async function runTail(repo: AuditRepository, lines: number, follow: boolean): P
     if (rows.length === PAGE) continue;
     if (!follow) return;
     await sleep(FOLLOW_INTERVAL_MS);
+  }
+}
+
+/** `audit query` on one chain: up to `limit` matching rows, oldest first. */
+async function queryChain(
+  repo: AuditRepository,
+  opts: QueryOptions,
+  emit: (r: AuditRow) => void,
+): Promise<void> {
+  const filter = {
+    keyArn: opts.keyId,
+    principalArn: opts.principal,
+    eventName: opts.event,
+    from: opts.from,
+    to: opts.to,
+  };
+  if (opts.account === undefined) {
+    for (const r of await repo.queryAudit({ ...filter, limit: opts.limit })) emit(r);
+    return;
+  }
+  // The recipient account is in the body only: filter page by page.
+  let found = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const rows = await repo.queryAudit({ ...filter, afterSeq, limit: PAGE });
+    for (const r of rows) {
+      afterSeq = r.seq;
+      if (recipientOf(r) !== opts.account) continue;
+      emit(r);
+      if (++found === opts.limit) return;
+    }
+    if (rows.length < PAGE) return;
   }
 }
 
@@ -201,9 +262,11 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
   const audit = program.command('audit').description('inspect and verify the audit log');
   const dataDirFlag = '--data-dir <dir>';
   const dataDirHelp = 'data directory (env KEYHOLD_DATA_DIR)';
-  // One chain per PostgreSQL node and per worker (`serve --workers N`): tail and query read one.
+  // One chain per PostgreSQL node and per worker (`serve --workers N`): by default tail and
+  // query read the node's chains (its workers' merged by time); --chain reads one.
   const chainFlag = '--chain <id>';
-  const chainHelp = 'the chain to read (local, local-w2, …, or a node id; default: the first)';
+  const chainHelp =
+    "read only this chain (local, local-w2, …, or a node id; default: the node's chains)";
 
   audit
     .command('verify')
@@ -246,7 +309,7 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
       await withAudit(
         openAudit,
         opts.dataDir,
-        (repo) => runTail(repo, opts.lines, opts.follow),
+        (repos) => runTail(repos, opts.lines, opts.follow),
         opts.chain,
       );
     });
@@ -271,31 +334,21 @@ export function registerAuditCommands(program: Command, openAudit: OpenAudit): v
       await withAudit(
         openAudit,
         opts.dataDir,
-        async (repo) => {
-          const filter = {
-            keyArn: opts.keyId,
-            principalArn: opts.principal,
-            eventName: opts.event,
-            from: opts.from,
-            to: opts.to,
-          };
-          if (opts.account === undefined) {
-            printRows(await repo.queryAudit({ ...filter, limit: opts.limit }));
+        async (repos) => {
+          const [only] = repos;
+          if (repos.length === 1 && only !== undefined) {
+            await queryChain(only, opts, (r) => printRows([r]));
             return;
           }
-          // The recipient account is in the body only: filter page by page.
-          let printed = 0;
-          let afterSeq = 0;
-          for (;;) {
-            const rows = await repo.queryAudit({ ...filter, afterSeq, limit: PAGE });
-            for (const r of rows) {
-              afterSeq = r.seq;
-              if (recipientOf(r) !== opts.account) continue;
-              printRows([r]);
-              if (++printed === opts.limit) return;
-            }
-            if (rows.length < PAGE) return;
-          }
+          // Several chains: each one's first `limit` matches, merged by time, the first `limit`.
+          const lists = await Promise.all(
+            repos.map(async (repo) => {
+              const rows: AuditRow[] = [];
+              await queryChain(repo, opts, (r) => rows.push(r));
+              return rows;
+            }),
+          );
+          printRows(mergeByTime(lists).slice(0, opts.limit));
         },
         opts.chain,
       );

@@ -279,6 +279,50 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     assert.match(r.stdout, /^chain local-w2: /m);
   });
 
+  it("audit tail and query read both workers' chains merged by time; --chain reads one", () => {
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [MAIN, 'audit', ...args, '--data-dir', dataDir], {
+        encoding: 'utf8',
+      });
+    const ids = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { eventID: string; eventTime: string });
+    const all = cli(['tail', '-n', '100000']);
+    assert.equal(all.status, 0, all.stderr);
+    const one = cli(['tail', '-n', '100000', '--chain', 'local']);
+    const two = cli(['tail', '-n', '100000', '--chain', 'local-w2']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(two.status, 0, two.stderr);
+    const merged = ids(all.stdout);
+    const first = ids(one.stdout);
+    const second = ids(two.stdout);
+    assert.ok(first.length > 0 && second.length > 0);
+    assert.equal(merged.length, first.length + second.length);
+    assert.deepEqual(
+      new Set(merged.map((e) => e.eventID)),
+      new Set([...first, ...second].map((e) => e.eventID)),
+    );
+    const times = merged.map((e) => e.eventTime);
+    assert.deepEqual(times, [...times].sort(), 'merged in time order');
+    // tail -n 3 is the newest three of the node, whichever worker recorded them.
+    const last3 = ids(cli(['tail', '-n', '3']).stdout);
+    assert.deepEqual(last3, merged.slice(-3));
+    const q = cli(['query', '--event', 'Encrypt', '--limit', '100000']);
+    assert.equal(q.status, 0, q.stderr);
+    const encrypts = ids(q.stdout).length;
+    const perChain = ['local', 'local-w2'].map(
+      (c) =>
+        ids(cli(['query', '--event', 'Encrypt', '--limit', '100000', '--chain', c]).stdout).length,
+    );
+    assert.ok((perChain[0] as number) > 0 && (perChain[1] as number) > 0, String(perChain));
+    assert.equal(encrypts, (perChain[0] as number) + (perChain[1] as number));
+    const bad = cli(['tail', '--chain', 'local-w9']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /no audit chain 'local-w9' \(chains: local, local-w2\)/);
+  });
+
   it('audit verify finds tampering in the second chain (exit 1), the first left intact', async () => {
     const copy = mkdtempSync(join(tmpdir(), 'keyhold-workers-tamper-'));
     try {
