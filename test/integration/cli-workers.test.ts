@@ -246,6 +246,24 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     assert.deepEqual(tags.Tags, [{ TagKey: 'team', TagValue: 'blue' }]);
   });
 
+  it("the metrics listener serves the sum of both workers' registries", async () => {
+    assert.ok(served.metricsUrl !== undefined, served.output());
+    const encrypts = async () => {
+      const text = await (await fetch(served.metricsUrl as string)).text();
+      let n = 0;
+      for (const line of text.split('\n')) {
+        const m = /^keyhold_kms_request_duration_seconds_count\{([^}]*)\} (\d+)/.exec(line);
+        if (m !== null && /operation="Encrypt"/.test(m[1] as string)) n += Number(m[2]);
+      }
+      return n;
+    };
+    const key = (await a.kms().send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    const before = await encrypts();
+    await encrypt(a.kms(), key);
+    await encrypt(b.kms(), key);
+    assert.equal(await encrypts(), before + 2);
+  });
+
   it('a worker killed with SIGKILL is restarted and serves again; its chain continues', async () => {
     const victim = served.pids[1] as number;
     const seen = served.output().length;
