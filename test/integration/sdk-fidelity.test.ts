@@ -463,6 +463,28 @@ describe('messages word for word', () => {
     );
   });
 
+  it('a missing sensitive member is not echoed, not even as null', async () => {
+    const key = await createKey();
+    await fails(
+      'Encrypt',
+      { KeyId: key.KeyId },
+      {
+        __type: 'ValidationException',
+        message:
+          "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must not be null",
+      },
+    );
+    await fails(
+      'Verify',
+      { KeyId: key.KeyId, Message: b64(Buffer.from('m')), SigningAlgorithm: 'ECDSA_SHA_256' },
+      {
+        __type: 'ValidationException',
+        message:
+          "1 validation error detected: Value null at 'signature' failed to satisfy constraint: Member must not be null",
+      },
+    );
+  });
+
   it('a long value is echoed whole in the validation message', async () => {
     const value = 'v'.repeat(300);
     await fails(
