@@ -127,6 +127,28 @@ describe('errors AWS sends without a message have no message member', () => {
     await fails('Decrypt', { CiphertextBlob: b64(blob) }, { __type: 'InvalidCiphertextException' });
   });
 
+  it('InvalidCiphertextException: wrong encryption context, RSA garbage and short input', async () => {
+    const key = await createKey();
+    const enc = await ok('Encrypt', {
+      KeyId: key.KeyId,
+      Plaintext: b64(Buffer.from('hi')),
+      EncryptionContext: { a: 'b' },
+    });
+    await fails(
+      'Decrypt',
+      { CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { a: 'c' } },
+      { __type: 'InvalidCiphertextException' },
+    );
+    const rsa = await createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    for (const blob of [Buffer.alloc(256, 1), Buffer.alloc(10, 1)]) {
+      await fails(
+        'Decrypt',
+        { KeyId: rsa.KeyId, CiphertextBlob: b64(blob), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' },
+        { __type: 'InvalidCiphertextException' },
+      );
+    }
+  });
+
   it('KMSInvalidSignatureException (Verify), also as the SDK and the CLI see it', async () => {
     const key = await createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const message = b64(Buffer.from('signed'));
