@@ -82,6 +82,24 @@ describe('errors AWS sends without a message have no message member', () => {
       'KMSInvalidSignatureException',
     );
     assert.equal(err.$metadata?.httpStatusCode, 400);
+    // The CLI prints the error with nothing after the colon.
+    const cli = await awsCli([
+      'kms',
+      'verify',
+      '--key-id',
+      key.KeyId,
+      '--message',
+      message,
+      '--signature',
+      b64(bad),
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    ]);
+    assert.notEqual(cli.code, 0);
+    assert.match(
+      cli.stderr,
+      /An error occurred \(KMSInvalidSignatureException\) when calling the Verify operation( \(reached max retries: \d+\))?: $/m,
+    );
   });
 
   it('KMSInvalidMacException (VerifyMac with a wrong MAC)', async () => {
