@@ -363,5 +363,12 @@ describe('RetireGrant with GrantId', () => {
     await ok('RetireGrant', { KeyId: key.Arn, GrantId: byArn });
     const left = await ok('ListGrants', { KeyId: key.KeyId });
     assert.deepEqual(left.Grants, []);
+    for (const op of ['RetireGrant', 'RevokeGrant']) {
+      await fails(
+        op,
+        { KeyId: key.KeyId, GrantId: byId },
+        { __type: 'NotFoundException', message: `Grant ID ${byId} not found` },
+      );
+    }
   });
 });
