@@ -23,6 +23,7 @@ const FRONTEND_STATUS = {
   SerializationException: 400,
   ValidationException: 400,
   ThrottlingException: 400,
+  RequestEntityTooLargeException: 413,
 } as const;
 
 /** The KMS modeled exceptions (reference 01 §4) plus the AWS front-end errors. */
@@ -81,6 +82,7 @@ export const KMS_ERROR_NAMES = [
   'IncompleteSignatureException',
   'InvalidSignatureException',
   'MissingAuthenticationTokenException',
+  'RequestEntityTooLargeException',
   'SerializationException',
   'ThrottlingException',
   'UnknownOperationException',

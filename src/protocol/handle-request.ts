@@ -33,8 +33,6 @@ export interface RequestHandlerDeps {
 }
 
 const TARGET_PREFIX = 'TrentService.';
-/** KMS requests are small (a 6 KiB ciphertext, a 32 KB policy); refuse bodies past this. */
-const MAX_BODY_BYTES = 1024 * 1024;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 interface Outcome {
@@ -187,27 +185,6 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw kmsError('SerializationException', 'Malformed request body: not valid JSON.');
   }
-}
-
-/** Read the whole body, refusing oversized requests. */
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(kmsError('SerializationException', 'Request body is too large.'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
-    );
-    req.on('error', reject);
-  });
 }
 
 export function send(res: ServerResponse, status: number, requestId: string, body: string): void {

@@ -80,7 +80,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
         tags,
         checkPolicy: async (key) => {
           if (input.Policy === undefined) return;
-          await checkPrincipalsExist(ctx, policy);
+          key.policyPrincipals = await checkPrincipalsExist(ctx, policy);
           await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
         },
       });
@@ -138,7 +138,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       revision: 0,
     };
     if (input.Policy !== undefined) {
-      await checkPrincipalsExist(ctx, policy);
+      key.policyPrincipals = await checkPrincipalsExist(ctx, policy);
       await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
     }
     await ctx.services.storage.createKey(

@@ -5,7 +5,8 @@ import type { GrantRecord } from '../../storage/grant-repository.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { authorizeKey } from '../authorize.js';
 import type { RequestContext } from '../context.js';
-import { checkGrantId, grantForToken, principalMatches } from '../grants.js';
+import { grantPrincipalMatches } from '../grant-principals.js';
+import { checkGrantId, grantForToken } from '../grants.js';
 import { resolveKey } from '../key-resolver.js';
 import { checkKeyState } from '../key-state.js';
 import { operation } from '../operation.js';
@@ -24,13 +25,13 @@ export default operation<RetireGrantRequest, Record<string, never>>({
     // the grantee if the grant allows RetireGrant, the account (root user) in which the
     // grant was created — decided by the grant itself. Anyone else needs kms:RetireGrant
     // delegated by policy, which the ordinary authorization step decides (AccessDenied).
-    const caller = ctx.principal.arn;
+    const caller = ctx.principal;
     const byGrant =
       (grant.retiringPrincipal !== undefined &&
-        principalMatches(caller, grant.retiringPrincipal)) ||
+        grantPrincipalMatches(caller, grant.retiringPrincipal, grant.retiringPrincipalId)) ||
       (grant.operations.includes('RetireGrant') &&
-        principalMatches(caller, grant.granteePrincipal)) ||
-      caller === rootArn(grant.accountId);
+        grantPrincipalMatches(caller, grant.granteePrincipal, grant.granteePrincipalId)) ||
+      caller.arn === rootArn(grant.accountId);
     if (!byGrant) await authorizeKey(ctx, key, 'kms:RetireGrant');
     checkKeyState('RetireGrant', key);
     if (input.DryRun === true) dryRunSucceeded();
