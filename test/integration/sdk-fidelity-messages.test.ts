@@ -281,6 +281,17 @@ describe('check order and messages of key usage, key state and key spec', () => 
         message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
       },
     );
+    const source = await createKey();
+    const blob = (await ok('Encrypt', { KeyId: source.KeyId, Plaintext: b64(Buffer.from('m')) }))
+      .CiphertextBlob;
+    await fails(
+      'ReEncrypt',
+      { CiphertextBlob: blob, DestinationKeyId: hmac.KeyId },
+      {
+        __type: 'InvalidKeyUsageException',
+        message: `${hmac.Arn} key usage is GENERATE_VERIFY_MAC which is not valid for ReEncrypt.`,
+      },
+    );
   });
 
   it('Ed25519: a message type the algorithm does not take', async () => {
