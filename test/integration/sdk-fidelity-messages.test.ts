@@ -87,6 +87,14 @@ describe('messages word for word', () => {
     const primary = await createKey({ MultiRegion: true });
     await ok('ReplicateKey', { KeyId: primary.KeyId, ReplicaRegion: OTHER_REGION });
     const replicaArn = primary.Arn.replace(`:${TEST_REGION}:`, `:${OTHER_REGION}:`);
+    // The replica is Creating for a moment, as on AWS; wait until it is Enabled.
+    for (let i = 0; ; i++) {
+      const md = (await ok('DescribeKey', { KeyId: primary.KeyId }, OTHER_REGION))
+        .KeyMetadata as Record<string, unknown>;
+      if (md.KeyState === 'Enabled') break;
+      assert.ok(i < 200, `the replica is still ${String(md.KeyState)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await fails(
       'ReplicateKey',
       { KeyId: primary.KeyId, ReplicaRegion: TEST_REGION },
