@@ -112,6 +112,66 @@ describe('admin API: audit and explain', () => {
     assert.ok(pages >= 3);
   });
 
+  it('QueryAudit NewestFirst pages from the newest event back to the oldest', async () => {
+    const all = await call<{ Events: Event[] }>('QueryAudit', { KeyArn: keyArn, Limit: 1000 });
+    const oldestFirst = all.Events.map((e) => e.eventID);
+    assert.ok(oldestFirst.length >= 6);
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await call<{ Events: Event[]; NextToken?: string }>('QueryAudit', {
+        KeyArn: keyArn,
+        Order: 'NewestFirst',
+        Limit: 2,
+        ...(token !== undefined ? { NextToken: token } : {}),
+      });
+      seen.push(...r.Events.map((e) => e.eventID));
+      token = r.NextToken;
+      pages++;
+    } while (token !== undefined && pages < 20);
+    assert.deepEqual(seen, [...oldestFirst].reverse());
+    assert.ok(pages >= 3);
+    // Events recorded after the first page do not shift the pages that follow.
+    const first = await call<{ Events: Event[]; NextToken: string }>('QueryAudit', {
+      KeyArn: keyArn,
+      Order: 'NewestFirst',
+      Limit: 2,
+    });
+    await server.client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('y') }));
+    const second = await call<{ Events: Event[] }>('QueryAudit', {
+      KeyArn: keyArn,
+      Order: 'NewestFirst',
+      Limit: 2,
+      NextToken: first.NextToken,
+    });
+    assert.deepEqual(
+      second.Events.map((e) => e.eventID),
+      [...oldestFirst].reverse().slice(2, 4),
+    );
+  });
+
+  it('QueryAudit refuses a bad Order and a token from the other order', async () => {
+    await fails(call('QueryAudit', { Order: 'Sideways' }), 'ValidationError');
+    await fails(call('QueryAudit', { Order: 7 }), 'ValidationError');
+    const newest = await call<{ NextToken: string }>('QueryAudit', {
+      Order: 'NewestFirst',
+      Limit: 1,
+    });
+    const oldest = await call<{ NextToken: string }>('QueryAudit', { Limit: 1 });
+    assert.match(newest.NextToken, /^older-\d+$/);
+    assert.match(oldest.NextToken, /^\d+$/);
+    await fails(call('QueryAudit', { NextToken: newest.NextToken }), 'ValidationError');
+    await fails(
+      call('QueryAudit', { Order: 'NewestFirst', NextToken: oldest.NextToken }),
+      'ValidationError',
+    );
+    await fails(
+      call('QueryAudit', { Order: 'NewestFirst', NextToken: 'older-x' }),
+      'ValidationError',
+    );
+  });
+
   it('QueryAudit validates its input', async () => {
     await fails(call('QueryAudit', { Limit: 0 }), 'ValidationError');
     await fails(call('QueryAudit', { Limit: 1001 }), 'ValidationError');
