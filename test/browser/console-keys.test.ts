@@ -163,7 +163,9 @@ describe('console: keys', { timeout: 240_000 }, () => {
     const other = await server.client.send(new CreateKeyCommand({ Description: 'other key' }));
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
     const row = page.locator(`tr[data-key-id="${keyId}"]`);
-    await row.waitFor();
+    // Rows appear from ListKeys at once; details and tags fill in as they arrive.
+    await row.locator('td[data-tags="ok"]').waitFor();
+    await row.locator('.badge').waitFor();
     assert.match(await row.innerText(), new RegExp(alias));
     assert.match(await row.innerText(), /team=payments/);
     assert.equal(await row.locator('.badge').getAttribute('data-state'), 'Enabled');
@@ -255,10 +257,10 @@ describe('console: keys', { timeout: 240_000 }, () => {
     await page.goto(`${server.url}/console/create`);
     await page.getByLabel('Alias').fill('aws/reserved');
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Aliases beginning with aws/ are reserved').waitFor();
+    await page.getByText('Aliases beginning with alias/aws/ are reserved').waitFor();
     await page.getByLabel('Alias').fill('has spaces');
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Enter an alias').waitFor();
+    await page.getByText('An alias name may use letters, digits').waitFor();
     assert.ok(await page.getByRole('heading', { name: /Step 1 of 5/ }).isVisible());
     assert.ok(!targets.includes('TrentService.CreateKey'));
   });

@@ -8,6 +8,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { ConsoleRetryStrategy } from './retry';
 
 export interface Session {
   region: string;
@@ -66,7 +67,8 @@ export function kms(s: Session): KMSClient {
         endpoint: origin(),
         region: s.region,
         credentials: credsOf(s),
-        maxAttempts: 2,
+        // Throttling is retried with backoff (retry.ts); what still fails reaches the page.
+        retryStrategy: new ConsoleRetryStrategy(),
       }),
     };
   }

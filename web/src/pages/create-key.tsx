@@ -11,37 +11,31 @@ import {
 } from '@aws-sdk/client-kms';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { admin, isRoot, kms, type Session } from '../api';
+import {
+  aliasNameProblem,
+  KEY_USAGE_LABELS,
+  KEY_USAGES,
+  specsForUsage,
+} from '../../../src/kms/key-spec-table';
 import { defaultKeyPolicy } from '../policy';
 import { navigate } from '../router';
 import { Busy, ErrorBox, Page, useAsync } from '../ui';
 
 const STEPS = ['Alias and description', 'Tags', 'Key administrators', 'Key users', 'Review'];
 
-const KEY_TYPES: Readonly<Record<string, { usage: KeyUsageType; specs: KeySpec[] }>> = {
-  'Symmetric, encrypt and decrypt': { usage: 'ENCRYPT_DECRYPT', specs: ['SYMMETRIC_DEFAULT'] },
-  'Asymmetric, encrypt and decrypt': {
-    usage: 'ENCRYPT_DECRYPT',
-    specs: ['RSA_2048', 'RSA_3072', 'RSA_4096'],
-  },
-  'Asymmetric, sign and verify': {
-    usage: 'SIGN_VERIFY',
-    specs: [
-      'ECC_NIST_P256',
-      'ECC_NIST_P384',
-      'ECC_NIST_P521',
-      'ECC_SECG_P256K1',
-      'RSA_2048',
-      'RSA_3072',
-      'RSA_4096',
-    ],
-  },
-  'HMAC, generate and verify MAC': {
-    usage: 'GENERATE_VERIFY_MAC',
-    specs: ['HMAC_256', 'HMAC_224', 'HMAC_384', 'HMAC_512'],
-  },
-};
-
-const ALIAS_RE = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
+/** Key type and usage as the AWS console offers them, from the server's own spec table. */
+const KEY_TYPES: Readonly<Record<string, { usage: KeyUsageType; specs: KeySpec[] }>> =
+  Object.fromEntries(
+    ([true, false] as const).flatMap((symmetric) =>
+      KEY_USAGES.map((usage) => ({ usage, specs: specsForUsage(usage, symmetric) as KeySpec[] }))
+        .filter((t) => t.specs.length > 0)
+        .map((t) => {
+          const words = KEY_USAGE_LABELS[t.usage];
+          const label = `${symmetric ? 'Symmetric' : 'Asymmetric'}, ${words[0]?.toLowerCase()}${words.slice(1)}`;
+          return [label, t];
+        }),
+    ),
+  );
 
 interface Identity {
   arn: string;
@@ -160,10 +154,9 @@ export function CreateKey({ session }: { session: Session }) {
   const policyText = JSON.stringify(policy, null, 2);
 
   const validate = (): string | undefined => {
-    if (step === 0 && !ALIAS_RE.test(`alias/${alias.replace(/^alias\//, '')}`))
-      return 'Enter an alias: letters, digits, slashes, underscores and dashes (up to 250).';
-    if (step === 0 && alias.replace(/^alias\//, '').startsWith('aws/'))
-      return 'Aliases beginning with aws/ are reserved for AWS managed keys.';
+    if (step === 0 && alias.trim() === '') return 'Enter an alias.';
+    const aliasProblem = aliasNameProblem(`alias/${alias.replace(/^alias\//, '')}`);
+    if (step === 0 && aliasProblem !== undefined) return aliasProblem;
     if (step === 1 && tags.some((t) => t.k.trim() === ''))
       return 'Every tag needs a key (or remove the row).';
     if (step === 1 && new Set(tags.map((t) => t.k)).size !== tags.length)
