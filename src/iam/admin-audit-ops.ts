@@ -132,12 +132,13 @@ export const AUDIT_AUTHZ_OPS: Readonly<Record<string, AdminOp>> = {
           limit: PAGE,
         });
         more = rows.length === PAGE;
-        for (const row of rows) {
+        for (const [n, row] of rows.entries()) {
           cursor = row.seq;
           if (accountOf(row) !== account) continue;
           events.push(JSON.parse(row.body));
           if (events.length === limit) {
-            more = true;
+            // More may follow: rows left in this batch, or a full batch (more beyond it).
+            more ||= n < rows.length - 1;
             break;
           }
         }

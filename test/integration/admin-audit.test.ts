@@ -77,6 +77,17 @@ describe('admin API: audit and explain', () => {
     assert.equal(r.Events.length, 5);
     assert.ok(r.Events.every((e) => e.eventName === 'Encrypt' && e.resources?.[0]?.ARN === keyArn));
     assert.equal(r.NextToken, undefined);
+    // Exactly Limit matches: no token to an empty page, in either order.
+    for (const Order of ['OldestFirst', 'NewestFirst']) {
+      const exact = await call<{ Events: Event[]; NextToken?: string }>('QueryAudit', {
+        KeyArn: keyArn,
+        EventName: 'Encrypt',
+        Limit: 5,
+        Order,
+      });
+      assert.equal(exact.Events.length, 5);
+      assert.equal(exact.NextToken, undefined, Order);
+    }
     const none = await call<{ Events: Event[] }>('QueryAudit', {
       KeyArn: keyArn,
       StartTime: Date.now() / 1000 + 3600,

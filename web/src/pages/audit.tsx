@@ -237,6 +237,7 @@ export function Audit({ session }: { session: Session }) {
                 {found.events.map((ev) => (
                   <tr
                     key={ev.eventID}
+                    data-event-id={ev.eventID}
                     data-event-name={ev.eventName}
                     data-event-time={ev.eventTime}
                   >

@@ -161,6 +161,8 @@ export function Keys({ session }: { session: Session }) {
     let live = true;
     setLoading(true);
     setListError(undefined);
+    // No rows of the last page under the new page's number while this one loads.
+    setPage(undefined);
     listKeyPage(session, pageSize, markers[pageNo]).then(
       async ({ keyIds, next }) => {
         if (!live) return;
