@@ -140,7 +140,7 @@ export async function startKeyhold(
         return;
       }
       if (isConsoleRequest(req)) {
-        void serveConsole(req, res);
+        void serveConsole(req, res, undefined, { regions: config.regions });
         return;
       }
       readBody(req)

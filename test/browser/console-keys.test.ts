@@ -376,6 +376,13 @@ describe('console: keys', { timeout: 240_000 }, () => {
     const badge = page.locator('#state-h .badge');
     assert.equal(await badge.getAttribute('data-state'), 'Enabled');
     await page.getByRole('button', { name: 'Disable key' }).click();
+    // Confirmed first: cancelling changes nothing.
+    const dialog = page.getByRole('dialog', { name: 'Disable key?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await stateOf(keyId), 'Enabled');
+    await page.getByRole('button', { name: 'Disable key' }).click();
+    await dialog.getByRole('button', { name: 'Disable key' }).click();
     await page.locator('#state-h .badge[data-state="Disabled"]').waitFor();
     assert.equal(await stateOf(keyId), 'Disabled');
     await screenshot(page, 'key-disabled');
@@ -392,9 +399,14 @@ describe('console: keys', { timeout: 240_000 }, () => {
     assert.ok(await page.getByRole('button', { name: 'Schedule key deletion' }).isDisabled());
     await page.getByLabel('Waiting period (days, 7–30)').fill('7');
     await page.getByRole('button', { name: 'Schedule key deletion' }).click();
-    // A second, explicit confirmation before anything is sent.
+    // A second, explicit confirmation before anything is sent; Escape cancels it.
+    const dialog = page.getByRole('dialog', { name: 'Schedule key deletion?' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
     assert.equal(await stateOf(keyId), 'Enabled');
-    await page.getByRole('button', { name: 'Confirm: delete this key after 7 days' }).click();
+    await page.getByRole('button', { name: 'Schedule key deletion' }).click();
+    await dialog.getByRole('button', { name: 'Schedule deletion after 7 days' }).click();
     await page.locator('#state-h .badge[data-state="PendingDeletion"]').waitFor();
     const d = await server.client.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(d.KeyMetadata?.KeyState, 'PendingDeletion');

@@ -198,3 +198,10 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/** The Regions this keyhold serves (`/console/regions.json`), for the Region selector. */
+export async function servedRegions(): Promise<string[]> {
+  const res = await fetch(new URL('/console/regions.json', origin()));
+  if (!res.ok) throw new AdminError(`HTTP${res.status}`, 'Could not read the Regions.');
+  return ((await res.json()) as { Regions: string[] }).Regions;
+}
