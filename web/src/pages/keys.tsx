@@ -20,8 +20,6 @@ import {
   type KeyRow,
 } from './keys-data';
 
-export { listAliases } from './keys-data';
-
 type SortKey = 'alias' | 'id' | 'state' | 'created' | 'spec';
 
 const STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable'];
