@@ -403,6 +403,12 @@ describe('console: key page and actions', { timeout: 300_000 }, () => {
     const targets = recordTargets(viewer);
     await viewer.goto(`${s().url}/console/keys/${keyId}`);
     await viewer.getByRole('heading', { name: 'General configuration' }).waitFor();
+    // ListAliases needs an IAM policy (a key policy cannot grant it): the alias says so.
+    await viewer.locator('#general-h ~ dl .cell-error').waitFor();
+    assert.equal(
+      await viewer.locator('#general-h ~ dl .cell-error').getAttribute('data-error-name'),
+      'AccessDeniedException',
+    );
     await viewer.getByRole('button', { name: 'Disable key' }).click();
     await viewer
       .getByRole('dialog', { name: 'Disable key?' })

@@ -8,10 +8,11 @@ import { USAGE_ALGORITHM_FIELD, type KeyUsage } from '../../../src/kms/key-spec-
 import { kms, type Session } from '../api';
 import { Badge, Busy, CopyButton, ErrorBox, fmtDate, Id, useAsync } from '../ui';
 import { download, toPem } from '../widgets';
+import { CellError } from './keys-cells';
 
-function Rows({ rows }: { rows: [string, ComponentChildren][] }) {
+function Rows({ rows, wide }: { rows: [string, ComponentChildren][]; wide?: boolean }) {
   return (
-    <dl class="meta">
+    <dl class={wide === true ? 'meta wide' : 'meta'}>
       {rows.map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
@@ -23,19 +24,29 @@ function Rows({ rows }: { rows: [string, ComponentChildren][] }) {
 }
 
 /** The panel above the tabs: what the AWS console calls "General configuration". */
-export function GeneralConfig({
-  meta,
-  aliases,
-}: {
+export function GeneralConfig(props: {
   meta: KeyMetadata;
   aliases: string[] | undefined;
+  aliasesError: unknown;
 }) {
+  const { meta, aliases } = props;
   return (
     <div class="card" aria-labelledby="general-h">
       <h2 id="general-h">General configuration</h2>
       <Rows
         rows={[
-          ['Alias', aliases === undefined ? '…' : aliases.length === 0 ? '—' : aliases.join(', ')],
+          [
+            'Alias',
+            props.aliasesError !== undefined ? (
+              <CellError error={props.aliasesError} />
+            ) : aliases === undefined ? (
+              '…'
+            ) : aliases.length === 0 ? (
+              '—'
+            ) : (
+              aliases.join(', ')
+            ),
+          ],
           [
             'Key ID',
             <>
@@ -56,6 +67,7 @@ export function GeneralConfig({
           ['Regionality', meta.MultiRegion ? 'Multi-Region' : 'Single Region'],
           ['Key manager', meta.KeyManager === 'AWS' ? 'AWS managed' : 'Customer managed'],
         ]}
+        wide
       />
     </div>
   );

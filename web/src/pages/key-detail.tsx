@@ -102,7 +102,7 @@ export function KeyDetail(props: {
       {key.loading && meta === undefined && <Busy label="Loading key…" />}
       {meta !== undefined && (
         <>
-          <GeneralConfig meta={meta} aliases={names} />
+          <GeneralConfig meta={meta} aliases={names} aliasesError={aliases.error} />
           <KeyActions session={session} meta={meta} onChange={reload} />
           <Tabs tabs={tabs} selected={shown} onSelect={select} label="Key details">
             {shown === 'policy' && <PolicyTab session={session} keyId={keyId} />}
