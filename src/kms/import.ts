@@ -13,6 +13,7 @@
  * - DeleteImportedKeyMaterial and expiry delete the EKTs and put the key in PendingImport.
  */
 import { createHash } from 'node:crypto';
+import { hasKeyMaterialId } from './key-metadata.js';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { ImportedMaterialKind } from '../hsm/key-import.js';
 import { kmsError } from '../protocol/errors.js';
@@ -103,14 +104,23 @@ export async function deleteMaterial(storage: Storage, key: KeyRecord): Promise<
   }
 }
 
-/** KeyMetadata members of an EXTERNAL key with imported material (ExpirationModel, ValidTo). */
+/**
+ * KeyMetadata members of an EXTERNAL key from its import state: ExpirationModel and ValidTo
+ * while material is present; after DeleteImportedKeyMaterial (or expiry) AWS keeps showing
+ * the deleted material's CurrentKeyMaterialId (symmetric encryption keys only, as always).
+ */
 export async function importMetadata(
   storage: Storage,
   key: KeyRecord,
-): Promise<Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo'>> {
+): Promise<Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo' | 'CurrentKeyMaterialId'>> {
   if (key.origin !== 'EXTERNAL') return {};
   const state = await storage.imports.getImportState(key.region, key.keyId);
-  if (state?.imported !== true || state.expirationModel === undefined) return {};
+  if (state === undefined) return {};
+  if (state.imported !== true || state.expirationModel === undefined) {
+    return key.currentVersionId === undefined && hasKeyMaterialId(key)
+      ? { CurrentKeyMaterialId: state.materialId }
+      : {};
+  }
   const md: Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo'> = {
     ExpirationModel: state.expirationModel,
   };

@@ -178,14 +178,14 @@ export function specsForUsage(usage: KeyUsage, symmetric: boolean): string[] {
 
 /**
  * Alias names (CreateAlias / UpdateAlias / DeleteAlias): the model's AliasNameType (1–256
- * characters of `a-zA-Z0-9:/_-`), the `alias/` prefix, and `alias/aws/` reserved for AWS
- * managed keys.
+ * characters) without the ':' its pattern admits (AWS refuses it), the `alias/` prefix, and
+ * `alias/aws/` reserved for AWS managed keys.
  */
 export const ALIAS_NAME = {
   prefix: 'alias/',
   reservedPrefix: 'alias/aws/',
   maxLength: 256,
-  pattern: /^[a-zA-Z0-9:/_-]+$/,
+  pattern: /^[a-zA-Z0-9/_-]+$/,
 } as const;
 
 /** Why `name` (with its prefix) is not a usable alias name, or undefined when it is. */
@@ -195,7 +195,7 @@ export function aliasNameProblem(name: string): string | undefined {
   if (name.length > ALIAS_NAME.maxLength)
     return `An alias name is at most ${ALIAS_NAME.maxLength} characters, "alias/" included.`;
   if (!ALIAS_NAME.pattern.test(name))
-    return 'An alias name may use letters, digits, slashes (/), underscores (_), dashes (-) and colons (:) only.';
+    return 'An alias name may use letters, digits, slashes (/), underscores (_) and dashes (-) only.';
   if (name.startsWith(ALIAS_NAME.reservedPrefix))
     return 'Aliases beginning with alias/aws/ are reserved for AWS managed keys.';
   return undefined;

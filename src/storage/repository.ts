@@ -37,6 +37,11 @@ export interface KeyRecord {
   keyManager: 'CUSTOMER' | 'AWS';
   multiRegion: boolean;
   policy: string;
+  /**
+   * The user and role ARNs the policy named, bound to their unique ids when it was saved
+   * (iam/principal-binding.ts). Absent when it names none.
+   */
+  policyPrincipals?: Readonly<Record<string, string>> | undefined;
   creationDate: Date;
   deletionDate?: Date | undefined;
   pendingDeletionWindowInDays?: number | undefined;

@@ -210,17 +210,21 @@ describe('CreateGrant + ListGrants', () => {
     assert.equal((await allGrants(key.KeyId as string)).length, 0);
   });
 
-  it('accepts only key ids and key ARNs, and answers NotFound for unknown keys', async () => {
+  it('accepts only key ids and key ARNs (an alias → InvalidArnException), NotFound for unknown keys', async () => {
     const key = await newKey();
     await grant(key, { KeyId: key.Arn });
-    await expectAwsError(grant(key, { KeyId: 'alias/whatever' }), 'NotFoundException');
+    const err = await expectAwsError(
+      grant(key, { KeyId: 'alias/whatever' }),
+      'InvalidArnException',
+    );
+    assert.equal(err.message, 'Key Aliases are not supported for this operation.');
     await expectAwsError(
       grant(key, { KeyId: '00000000-0000-0000-0000-000000000000' }),
       'NotFoundException',
     );
     await expectAwsError(
       server.client.send(new ListGrantsCommand({ KeyId: 'alias/whatever' })),
-      'NotFoundException',
+      'InvalidArnException',
     );
   });
 
@@ -280,7 +284,7 @@ describe('RetireGrant / RevokeGrant / ListRetirableGrants', () => {
       'ValidationException',
     );
     await expectAwsError(
-      server.client.send(new RetireGrantCommand({ KeyId: key.KeyId, GrantId: g.GrantId })),
+      server.client.send(new RetireGrantCommand({ KeyId: 'alias/whatever', GrantId: g.GrantId })),
       'InvalidArnException',
     );
     await expectAwsError(

@@ -14,6 +14,7 @@ import {
   newGrantId,
   normalizeConstraints,
 } from '../grants.js';
+import { bindGrantPrincipals } from '../grant-principals.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -93,6 +94,7 @@ export default operation<CreateGrantRequest, CreateGrantResponse>({
         ...(input.Name !== undefined ? { name: input.Name } : {}),
         granteePrincipal: grantee,
         ...(retiring !== undefined ? { retiringPrincipal: retiring } : {}),
+        ...(await bindGrantPrincipals(ctx, grantee, retiring)),
         operations,
         ...(constraints !== undefined ? { constraints } : {}),
         creationDate: ctx.now,

@@ -13,7 +13,12 @@ import { kmsError } from '../../protocol/errors.js';
 import { DuplicateKeyError, type KeyRecord } from '../../storage/repository.js';
 import { authorizeAccount } from '../authorize.js';
 import { keyArn } from '../arn.js';
-import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import {
+  checkLockoutSafety,
+  checkPolicyDocument,
+  checkPrincipalsExist,
+  defaultKeyPolicy,
+} from '../key-policy.js';
 import { describeKeyMetadata, rebindVersion, requirePrimary } from '../multi-region.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
@@ -84,6 +89,7 @@ export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
       revision: 0,
     };
     if (input.Policy !== undefined) {
+      replica.policyPrincipals = await checkPrincipalsExist(ctx, policy);
       await checkLockoutSafety(
         replicaCtx,
         replica,

@@ -12,11 +12,16 @@ import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
 import { IMPORT_MIGRATION } from './migrations/007-import.js';
 import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.js';
+import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
+import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
+import type BetterSqlite3 from 'better-sqlite3';
 
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** A data step after the SQL, in the same transaction. */
+  run?: (db: BetterSqlite3.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -100,4 +105,6 @@ export const MIGRATIONS: readonly Migration[] = [
   IMPORT_MIGRATION,
   KEY_USAGE_MIGRATION,
   CUSTOM_KEY_STORES_MIGRATION,
+  CHANGE_LOG_MIGRATION,
+  PRINCIPAL_IDS_MIGRATION,
 ];
