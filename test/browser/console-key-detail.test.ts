@@ -38,6 +38,7 @@ import {
   recordTargets,
   screenshot,
   signIn,
+  startAll,
   type TestBrowser,
 } from './browser.js';
 
@@ -57,10 +58,11 @@ describe('console: key page and actions', { timeout: 300_000 }, () => {
     });
 
   before(async () => {
-    [server, browser] = await Promise.all([
-      startTestServer({ env: { KEYHOLD_REGIONS: OTHER_REGION } }),
-      launchBrowser(),
+    await startAll([
+      async () => void (server = await startTestServer({ env: { KEYHOLD_REGIONS: OTHER_REGION } })),
+      async () => void (browser = await launchBrowser()),
     ]);
+    if (server === undefined || browser === undefined) throw new Error('not started');
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
       origin: server.url,
     });

@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Page } from 'playwright-core';
 import { startTestServer, TEST_ACCOUNT_ID, type TestServer } from '../helpers/server.js';
-import { launchBrowser, newPage, screenshot, signIn, type TestBrowser } from './browser.js';
+import {
+  launchBrowser,
+  newPage,
+  screenshot,
+  signIn,
+  startAll,
+  type TestBrowser,
+} from './browser.js';
 
 const KEYS = 1000;
 const ALIASED = 300;
@@ -82,19 +89,21 @@ describe('console at scale', { timeout: 420_000 }, () => {
         ],
       }),
     );
-    [big, throttled, browser] = await Promise.all([
-      startTestServer(),
+    await startAll([
+      async () => void (big = await startTestServer()),
       // Real quotas, ListResourceTags at one request in each 10 s: more than a call's whole
       // retry budget (4 retries, at most 7.5 s of backoff), so some tags must stay failed.
-      startTestServer({
-        env: {
-          KEYHOLD_QUOTAS: 'on',
-          KEYHOLD_QUOTA_RPS: 'ListResourceTags=0.1',
-          KEYHOLD_SEED_FILE: seed,
-        },
-      }),
-      launchBrowser(),
+      async () =>
+        void (throttled = await startTestServer({
+          env: {
+            KEYHOLD_QUOTAS: 'on',
+            KEYHOLD_QUOTA_RPS: 'ListResourceTags=0.1',
+            KEYHOLD_SEED_FILE: seed,
+          },
+        })),
+      async () => void (browser = await launchBrowser()),
     ]);
+    if (big === undefined) throw new Error('not started');
     const t0 = Date.now();
     const first = await createKeys(big.client, 1, 1);
     const middle = await createKeys(big.client, KEYS - 2);

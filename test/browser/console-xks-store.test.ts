@@ -17,7 +17,7 @@ import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { startTestXksProxy, type TestXksProxy } from '../helpers/xks-proxy.js';
-import { launchBrowser, newPage, signIn, type TestBrowser } from './browser.js';
+import { launchBrowser, newPage, signIn, startAll, type TestBrowser } from './browser.js';
 
 describe('console: external key store origin', { timeout: 180_000 }, () => {
   let pki: TestPki | undefined;
@@ -29,15 +29,17 @@ describe('console: external key store origin', { timeout: 180_000 }, () => {
   before(async () => {
     pki = createTestPki({ serverNames: ['DNS:localhost', 'DNS:*.xks.test', 'IP:127.0.0.1'] });
     xks = await startTestXksProxy({ pki, keys: [{ id: 'foo' }] });
-    [server, browser] = await Promise.all([
-      startTestServer({
-        env: {
-          KEYHOLD_XKS_CLIENT_CA_FILE: pki.caPath,
-          KEYHOLD_XKS_CLIENT_CONNECT_TO: `ext.xks.test=127.0.0.1:${xks.port}`,
-        },
-      }),
-      launchBrowser(),
+    await startAll([
+      async () =>
+        void (server = await startTestServer({
+          env: {
+            KEYHOLD_XKS_CLIENT_CA_FILE: (pki as TestPki).caPath,
+            KEYHOLD_XKS_CLIENT_CONNECT_TO: `ext.xks.test=127.0.0.1:${(xks as TestXksProxy).port}`,
+          },
+        })),
+      async () => void (browser = await launchBrowser()),
     ]);
+    if (server === undefined) throw new Error('not started');
     const store = await server.client.send(
       new CreateCustomKeyStoreCommand({
         CustomKeyStoreName: 'console-xks',
