@@ -260,8 +260,15 @@ export function Audit({ session }: { session: Session }) {
                     <td data-label="Principal">
                       <Id value={ev.userIdentity.arn ?? ev.userIdentity.type} />
                     </td>
-                    <td data-label="Key" class="mono nowrap-id">
-                      {ev.resources?.map((r) => r.ARN.split('/').at(-1)).join(', ') ?? '—'}
+                    <td data-label="Key" class="mono">
+                      {ev.resources === undefined || ev.resources.length === 0
+                        ? '—'
+                        : ev.resources.map((r, i) => (
+                            <span key={r.ARN}>
+                              {i > 0 && ', '}
+                              <span class="nowrap-id">{r.ARN.split('/').at(-1)}</span>
+                            </span>
+                          ))}
                     </td>
                     <td data-label="Result">
                       {ev.errorCode ? (

@@ -280,7 +280,7 @@ export function Keys({ session }: { session: Session }) {
               const names = byKey.get(r.keyId) ?? [];
               return (
                 <tr key={r.keyId} data-key-id={r.keyId}>
-                  <td data-label="Aliases" class="nowrap-id">
+                  <td data-label="Aliases">
                     {aliases.data === undefined ? (
                       aliases.error !== undefined ? (
                         <CellError error={aliases.error} />
