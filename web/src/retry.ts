@@ -22,9 +22,6 @@ function token(retries: number, delay: number): RetryToken {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Counts retries made, for the page's "retried" notes and for tests. */
-export const retryStats = { retries: 0 };
-
 export class ConsoleRetryStrategy implements RetryStrategyV2 {
   readonly mode = 'standard';
 
@@ -38,7 +35,6 @@ export class ConsoleRetryStrategy implements RetryStrategyV2 {
     if (!retryable || retries >= MAX_ATTEMPTS) throw info.error ?? new Error('retry refused');
     // Sleep here and hand back a zero delay (RetryStrategyV2 allows either).
     await sleep(backoffMs(retries));
-    retryStats.retries++;
     return token(retries, 0);
   }
 
