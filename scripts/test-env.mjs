@@ -88,6 +88,19 @@ if (!process.env.KEYHOLD_TEST_PG_URL && !pgReady()) {
   }
 }
 
+// Terraform and its provider are no Debian package (and need the network to fetch): say so
+// now, not only when test/integration/terraform.test.ts fails.
+const terraform = process.env.KEYHOLD_TERRAFORM ?? '/usr/local/bin/terraform';
+const mirror = process.env.KEYHOLD_TERRAFORM_MIRROR ?? '/opt/tf-plugins';
+if (
+  process.env.KEYHOLD_SKIP_TERRAFORM !== '1' &&
+  (!existsSync(terraform) || !existsSync(`${mirror}/registry.terraform.io/hashicorp/aws`))
+)
+  say(
+    `WARNING: ${terraform} or the hashicorp/aws mirror in ${mirror} is missing: the Terraform ` +
+      'scenario will fail (install them, or set KEYHOLD_SKIP_TERRAFORM=1 to skip it)',
+  );
+
 // npm dependencies, when missing, stale or installed by another Node major.
 if (checkOnly) {
   const problem = depsProblem();

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { OPERATION_QUOTAS } from '../quota/quotas.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
@@ -44,6 +45,8 @@ export interface Config {
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
   metrics: boolean;
+  /** How long a ReplicateKey replica stays Creating, ms (KEYHOLD_REPLICA_CREATION_MS). */
+  replicaCreationMs: number;
   /**
    * The metrics listener, apart from the API: its labels name key stores and tokens, not for
    * anonymous callers (KEYHOLD_METRICS_HOST, default loopback; KEYHOLD_METRICS_PORT, default
@@ -140,6 +143,9 @@ export function loadConfig(
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    replicaCreationMs:
+      intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
+      DEFAULT_REPLICA_CREATION_MS,
     metricsHost: env.KEYHOLD_METRICS_HOST ?? '127.0.0.1',
     metricsPort: 0,
     http: httpLimits(env),

@@ -18,6 +18,7 @@ import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { ReplicaCreation } from '../kms/replica-creation.js';
 import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
 import { IdentityService } from '../iam/identity-service.js';
@@ -100,7 +101,10 @@ export async function startKeyhold(
       onBackgroundError: (err) => logger.error({ err }, 'audit background write failed'),
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
-    const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const replicas = new ReplicaCreation(storage, config.replicaCreationMs, (err: unknown) =>
+      logger.error({ err }, 'finishing a replica key failed; the background job retries'),
+    );
+    const services: Services = { storage, hsm, clock, regions: config.regions, usage, replicas };
     const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
     services.customKeyStores = customKeyStores;
     customKeyStores.bind(services);
@@ -135,6 +139,7 @@ export async function startKeyhold(
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
       customKeyStores,
+      replicaCreationMs: config.replicaCreationMs,
     };
     const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
     await runJobs();
@@ -191,6 +196,7 @@ export async function startKeyhold(
           await closeServer(server);
           await metrics?.close();
           await customKeyStores.close();
+          await replicas.close();
           await usage.close();
           await audit.close();
           await auditRepo?.close();

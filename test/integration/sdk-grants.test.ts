@@ -116,6 +116,37 @@ describe('CreateGrant + ListGrants', () => {
     assert.ok(gs.some((g) => g.Constraints?.EncryptionContextEquals?.a === 'b'));
   });
 
+  it("an empty map for the unused constraint is not given (Terraform's AWS provider sends both)", async () => {
+    const key = await newKey();
+    const eq = await grant(key, {
+      Constraints: { EncryptionContextEquals: { dept: 'eng' }, EncryptionContextSubset: {} },
+    });
+    const sub = await grant(key, {
+      Constraints: { EncryptionContextEquals: {}, EncryptionContextSubset: { dept: 'eng' } },
+    });
+    const none = await grant(key, {
+      Constraints: { EncryptionContextEquals: {}, EncryptionContextSubset: {} },
+    });
+    const byId = new Map((await allGrants(key.KeyId as string)).map((g) => [g.GrantId, g]));
+    assert.deepEqual(byId.get(eq.GrantId as string)?.Constraints, {
+      EncryptionContextEquals: { dept: 'eng' },
+    });
+    assert.deepEqual(byId.get(sub.GrantId as string)?.Constraints, {
+      EncryptionContextSubset: { dept: 'eng' },
+    });
+    assert.equal(byId.get(none.GrantId as string)?.Constraints, undefined);
+    // Two non-empty constraints are still refused, and create nothing.
+    const e = await expectAwsError(
+      grant(key, {
+        Constraints: { EncryptionContextEquals: { a: '1' }, EncryptionContextSubset: { b: '2' } },
+      }),
+      'ValidationException',
+    );
+    assert.equal(e.message, 'More than one constraint supplied');
+    assert.equal(byId.size, 3);
+    assert.equal((await allGrants(key.KeyId as string)).length, 3);
+  });
+
   it('Name makes a retry idempotent: same GrantId, a new token; other parameters make a new grant', async () => {
     const key = await newKey();
     const a = await grant(key, { Name: 'retry' });

@@ -3,10 +3,10 @@
  * serves, with the same key id, spec, usage, origin and key material (every version,
  * re-sealed for the replica's ARN inside the HSM), and its own policy, description and tags.
  *
- * keyhold creates the replica synchronously: it is written in state Creating, its material
- * and membership are added, then it becomes Enabled before the response, so the response
- * (and any later call) sees it Enabled. A replica of a primary with imported material
- * (origin EXTERNAL) starts PendingImport without material, as in AWS.
+ * As in AWS the replica is answered in state Creating: it is written Creating with its
+ * material and membership, and kms/replica-creation.ts makes it Enabled a short while later
+ * (KEYHOLD_REPLICA_CREATION_MS); callers wait with DescribeKey. A replica of a primary with
+ * imported material (origin EXTERNAL) has no material and turns PendingImport instead.
  */
 import type { ReplicateKeyRequest, ReplicateKeyResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
@@ -117,16 +117,15 @@ export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
         throw kmsError('AlreadyExistsException', `Replica key ${arn} already exists.`);
       throw err;
     }
-    // Fresh at revision 0: nothing else can have changed its state yet.
-    const created = await storage.updateKey({
-      ...replica,
-      keyState: material ? 'Enabled' : 'PendingImport',
-    });
+    ctx.services.replicas?.schedule(region, replica.keyId);
     ctx.keyArns.push(arn);
-    return {
-      ReplicaKeyMetadata: await describeKeyMetadata(storage, created),
+    const out: ReplicateKeyResponse = {
+      ReplicaKeyMetadata: await describeKeyMetadata(storage, replica),
       ReplicaPolicy: policy,
-      ReplicaTags: tags.map((t) => ({ TagKey: t.tagKey, TagValue: t.tagValue })),
     };
+    // AWS sends ReplicaTags only for a replica with tags.
+    if (tags.length > 0)
+      out.ReplicaTags = tags.map((t) => ({ TagKey: t.tagKey, TagValue: t.tagValue }));
+    return out;
   },
 });

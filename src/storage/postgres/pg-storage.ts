@@ -195,6 +195,14 @@ export class PostgresStorage implements Storage {
     return r.rows.map(rowToKey);
   }
 
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    const r = await this.db.query(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= $1 ORDER BY creation_date LIMIT $2",
+      [before.getTime(), limit],
+    );
+    return r.rows.map(rowToKey);
+  }
+
   async deleteKey(region: string, keyId: string): Promise<void> {
     await this.db.tx(async (c) => {
       const k = await c.query<{ account_id: string }>(

@@ -107,6 +107,10 @@ export class SqliteStorage implements Storage {
     return (this.#s.keysDue.all(before.getTime(), limit) as Row[]).map(rowToKey);
   }
 
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    return (this.#s.keysCreating.all(before.getTime(), limit) as Row[]).map(rowToKey);
+  }
+
   async deleteKey(region: string, keyId: string): Promise<void> {
     this.db.transaction(() => {
       this.#s.deleteKey.run(region, keyId);
@@ -344,6 +348,9 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     keysDue: db.prepare(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
+    ),
+    keysCreating: db.prepare(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= ? ORDER BY creation_date LIMIT ?",
     ),
     putUsage: db.prepare(
       `INSERT INTO key_last_usage (region, key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?, ?)
