@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
+import { OPERATION_QUOTAS } from '../quota/quotas.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   quotas: boolean;
   /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
   quotaScale: number;
+  /** Per-operation rates replacing the defaults (KEYHOLD_QUOTA_RPS=`ListKeys=50,CreateKey=20`). */
+  quotaRps: Readonly<Record<string, number>>;
   /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
   cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
   /**
@@ -153,6 +156,7 @@ export function loadConfig(
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
+    quotaRps: quotaRpsFrom(env.KEYHOLD_QUOTA_RPS),
     cloudHsmClusters: parseCloudHsmClusters(env.KEYHOLD_CLOUDHSM_CLUSTERS, fail),
     customKeyStoreTransitionDelayMs:
       intFrom(
@@ -274,6 +278,23 @@ function numberFrom(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) fail(`${name} must be a number`);
   return n;
+}
+
+/** `Operation=rps,...`; each operation must have a quota and a positive rate. */
+function quotaRpsFrom(v: string | undefined): Readonly<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const item of (v ?? '').split(',').map((x) => x.trim())) {
+    if (item === '') continue;
+    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
+    const rps = Number(m?.[2]);
+    if (m === null || !(rps > 0) || !Number.isFinite(rps))
+      fail(`KEYHOLD_QUOTA_RPS: '${item}' is not Operation=requests-per-second`);
+    const op = m[1] as string;
+    if (!Object.hasOwn(OPERATION_QUOTAS, op))
+      fail(`KEYHOLD_QUOTA_RPS: ${op} is not a KMS operation with a request quota`);
+    out[op] = rps;
+  }
+  return Object.freeze(out);
 }
 
 function onOff(v: string | undefined, name: string): boolean | undefined {

@@ -175,7 +175,11 @@ function quotasOf(deps: RequestHandlerDeps): RequestQuotas | null {
   if (q === undefined) {
     const clock = deps.services.clock;
     q = deps.config.quotas
-      ? new RequestQuotas({ scale: deps.config.quotaScale, now: () => clock.now().getTime() })
+      ? new RequestQuotas({
+          scale: deps.config.quotaScale,
+          rps: deps.config.quotaRps,
+          now: () => clock.now().getTime(),
+        })
       : null;
     limiters.set(deps, q);
   }

@@ -174,7 +174,7 @@ export async function startKeyhold(
     const server = createGuardedServer(config.http, (req, res, expectsContinue) => {
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (isConsoleRequest(req)) {
-        void serveConsole(req, res);
+        void serveConsole(req, res, undefined, { regions: config.regions });
         return;
       }
       void handleApiRequest(deps, identities, req, res, expectsContinue);

@@ -117,7 +117,7 @@ describe('which keys rotate', () => {
         isKms('UnsupportedOperationException'),
       );
       // EnableKeyRotation / RotateKeyOnDemand refuse the spec after the key state, and
-      // DisableKeyRotation accepts it (useRotationKey; test/integration/sdk-fidelity.test.ts).
+      // DisableKeyRotation accepts it (useRotationKey; test/integration/sdk-fidelity-messages.test.ts).
       for (const op of [
         'EnableKeyRotation',
         'DisableKeyRotation',
