@@ -81,14 +81,14 @@ function hmac(bits: number): KeySpecInfo {
   };
 }
 
-// Node 20's crypto (OpenSSL 3.0) has no ML-DSA (FIPS 204); OpenSSL gained it in 3.5.
-const ML_DSA_REASON = "Node's crypto (OpenSSL 3.0 in Node 20) has no ML-DSA (FIPS 204).";
-function mlDsa(): KeySpecInfo {
+// ML-DSA (FIPS 204): Node 20's crypto (OpenSSL 3.0) has none, so hsm/ml-dsa.ts uses
+// @noble/post-quantum. SIGN_VERIFY only (model, CreateKey KeyUsage).
+function mlDsa(level: 44 | 65 | 87): KeySpecInfo {
   return {
     kind: 'ML_DSA',
     algorithms: { SIGN_VERIFY: ['ML_DSA_SHAKE_256'] },
-    supported: false,
-    unsupportedReason: ML_DSA_REASON,
+    keyPair: { type: 'ml-dsa', level },
+    supported: true,
   };
 }
 
@@ -115,17 +115,16 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = {
     keyPair: { type: 'ec', namedCurve: 'secp256k1' },
     supported: true,
   },
-  // "ECC_NIST_EDWARDS25519 (ed25519) - signing and verification only". ED25519_PH_SHA_512 is
-  // listed as AWS lists it, but Sign/Verify refuse it (see SIGNING_ALGORITHMS).
+  // "ECC_NIST_EDWARDS25519 (ed25519) - signing and verification only".
   ECC_NIST_EDWARDS25519: {
     kind: 'ED25519',
     algorithms: { SIGN_VERIFY: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] },
     keyPair: { type: 'ed25519' },
     supported: true,
   },
-  ML_DSA_44: mlDsa(),
-  ML_DSA_65: mlDsa(),
-  ML_DSA_87: mlDsa(),
+  ML_DSA_44: mlDsa(44),
+  ML_DSA_65: mlDsa(65),
+  ML_DSA_87: mlDsa(87),
   // SM2 exists only in AWS China Regions, and Node's crypto cannot sign (SM2DSA with the
   // distinguishing ID) or encrypt (SM2PKE) with it.
   SM2: {
@@ -140,19 +139,25 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = {
   },
 };
 
-/** SigningAlgorithmSpec → how it signs. `digestLength` is what MessageType DIGEST must match. */
+/**
+ * SigningAlgorithmSpec → how it signs. `digestLength` is what MessageType DIGEST (or
+ * EXTERNAL_MU: the 64-byte μ) must match.
+ */
 export interface SigningAlgorithmInfo {
   scheme?: SignatureScheme;
   digestLength: number;
-  /** MessageTypes the algorithm accepts (Ed25519: RAW only; Ed25519ph: DIGEST only). */
+  /**
+   * MessageTypes the algorithm accepts (model, Sign MessageType): Ed25519 RAW only, Ed25519ph
+   * DIGEST only, ML-DSA RAW or EXTERNAL_MU.
+   */
   messageTypes: readonly string[];
   supported: boolean;
   unsupportedReason?: string;
 }
 
 function sig(
-  family: SignatureScheme['family'],
-  hash: SignatureScheme['hash'],
+  family: 'RSA_PSS' | 'RSA_PKCS1' | 'ECDSA',
+  hash: 'sha256' | 'sha384' | 'sha512',
   digestLength: number,
 ): SigningAlgorithmInfo {
   return {
@@ -180,19 +185,19 @@ export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithmInfo>> 
     messageTypes: ['RAW'],
     supported: true,
   },
-  // HashEdDSA (RFC 8032 Ed25519ph) needs OpenSSL >= 3.2; Node 20 ships 3.0 and its
-  // crypto.sign has no prehash/context option for Ed25519.
+  // HashEdDSA (RFC 8032 Ed25519ph, empty context). Node 20's OpenSSL 3.0 lacks it, so
+  // @noble/curves signs; the caller's 64-byte digest is prehashed again (AWS documents this).
   ED25519_PH_SHA_512: {
+    scheme: { family: 'ED25519_PH', hash: 'sha512' },
     digestLength: 64,
     messageTypes: ['DIGEST'],
-    supported: false,
-    unsupportedReason: "Ed25519ph (HashEdDSA) is not available in Node 20's crypto.",
+    supported: true,
   },
   ML_DSA_SHAKE_256: {
+    scheme: { family: 'ML_DSA', hash: 'shake256' },
     digestLength: 64,
     messageTypes: ['RAW', 'EXTERNAL_MU'],
-    supported: false,
-    unsupportedReason: ML_DSA_REASON,
+    supported: true,
   },
   SM2DSA: { digestLength: 32, messageTypes: ['RAW', 'DIGEST'], supported: false },
 };
