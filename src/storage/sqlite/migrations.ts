@@ -12,6 +12,7 @@ import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
 import { IMPORT_MIGRATION } from './migrations/007-import.js';
 import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.js';
+import { IMPORT_MATERIALS_MIGRATION } from './migrations/010-import-materials.js';
 
 export interface Migration {
   version: number;
@@ -100,4 +101,5 @@ export const MIGRATIONS: readonly Migration[] = [
   IMPORT_MIGRATION,
   KEY_USAGE_MIGRATION,
   CUSTOM_KEY_STORES_MIGRATION,
+  IMPORT_MATERIALS_MIGRATION,
 ];
