@@ -6,9 +6,7 @@
  * (type, members, required, min/max, pattern, enum, list member, map key/value, sensitive).
  * Documentation and every other trait are stripped.
  *
- * Source: $KEYHOLD_MODEL, else <repo>/../shared/reference/kms-service-2.json.
- * When the source is absent the committed kms-model.ts is left untouched (exit 0), so the
- * repository builds on its own. The output is formatted with the repo's prettier config when
+ * Source: $KEYHOLD_MODEL, else the vendored <repo>/model/kms-service-2.json. The output is formatted with the repo's prettier config when
  * prettier is installed, and only rewritten when its content changes.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,13 +17,12 @@ import { fileURLToPath } from 'node:url';
 const log = (msg) => process.stdout.write(`${msg}\n`);
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const source =
-  process.env.KEYHOLD_MODEL ?? join(repo, '..', 'shared', 'reference', 'kms-service-2.json');
+const source = process.env.KEYHOLD_MODEL ?? join(repo, 'model', 'kms-service-2.json');
 const outFile = join(repo, 'src', 'protocol', 'model', 'kms-model.ts');
 
 if (!existsSync(source)) {
-  log(`gen-model: ${source} not found; keeping the committed ${outFile}`);
-  process.exit(0);
+  log(`gen-model: the model ${source} is missing`);
+  process.exit(1);
 }
 
 const service = JSON.parse(readFileSync(source, 'utf8'));
@@ -131,9 +128,7 @@ try {
 }
 
 const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : null;
-if (previous === text) {
-  log(`gen-model: ${outFile} is up to date`);
-} else {
+if (previous !== text) {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, text);
   log(

@@ -22,7 +22,7 @@ const summary = join(dir, 'summary.txt');
 const started = Date.now();
 const res = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-timeout=540000', ...files],
+  ['--test', '--test-concurrency=1', '--test-timeout=540000', '--test-force-exit', ...files],
   { stdio: 'inherit', env: { ...process.env, KEYHOLD_CHAOS_SUMMARY: summary } },
 );
 let lines = '';

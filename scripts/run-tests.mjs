@@ -15,7 +15,16 @@ if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
+// No file can hang the run: each file (and each test in it) fails after the timeout, and
+// --test-force-exit ends a file whose failed hook left a server or child running.
+const timeoutMs = Number(process.env.KEYHOLD_TEST_TIMEOUT_MS ?? 600_000);
+const res = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', `--test-timeout=${timeoutMs}`, '--test-force-exit', ...files],
+  {
+    stdio: 'inherit',
+    // The SDK's notice that its 2027 releases need Node 22 is for users, not for test output.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
+  },
+);
 process.exit(res.status ?? 1);

@@ -7,11 +7,20 @@
  * the current phase, or while a write is in flight, go out together in one
  * `appendAudit` call: one transaction (one fsync) per batch, not per request.
  * Per event, the hot path builds and serializes the event once and computes one HMAC.
+ *
+ * Around the chain: the anchor in the main database is checked at open and moved forward on
+ * a one-second tick and at close (anchor.ts); a request on another account's key is also
+ * recorded for the key's owner (CloudTrail's cross-account delivery, one `sharedEventID`);
+ * unauthenticated requests are aggregated (unauthenticated.ts).
  */
 
+import { randomUUID } from 'node:crypto';
 import type { AuditHead, AuditQuery, AuditRepository, AuditRow } from '../storage/repository.js';
+import { anchorProblem, makeAnchor, type AuditAnchorStore } from './anchor.js';
 import { chainHash, FIRST_SEQ, GENESIS_HASH, headMac, macEqual } from './chain.js';
 import { buildEvent, eventIndex, type AuditInput } from './event.js';
+import { resetEventInput, type ResetRecipient } from './log-reset.js';
+import { UnauthenticatedAggregator } from './unauthenticated.js';
 import { verifyAudit, type AuditVerifyResult } from './verify.js';
 
 /** Thrown (or used to reject record()) when the audit log cannot take an event. */
@@ -22,9 +31,33 @@ export class AuditError extends Error {
   }
 }
 
+/** The log is missing, behind or replaced with respect to its anchor: refuse to start. */
+export class AuditAnchorError extends AuditError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditAnchorError';
+  }
+}
+
+export interface AuditAnchorOptions {
+  store: AuditAnchorStore;
+  chainId: string;
+  /** The main database had history before this start (read before it made its first domain key). */
+  hasHistory: boolean;
+  /** Set: record a log reset (naming the old anchor) instead of refusing a bad log. */
+  reset?: ResetRecipient | undefined;
+}
+
 export interface AuditLogOptions {
   /** Most events per appendAudit call (default 512). */
   maxBatch?: number;
+  anchor?: AuditAnchorOptions | undefined;
+  /** Aggregate unauthenticated requests (default true; unit tests of the chain turn it off). */
+  aggregateUnauthenticated?: boolean;
+  /** Anchor and aggregation tick, ms (default 1000). */
+  tickMs?: number;
+  /** Background failures (an anchor write, a summary event) that fail no request. */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 interface Pending {
@@ -45,6 +78,12 @@ export class AuditLog {
   private loaded = false;
   private seq = FIRST_SEQ - 1;
   private lastHash: Buffer = GENESIS_HASH;
+  private readonly anchor: AuditAnchorOptions | undefined;
+  private anchoredSeq = -1;
+  private anchorWrite: Promise<void> | undefined;
+  private readonly aggregator: UnauthenticatedAggregator | undefined;
+  private readonly onBackgroundError: (err: unknown) => void;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly repo: AuditRepository,
@@ -54,9 +93,17 @@ export class AuditLog {
     /* Precondition: the audit key is at least 256 bits. */
     if (auditKey.length < 32) throw new RangeError('audit key must be at least 32 bytes');
     this.maxBatch = Math.max(1, opts?.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.anchor = opts?.anchor;
+    this.aggregator =
+      opts?.aggregateUnauthenticated === false ? undefined : new UnauthenticatedAggregator();
+    this.onBackgroundError = opts?.onBackgroundError ?? (() => undefined);
   }
 
-  /** Open the log on a repository: loads and authenticates the chain head. */
+  /**
+   * Open the log on a repository: loads and authenticates the chain head, then checks it
+   * against its anchor (AuditAnchorError when it is behind, missing or replaced, unless a
+   * reset was asked for: then the reset is recorded and the anchor moved).
+   */
   static async open(
     repo: AuditRepository,
     auditKey: Buffer,
@@ -64,6 +111,12 @@ export class AuditLog {
   ): Promise<AuditLog> {
     const log = new AuditLog(repo, auditKey, opts);
     await log.loadHead();
+    if (log.anchor !== undefined) await log.checkAnchor(log.anchor);
+    const tickMs = opts?.tickMs ?? 1000;
+    if (tickMs > 0 && (log.anchor !== undefined || log.aggregator !== undefined)) {
+      log.timer = setInterval(() => log.tick(), tickMs);
+      log.timer.unref();
+    }
     return log;
   }
 
@@ -74,10 +127,42 @@ export class AuditLog {
 
   /**
    * Record one request's event. Resolves once the event is durably stored; rejects
-   * with an AuditError when it could not be stored (the request must then fail).
+   * with an AuditError when it could not be stored (the request must then fail). An
+   * unauthenticated request that only adds to an open aggregation window resolves at once:
+   * the first of its window was stored, its count goes into the window's summary.
    */
   record(input: AuditInput): Promise<void> {
     if (this.closed) return Promise.reject(new AuditError('audit log is closed'));
+    if (input.principal === undefined && this.aggregator !== undefined) {
+      // The summary names the first event by its id: fix it now.
+      const first = input.eventId !== undefined ? input : { ...input, eventId: randomUUID() };
+      const agg = this.aggregator;
+      const { full, closed } = agg.admit(first);
+      for (const summary of closed) this.recordInBackground(summary);
+      if (!full) return Promise.resolve();
+      return this.append(first).catch((err: unknown) => {
+        for (const summary of agg.abandon(first)) this.recordInBackground(summary);
+        throw err;
+      });
+    }
+    const owners = foreignOwners(input);
+    if (owners.length === 0) return this.append(input);
+    // CloudTrail delivers a cross-account call to the caller's and to the key owner's account.
+    const shared = randomUUID();
+    return Promise.all([
+      this.append({ ...input, sharedEventId: shared }),
+      ...owners.map((owner) =>
+        this.append({
+          ...input,
+          eventId: undefined,
+          recipientAccountId: owner,
+          sharedEventId: shared,
+        }),
+      ),
+    ]).then(() => undefined);
+  }
+
+  private append(input: AuditInput): Promise<void> {
     let row: Pending['row'];
     try {
       const event = buildEvent(input);
@@ -89,6 +174,71 @@ export class AuditLog {
       this.pending.push({ row, resolve, reject });
       this.schedule();
     });
+  }
+
+  private recordInBackground(input: AuditInput): void {
+    this.append(input).catch((err: unknown) => this.onBackgroundError(err));
+  }
+
+  /** The one-second tick: close ended aggregation windows, move the anchor forward. */
+  private tick(): void {
+    if (this.closed) return;
+    for (const summary of this.aggregator?.drain(false) ?? []) this.recordInBackground(summary);
+    void this.writeAnchor();
+  }
+
+  /** Move the anchor to the last committed position, one write at a time. */
+  private async writeAnchor(): Promise<void> {
+    const a = this.anchor;
+    if (a === undefined) return;
+    while (this.anchorWrite !== undefined) await this.anchorWrite;
+    const seq = this.seq;
+    const hash = this.lastHash;
+    if (seq <= this.anchoredSeq) return;
+    this.anchorWrite = a.store
+      .putAnchor(a.chainId, makeAnchor(this.auditKey, a.chainId, seq, hash))
+      .then(
+        () => {
+          this.anchoredSeq = Math.max(this.anchoredSeq, seq);
+        },
+        (err: unknown) => this.onBackgroundError(err),
+      )
+      .finally(() => {
+        this.anchorWrite = undefined;
+      });
+    await this.anchorWrite;
+  }
+
+  private async checkAnchor(a: AuditAnchorOptions): Promise<void> {
+    const head = await this.repo.getAuditHead();
+    const anchor = await a.store.getAnchor(a.chainId);
+    const problem = await anchorProblem(
+      this.repo,
+      this.auditKey,
+      a.chainId,
+      anchor,
+      head,
+      a.hasHistory,
+    );
+    if (problem === undefined) {
+      // An unanchored log (first start, or one written before anchors existed) is anchored now.
+      if (anchor === undefined) await this.writeAnchor();
+      else this.anchoredSeq = anchor.seq;
+      return;
+    }
+    if (a.reset === undefined) {
+      throw new AuditAnchorError(
+        `${problem}. keyhold refuses to start on it; start with --audit-reset ` +
+          '(KEYHOLD_AUDIT_RESET=1) to record a log reset and continue',
+      );
+    }
+    if (head === undefined && (await this.repo.readAudit(0, 1)).length > 0) {
+      throw new AuditAnchorError(
+        'the audit log has events but no head; move it aside before resetting',
+      );
+    }
+    await this.append(resetEventInput(a.reset, problem, anchor, head));
+    await this.writeAnchor();
   }
 
   /** Resolves when every event recorded so far has been written (or has failed). */
@@ -108,13 +258,25 @@ export class AuditLog {
   /** Verify the chain up to the current head while requests go on being recorded. */
   async verify(): Promise<AuditVerifyResult> {
     await this.flush();
-    return verifyAudit(this.repo, this.auditKey, { live: true });
+    const a = this.anchor;
+    // The anchor first: it never passes the head that verify then reads.
+    const anchor =
+      a === undefined
+        ? undefined
+        : { chainId: a.chainId, anchor: await a.store.getAnchor(a.chainId), hasHistory: false };
+    return verifyAudit(this.repo, this.auditKey, {
+      live: true,
+      ...(anchor !== undefined ? { anchor } : {}),
+    });
   }
 
-  /** Flush, then refuse further records. */
+  /** Record the open aggregation windows, flush, anchor the final head; refuse further records. */
   async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const summary of this.aggregator?.drain(true) ?? []) this.recordInBackground(summary);
     this.closed = true;
     await this.flush();
+    await this.writeAnchor();
   }
 
   private async loadHead(): Promise<void> {
@@ -181,4 +343,16 @@ export class AuditLog {
     }
     for (const p of batch) p.resolve();
   }
+}
+
+/** Accounts other than the recipient's that own a key the request used (cross-account use). */
+function foreignOwners(input: AuditInput): string[] {
+  if (input.principal === undefined || input.keyArns.length === 0) return [];
+  const owners = new Set<string>();
+  for (const arn of input.keyArns) {
+    const account = arn.split(':')[4];
+    if (account !== undefined && account !== '' && account !== input.recipientAccountId)
+      owners.add(account);
+  }
+  return [...owners];
 }

@@ -10,6 +10,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { boundEvent } from './event-bounds.js';
 
 /** The caller, as the auth layer resolved it. */
 export interface AuditPrincipal {
@@ -43,6 +44,10 @@ export interface AuditInput {
   /** ARNs of the KMS keys the request touched (resolved, not as the caller wrote them). */
   keyArns: string[];
   readOnly: boolean;
+  /** Ties the copies of one request's event delivered to several accounts (cross-account use). */
+  sharedEventId?: string | undefined;
+  /** CloudTrail's additionalEventData (aggregated unauthenticated requests, log resets). */
+  additionalEventData?: JsonObject | undefined;
 }
 
 /** JSON value as stored in an event (no Buffers, no Dates). */
@@ -87,6 +92,7 @@ export interface CloudTrailEvent {
   errorMessage?: string;
   requestParameters: JsonObject | null;
   responseElements: JsonObject | null;
+  additionalEventData?: JsonObject;
   requestID: string;
   eventID: string;
   readOnly: boolean;
@@ -94,7 +100,10 @@ export interface CloudTrailEvent {
   eventType: 'AwsApiCall';
   managementEvent: true;
   recipientAccountId: string;
+  sharedEventID?: string;
   eventCategory: 'Management';
+  /** Present (true) when a field was cut to its size limit (event-bounds.ts). */
+  omitted?: true;
 }
 
 /**
@@ -318,7 +327,10 @@ function resources(keyArns: readonly string[]): CloudTrailResource[] {
   }));
 }
 
-/** Build the CloudTrail event for one request. Pure apart from the fresh eventID. */
+/**
+ * Build the CloudTrail event for one request, within CloudTrail's size limits
+ * (event-bounds.ts). Pure apart from the fresh eventID.
+ */
 export function buildEvent(input: AuditInput): CloudTrailEvent {
   // Members are written in CloudTrail's order; optional ones are spread in place.
   const error: Pick<CloudTrailEvent, 'errorCode' | 'errorMessage'> = {};
@@ -326,7 +338,7 @@ export function buildEvent(input: AuditInput): CloudTrailEvent {
     error.errorCode = input.errorCode;
     if (input.errorMessage !== undefined) error.errorMessage = input.errorMessage;
   }
-  return {
+  return boundEvent({
     eventVersion: '1.08',
     userIdentity: userIdentity(input.principal),
     eventTime: formatEventTime(input.eventTime),
@@ -338,6 +350,9 @@ export function buildEvent(input: AuditInput): CloudTrailEvent {
     ...error,
     requestParameters: requestParameters(input),
     responseElements: responseElements(input),
+    ...(input.additionalEventData !== undefined
+      ? { additionalEventData: input.additionalEventData }
+      : {}),
     requestID: input.requestId,
     eventID: input.eventId ?? randomUUID(),
     readOnly: input.readOnly,
@@ -345,8 +360,9 @@ export function buildEvent(input: AuditInput): CloudTrailEvent {
     eventType: 'AwsApiCall',
     managementEvent: true,
     recipientAccountId: input.recipientAccountId,
+    ...(input.sharedEventId !== undefined ? { sharedEventID: input.sharedEventId } : {}),
     eventCategory: 'Management',
-  };
+  });
 }
 
 /** The indexed columns stored beside an event's body (see AuditRow). */

@@ -1,6 +1,11 @@
 /**
  * Turns a signed request into a Principal: looks up the access key, opens its sealed
  * secret (once, then cached with its SigV4 verifier), and verifies the signature.
+ *
+ * The cache is never the only word on revocation: before each request it catches up on
+ * the invalidation channel (other processes' and nodes' deletions), and while that channel
+ * may lose messages (a PostgreSQL LISTEN connection that is down) every credential is
+ * confirmed against storage.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Hsm } from '../hsm/hsm.js';
@@ -8,7 +13,14 @@ import { kmsError } from '../protocol/errors.js';
 import type { IamUserRecord, SessionRecord } from '../storage/iam-repository.js';
 import type { AccessKeyRepository } from '../storage/repository.js';
 import { principalFromArn, type Principal } from './principal.js';
-import { checkScope, parseAuthorization, SigV4Verifier, type SignedRequest } from './sigv4.js';
+import {
+  checkScope,
+  parseAuthorization,
+  requireSignedAmzHeaders,
+  SigV4Verifier,
+  type ParsedAuthorization,
+  type SignedRequest,
+} from './sigv4.js';
 
 interface Credential {
   principal: Principal;
@@ -31,6 +43,8 @@ export interface AuthenticatorOptions {
   regions: readonly string[];
   maxSkewSeconds: number;
   now: () => Date;
+  /** Where deletions made elsewhere arrive (see storage/invalidation.ts). */
+  invalidations?: { catchUp(): void; readonly live: boolean } | undefined;
 }
 
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
@@ -64,8 +78,31 @@ export class Authenticator {
     req: SignedRequest,
     service = 'kms',
   ): Promise<{ principal: Principal; region: string }> {
+    const { parsed, cred } = await this.#checkHeaders(req, service);
+    await cred.verifier.verify(req, parsed);
+    return { principal: cred.principal, region: parsed.region };
+  }
+
+  /**
+   * Everything `authenticate` checks that needs no body (Authorization form, signed headers,
+   * access key, session token, scope, clock skew): run before a body is read, so a caller
+   * that cannot authenticate gets its error without the server buffering its body.
+   */
+  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<void> {
+    await this.#checkHeaders(req, service);
+  }
+
+  async #checkHeaders(
+    req: Omit<SignedRequest, 'body'>,
+    service: string,
+  ): Promise<{ parsed: ParsedAuthorization; cred: Credential }> {
     const parsed = parseAuthorization(req);
+    requireSignedAmzHeaders(req, parsed);
     const token = req.headers['x-amz-security-token'];
+    const channel = this.#opts.invalidations;
+    channel?.catchUp();
+    // Messages may be lost right now: do not trust the cache for this key.
+    if (channel !== undefined && !channel.live) this.forget(parsed.accessKeyId);
     const cred = parsed.accessKeyId.startsWith('ASIA')
       ? await this.#session(parsed.accessKeyId)
       : await this.#credential(parsed.accessKeyId);
@@ -86,14 +123,20 @@ export class Authenticator {
     if (cred.expiration !== undefined && now.getTime() >= cred.expiration.getTime())
       throw kmsError('ExpiredTokenException', EXPIRED_TOKEN);
     checkScope(parsed, this.#opts.regions, now, this.#opts.maxSkewSeconds, service);
-    await cred.verifier.verify(req, parsed);
-    return { principal: cred.principal, region: parsed.region };
+    return { parsed, cred };
   }
 
   /** Drop every cached credential (another node changed credentials we may have missed). */
   forgetAll(): void {
     this.#cache.clear();
     this.#sessions.clear();
+  }
+
+  /** Drop every cached credential of a user, or every session of a role (it was deleted). */
+  forgetPrincipal(arn: string): void {
+    for (const map of [this.#cache, this.#sessions])
+      for (const [id, c] of map)
+        if (c.principal.arn === arn || c.principal.roleArn === arn) map.delete(id);
   }
 
   /** Drop a cached credential (after its access key or user is deleted). */

@@ -47,11 +47,18 @@ export async function callAdmin(
     sha256: Hash.bind(null, 'sha256'),
   });
   const signed = await signer.sign(request);
-  const res = await fetch(new URL('/', url), {
-    method: 'POST',
-    headers: signed.headers,
-    body,
-  });
+  let res: Response;
+  try {
+    res = await fetch(new URL('/', url), { method: 'POST', headers: signed.headers, body });
+  } catch (err) {
+    // fetch says only "fetch failed"; name the endpoint and how to choose another.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new AdminCallError(
+      'EndpointUnreachable',
+      `cannot reach keyhold at ${url.href} (${cause?.code ?? cause?.message ?? String(err)}); ` +
+        'is it running? Choose the endpoint with --endpoint-url or KEYHOLD_ENDPOINT_URL',
+    );
+  }
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {

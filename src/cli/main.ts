@@ -12,6 +12,9 @@ import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
 import { startKeyhold } from '../server/app.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
+import { SqliteAuditAnchors } from '../storage/sqlite/sqlite-audit-anchors.js';
+import Database from '../storage/sqlite/driver.js';
+import { AuditAnchorError } from '../audit/audit-log.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
@@ -37,6 +40,11 @@ program
     '--storage <url>',
     'postgres://… to share keys among several nodes (env KEYHOLD_STORAGE_URL; default SQLite)',
   )
+  .option(
+    '--audit-reset',
+    'start even though the audit log is missing, behind or replaced, recording a log reset ' +
+      '(env KEYHOLD_AUDIT_RESET=1)',
+  )
   .action(
     async (flags: {
       port?: number;
@@ -47,10 +55,12 @@ program
       logLevel?: string;
       seed?: string;
       storage?: string;
+      auditReset?: boolean;
     }) => {
-      const { seed, storage, ...rest } = flags;
+      const { seed, storage, auditReset, ...rest } = flags;
       const config = loadConfig({
         ...rest,
+        ...(auditReset === true ? { auditReset: true } : {}),
         ...(seed !== undefined ? { seedFile: seed } : {}),
         ...(storage !== undefined ? { storageUrl: storage } : {}),
       });
@@ -77,7 +87,13 @@ program
       // One write, so that whoever watches stdout sees the whole banner at once.
       const lines = [
         `keyhold listening on ${node.url} (Region ${config.region}, account ${config.accountId})`,
+        `Regions served: ${config.regions.join(', ')} (more with KEYHOLD_REGIONS)`,
+        config.quotas
+          ? `request quotas: AWS's rates${config.quotaScale === 1 ? '' : ` ×${config.quotaScale}`} ` +
+            '(ThrottlingException; KEYHOLD_QUOTAS=off for development)'
+          : 'request quotas: off (KEYHOLD_QUOTAS=off)',
         `data directory: ${config.dataDir}`,
+        ...(node.metricsUrl !== undefined ? [`metrics: ${node.metricsUrl}`] : []),
       ];
       if (node.rootKeyCreated) {
         lines.push(
@@ -106,7 +122,11 @@ registerAuditCommands(program, async (dataDir) => {
   if (storageUrl !== undefined && storageUrl !== '') return openPostgresAudit(storageUrl, dataDir);
   const dir = resolve(dataDir);
   const dbPath = join(dir, 'audit.db');
-  if (!existsSync(dbPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
+  const mainPath = join(dir, 'keyhold.db');
+  if (!existsSync(dbPath)) {
+    if (!existsSync(mainPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
+    // A data dir whose audit.db is gone: verify reports it against the anchor.
+  }
   const root = loadRootKey({
     dataDir: dir,
     passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
@@ -114,12 +134,19 @@ registerAuditCommands(program, async (dataDir) => {
   });
   const auditKey = derivePurposeKey(root.key, 'audit-chain');
   root.key.zeroize();
-  const db = openAuditDb(dbPath);
+  // An absent audit.db reads as an empty log (in memory: nothing is created in the data dir).
+  const db = existsSync(dbPath) ? openAuditDb(dbPath) : openAuditDb(':memory:');
+  const main = existsSync(mainPath)
+    ? new Database(mainPath, { readonly: true, fileMustExist: true })
+    : undefined;
   return {
     repo: new SqliteAuditRepository(db),
     auditKey: auditKey.bytes,
+    chainId: 'local',
+    ...(main !== undefined ? { anchors: new SqliteAuditAnchors(main) } : {}),
     close: async () => {
       db.close();
+      main?.close();
     },
   };
 });
@@ -131,7 +158,11 @@ function parsePort(v: string): number {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof RootKeyMismatchError)
+  if (
+    err instanceof ConfigError ||
+    err instanceof RootKeyMismatchError ||
+    err instanceof AuditAnchorError
+  )
     process.stderr.write(`keyhold: ${err.message}\n`);
   else
     process.stderr.write(

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
@@ -24,6 +25,11 @@ export interface Config {
   logLevel: string;
   /** Flush audit in groups of at most this many events. */
   auditMaxBatch: number;
+  /**
+   * Start on an audit log that is missing, behind or replaced with respect to its anchor,
+   * recording a log reset (`--audit-reset`, KEYHOLD_AUDIT_RESET=1); otherwise refuse.
+   */
+  auditReset: boolean;
   /** Identities seed file applied at start (docs/identities.md). */
   seedFile?: string | undefined;
   /** Request quotas (docs/operations.md, "Request quotas"); KEYHOLD_QUOTAS=off disables them. */
@@ -36,6 +42,17 @@ export interface Config {
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
   metrics: boolean;
+  /** How long a ReplicateKey replica stays Creating, ms (KEYHOLD_REPLICA_CREATION_MS). */
+  replicaCreationMs: number;
+  /**
+   * The metrics listener, apart from the API: its labels name key stores and tokens, not for
+   * anonymous callers (KEYHOLD_METRICS_HOST, default loopback; KEYHOLD_METRICS_PORT, default
+   * 9420, or an ephemeral port when the API port is ephemeral).
+   */
+  metricsHost: string;
+  metricsPort: number;
+  /** HTTP limits that protect the API listener (docs/security.md). */
+  http: HttpLimits;
   /**
    * `postgres://…` (libpq-style, several hosts allowed) selects the PostgreSQL adapter for
    * keys and audit; unset = SQLite in the data dir (docs/storage.md).
@@ -58,12 +75,32 @@ export interface XksConfig {
   healthCheckIntervalMs: number;
 }
 
+export interface HttpLimits {
+  /** Open connections accepted at once; more get 503 and are closed (KEYHOLD_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** A socket silent this long before its first request is closed (KEYHOLD_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs: number;
+  /** Complete request headers must arrive within this (KEYHOLD_HEADERS_TIMEOUT_MS; 408). */
+  headersTimeoutMs: number;
+  /** The whole request, headers and body, within this (KEYHOLD_REQUEST_TIMEOUT_MS; 408). */
+  requestTimeoutMs: number;
+}
+
 export const DEFAULT_PORT = 8420;
+export const DEFAULT_METRICS_PORT = 9420;
 
 export type ConfigOverrides = Partial<
   Pick<
     Config,
-    'host' | 'port' | 'dataDir' | 'region' | 'accountId' | 'logLevel' | 'seedFile' | 'storageUrl'
+    | 'host'
+    | 'port'
+    | 'dataDir'
+    | 'region'
+    | 'accountId'
+    | 'logLevel'
+    | 'seedFile'
+    | 'storageUrl'
+    | 'auditReset'
   >
 >;
 
@@ -91,6 +128,7 @@ export function loadConfig(
     maxSkewSeconds: 300,
     logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
     auditMaxBatch: 512,
+    auditReset: flags.auditReset ?? onOff(env.KEYHOLD_AUDIT_RESET, 'KEYHOLD_AUDIT_RESET') ?? false,
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
@@ -101,17 +139,47 @@ export function loadConfig(
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
+    replicaCreationMs:
+      intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
+      DEFAULT_REPLICA_CREATION_MS,
+    metricsHost: env.KEYHOLD_METRICS_HOST ?? '127.0.0.1',
+    metricsPort: 0,
+    http: httpLimits(env),
     storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
     nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
     xks: xksConfig(env),
   };
+  // An ephemeral API port (tests, several nodes on one host) gets an ephemeral metrics port.
+  cfg.metricsPort =
+    intFrom(env.KEYHOLD_METRICS_PORT, 'KEYHOLD_METRICS_PORT') ??
+    (cfg.port === 0 ? 0 : DEFAULT_METRICS_PORT);
   validate(cfg);
   return Object.freeze(cfg);
+}
+
+function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
+  const limits: HttpLimits = {
+    maxConnections: intFrom(env.KEYHOLD_MAX_CONNECTIONS, 'KEYHOLD_MAX_CONNECTIONS') ?? 1024,
+    idleTimeoutMs: intFrom(env.KEYHOLD_IDLE_TIMEOUT_MS, 'KEYHOLD_IDLE_TIMEOUT_MS') ?? 10_000,
+    headersTimeoutMs:
+      intFrom(env.KEYHOLD_HEADERS_TIMEOUT_MS, 'KEYHOLD_HEADERS_TIMEOUT_MS') ?? 10_000,
+    requestTimeoutMs:
+      intFrom(env.KEYHOLD_REQUEST_TIMEOUT_MS, 'KEYHOLD_REQUEST_TIMEOUT_MS') ?? 30_000,
+  };
+  if (limits.maxConnections < 1) fail('KEYHOLD_MAX_CONNECTIONS must be at least 1');
+  if (limits.idleTimeoutMs < 1) fail('KEYHOLD_IDLE_TIMEOUT_MS must be positive');
+  if (limits.headersTimeoutMs < 1) fail('KEYHOLD_HEADERS_TIMEOUT_MS must be positive');
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs)
+    fail('KEYHOLD_REQUEST_TIMEOUT_MS must be at least KEYHOLD_HEADERS_TIMEOUT_MS');
+  return Object.freeze(limits);
 }
 
 function validate(cfg: Config): void {
   if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535)
     fail(`port ${cfg.port} is not a TCP port`);
+  if (!Number.isInteger(cfg.metricsPort) || cfg.metricsPort < 0 || cfg.metricsPort > 65535)
+    fail(`metrics port ${cfg.metricsPort} is not a TCP port`);
   if (!/^\d{12}$/.test(cfg.accountId)) fail(`account id '${cfg.accountId}' must be 12 digits`);
   for (const r of cfg.regions)
     if (!/^([a-z]+-){2,3}\d+$/.test(r)) fail(`region '${r}' is not a Region name`);

@@ -229,7 +229,7 @@ const OPS: Readonly<Record<string, AdminOp>> = {
     readOnly: true,
     account: accountOrCaller,
     run: async (ids, i, c) => ({
-      Roles: (await ids.listRoles(accountOrCaller(i, c))).map(roleOut),
+      Roles: (await ids.listRolesShown(accountOrCaller(i, c))).map(roleOut),
     }),
   },
   PutRolePolicy: {
@@ -282,7 +282,8 @@ export async function handleAdminRequest(
   const now = deps.services.clock.now();
   const target = String(req.headers['x-amz-target'] ?? '');
   const name = target.slice(ADMIN_TARGET_PREFIX.length);
-  const op = OPS[name];
+  // Own properties only: `constructor`, `__proto__` or `toString` name no operation.
+  const op = Object.hasOwn(OPS, name) ? OPS[name] : undefined;
   let principal: Principal | undefined;
   let region = deps.config.region;
   let input: Input | undefined;

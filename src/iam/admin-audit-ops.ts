@@ -133,6 +133,24 @@ export const AUDIT_AUTHZ_OPS: Readonly<Record<string, AdminOp>> = {
         ...(r.problem !== undefined
           ? { Problem: { Seq: r.problem.seq, Reason: r.problem.reason } }
           : {}),
+        // Log resets recorded in the chain (`keyhold serve --audit-reset`): events before are gone.
+        Resets: r.resets.map((x) => ({
+          Seq: x.seq,
+          EventTime: x.eventTime,
+          Reason: x.reason,
+          ...(x.previousAnchor !== null
+            ? {
+                PreviousAnchor: {
+                  Seq: x.previousAnchor.seq,
+                  ChainHash: x.previousAnchor.chainHash,
+                },
+              }
+            : {}),
+        })),
+        ...(r.head !== undefined
+          ? { Head: { Seq: r.head.seq, ChainHash: r.head.chainHash.toString('hex') } }
+          : {}),
+        ...(r.anchor !== undefined ? { AnchorSeq: r.anchor.seq } : {}),
         CheckedAt: env.now.getTime() / 1000,
       };
     },

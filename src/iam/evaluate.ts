@@ -20,6 +20,7 @@ import {
 } from '../authz/policy/conditions.js';
 import { parsePolicyCached } from '../authz/policy/cache.js';
 import type { PolicyDocument, PolicyKind } from '../authz/policy/document.js';
+import { boundDocument, type PrincipalBindings } from './principal-binding.js';
 import {
   matchAction,
   matchResource,
@@ -115,13 +116,15 @@ export function decideAssumeRole(input: {
   roleArn: string;
   roleAccountId: string;
   trustPolicy: string;
+  /** The trust policy's principals bound to unique ids (principal-binding.ts). */
+  trustPolicyPrincipals?: PrincipalBindings | undefined;
   identityPolicies: readonly string[];
   context: ConditionContext;
 }): AssumeRoleDecision {
   const { caller } = input;
   if (caller.type === 'Root') return { allowed: false, reason: 'root' };
   const trust = evaluateTrust(
-    parseCached(input.trustPolicy, 'trust'),
+    boundDocument(parseCached(input.trustPolicy, 'trust'), input.trustPolicyPrincipals),
     caller,
     'sts:AssumeRole',
     input.context,

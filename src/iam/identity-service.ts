@@ -10,6 +10,7 @@ import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js'
 import { DuplicateKeyError, type Storage } from '../storage/repository.js';
 import { iamError, toIamError } from './errors.js';
 import { parseCached } from './evaluate.js';
+import { bindDocument, displayPolicy, type PrincipalBindings } from './principal-binding.js';
 
 /** IAM API Reference, CreateUser / CreateRole: `[\w+=,.@-]+`, 1–64 characters. */
 const NAME_RE = /^[\w+=,.@-]{1,64}$/;
@@ -98,8 +99,11 @@ export class IdentityService {
   /** Deletes the user with its access keys and inline policies. */
   async deleteUser(arn: string): Promise<void> {
     const keys = await this.#iam.listAccessKeysForPrincipal(arn);
-    if (!(await this.#iam.deleteUser(arn))) throw noSuchUser(arn);
+    const gone = await this.#iam.deleteUser(arn);
+    // Also when nothing was deleted here: another process may have raced us to it.
     for (const k of keys) this.#authenticator.forget(k.accessKeyId);
+    this.#authenticator.forgetPrincipal(arn);
+    if (!gone) throw noSuchUser(arn);
   }
 
   /**
@@ -183,6 +187,7 @@ export class IdentityService {
       arn: `arn:aws:iam::${input.accountId}:role${path}${input.name}`,
       roleId: uniqueId('AROA'),
       trustPolicy: input.trustPolicy,
+      trustPolicyPrincipals: await this.#bindTrust(input.trustPolicy),
       maxSessionDuration,
       description: input.description ?? '',
       createdAt: this.#clock.now(),
@@ -207,6 +212,18 @@ export class IdentityService {
     return this.#iam.listRoles(accountId);
   }
 
+  /** Roles as IAM shows them: a trust policy's deleted principals appear as unique ids. */
+  async listRolesShown(accountId?: string): Promise<IamRoleRecord[]> {
+    const roles = await this.#iam.listRoles(accountId);
+    const shown = [];
+    for (const r of roles)
+      shown.push({
+        ...r,
+        trustPolicy: await displayPolicy(this.#iam, r.trustPolicy, r.trustPolicyPrincipals),
+      });
+    return shown;
+  }
+
   async updateRole(
     arn: string,
     change: { trustPolicy?: string; maxSessionDuration?: number; description?: string },
@@ -218,6 +235,10 @@ export class IdentityService {
     const next: IamRoleRecord = {
       ...role,
       trustPolicy: change.trustPolicy ?? role.trustPolicy,
+      trustPolicyPrincipals:
+        change.trustPolicy === undefined
+          ? role.trustPolicyPrincipals
+          : await this.#bindTrust(change.trustPolicy),
       maxSessionDuration: change.maxSessionDuration ?? role.maxSessionDuration,
       description: change.description ?? role.description,
     };
@@ -227,7 +248,9 @@ export class IdentityService {
 
   /** Deletes the role with its inline policies; its sessions end at once. */
   async deleteRole(arn: string): Promise<void> {
-    if (!(await this.#iam.deleteRole(arn))) throw noSuchRole(arn);
+    const gone = await this.#iam.deleteRole(arn);
+    this.#authenticator.forgetPrincipal(arn);
+    if (!gone) throw noSuchRole(arn);
   }
 
   /** PutUserPolicy / PutRolePolicy: attach (or replace) an inline identity policy. */
@@ -266,6 +289,15 @@ export class IdentityService {
   async deletePolicy(principalArn: string, policyName: string): Promise<void> {
     if (!(await this.#iam.deletePolicy(principalArn, policyName)))
       throw iamError('NoSuchEntity', `The policy with name ${policyName} cannot be found.`);
+  }
+
+  /**
+   * Bind the users and roles a trust policy names to their unique ids (as IAM does when it
+   * saves the document). A role may trust itself: it is bound once it exists, by the next
+   * UpdateAssumeRolePolicy (IAM refuses such a document on CreateRole).
+   */
+  async #bindTrust(text: string): Promise<PrincipalBindings> {
+    return bindDocument(this.#iam, parseCached(text, 'trust'));
   }
 
   async #requireAccount(accountId: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
 import { kmsError } from '../protocol/errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
-import { aliasArn } from './arn.js';
+import { aliasArn, parseKeyIdentifier } from './arn.js';
 import { authorizeAlias, authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
 
@@ -22,6 +22,11 @@ export function checkAliasName(name: string): void {
       'InvalidAliasNameException',
       `${name} is not a valid alias name: the prefix alias/aws/ is reserved for AWS managed keys.`,
     );
+  }
+  /* Precondition: only letters, digits, / _ and - follow alias/ (the model's pattern also
+     admits ':', which AWS refuses with this message). */
+  if (name.includes(':')) {
+    throw kmsError('ValidationException', `${name} contains invalid characters for an alias`);
   }
 }
 
@@ -46,6 +51,16 @@ export async function loadAliasForChange(
     await authorizeKey(ctx, current, action);
   }
   return { alias, arn, current };
+}
+
+/**
+ * An alias points to a key, never to another alias. CreateAlias and UpdateAlias model no
+ * InvalidArnException (the answer of other key-only operations), so AWS answers this one.
+ */
+export function refuseAliasTarget(targetKeyId: string): void {
+  const kind = parseKeyIdentifier(targetKeyId).kind;
+  if (kind === 'alias' || kind === 'aliasArn')
+    throw kmsError('ValidationException', 'Aliases must refer to keys. Not aliases');
 }
 
 export function aliasNotFound(arn: string): Error {

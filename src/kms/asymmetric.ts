@@ -41,7 +41,7 @@ export function requireAlgorithm(key: KeyRecord, algorithm: string): void {
   }
 }
 
-/** Sign / Verify: the algorithm, MessageType and digest length checks, in that order. */
+/** Sign / Verify: the algorithm, MessageType, support and digest length checks, in that order. */
 export function signingAlgorithm(
   key: KeyRecord,
   algorithm: string,
@@ -50,16 +50,19 @@ export function signingAlgorithm(
 ): SigningAlgorithmInfo & { scheme: NonNullable<SigningAlgorithmInfo['scheme']> } {
   requireAlgorithm(key, algorithm);
   const info = SIGNING_ALGORITHMS[algorithm];
+  // AWS's words: ML-DSA keys name the key spec, the others the algorithm.
+  if (info !== undefined && !info.messageTypes.includes(messageType)) {
+    throw kmsError(
+      'ValidationException',
+      key.keySpec.startsWith('ML_DSA_')
+        ? `Message type ${messageType} is incompatible with key spec ${key.keySpec}.`
+        : `Message type ${messageType} is incompatible with algorithm ${algorithm}.`,
+    );
+  }
   if (info === undefined || !info.supported || info.scheme === undefined) {
     throw kmsError(
       'UnsupportedOperationException',
       `The signing algorithm ${algorithm} is not supported by keyhold.${info?.unsupportedReason === undefined ? '' : ` ${info.unsupportedReason}`}`,
-    );
-  }
-  if (!info.messageTypes.includes(messageType)) {
-    throw kmsError(
-      'ValidationException',
-      `The signing algorithm ${algorithm} requires MessageType ${info.messageTypes.join(' or ')}.`,
     );
   }
   if (messageType === 'DIGEST' && message.length !== info.digestLength) {
@@ -170,7 +173,7 @@ export async function encryptFor(
   if (plaintext.length > limit) {
     throw kmsError(
       'ValidationException',
-      `Plaintext is too long: ${alg} with ${key.keySpec} encrypts at most ${limit} bytes.`,
+      `Algorithm ${alg} and key spec ${key.keySpec} cannot encrypt data larger than ${limit} bytes.`,
     );
   }
   if (dryRun) return { blob: Buffer.alloc(0), algorithm: alg };
@@ -246,10 +249,6 @@ export function checkPeerPublicKey(key: KeyRecord, der: Buffer): void {
   } catch {
     ok = false;
   }
-  if (!ok) {
-    throw kmsError(
-      'ValidationException',
-      `PublicKey must be a DER-encoded SubjectPublicKeyInfo on the curve of ${key.keySpec}.`,
-    );
-  }
+  // AWS refuses a bad peer key with a ValidationException that carries no message.
+  if (!ok) throw kmsError('ValidationException', '');
 }

@@ -17,6 +17,7 @@ import type { PolicyDocument } from '../authz/policy/document.js';
 import { kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import type { RequestContext, Services } from './context.js';
+import { boundDocument } from '../iam/principal-binding.js';
 import { grantsForDecision } from './grants.js';
 
 /** What authorization reads of a request (a narrow view, so offline tools can build one). */
@@ -44,7 +45,7 @@ export async function authorizeKey(
   action: string,
   opts: AuthorizeOptions = {},
 ): Promise<void> {
-  const keyPolicy = parsePolicyCached(key.policy, 'key');
+  const keyPolicy = keyPolicyDocument(key);
   const texts = await identityPolicyTexts(ctx);
   const identity = texts.map((t) => parsePolicyCached(t, 'identity'));
   const conditions = requestConditions(ctx, key, opts);
@@ -79,6 +80,13 @@ export async function authorizeKey(
     if (withGrants.grants.length > 0) decision = decide(withGrants);
   }
   if (!decision.allowed) deny(await fullInput(), decision);
+}
+
+/** The parsed key policy decisions use: its bound principals replaced by their unique ids. */
+export function keyPolicyDocument(
+  key: Pick<KeyRecord, 'policy' | 'policyPrincipals'>,
+): PolicyDocument {
+  return boundDocument(parsePolicyCached(key.policy, 'key'), key.policyPrincipals);
 }
 
 const MAX_DECISIONS = 4096;
@@ -127,7 +135,8 @@ function decisionKey(
   const shapes = docs.map(docShape);
   if (shapes.includes(null)) return undefined;
   const p = ctx.principal;
-  let k = `${p.arn}|${p.roleArn ?? ''}|${p.type}|${keyArn}|${action}`;
+  // userId too: bound policies and grants name a principal by its unique id, not its ARN.
+  let k = `${p.arn}|${p.roleArn ?? ''}|${p.type}|${p.userId}|${keyArn}|${action}`;
   const wanted = new Set(shapes.flatMap((s) => (s as DocShape).keys));
   for (const s of shapes) k += `|${(s as DocShape).id}`;
   if (wanted.size > 0) {
@@ -189,7 +198,8 @@ export async function wouldAllowPutKeyPolicy(
   key: KeyRecord,
   policy: string,
 ): Promise<boolean> {
-  const input = await keyDecisionInput(ctx, key, policy, 'kms:PutKeyPolicy', {});
+  // Not yet bound: the caller exists, and matches the new policy by its ARN.
+  const input = await keyDecisionInput(ctx, key, { policy }, 'kms:PutKeyPolicy', {});
   return decide(input).allowed;
 }
 
@@ -200,7 +210,7 @@ export async function explainKey(
   action: string,
   opts: AuthorizeOptions = {},
 ): Promise<{ input: DecisionInput; decision: Decision }> {
-  const input = await keyDecisionInput(ctx, key, key.policy, action, opts);
+  const input = await keyDecisionInput(ctx, key, key, action, opts);
   input.grants = await grantsForDecision(ctx, key);
   return { input, decision: decide(input) };
 }
@@ -208,10 +218,11 @@ export async function explainKey(
 async function keyDecisionInput(
   ctx: AuthzContext,
   key: KeyRecord,
-  policy: string,
+  policyOf: Pick<KeyRecord, 'policy' | 'policyPrincipals'>,
   action: string,
   opts: AuthorizeOptions,
 ): Promise<DecisionInput> {
+  const policy = policyOf.policy;
   const texts = await identityPolicyTexts(ctx);
   const context = requestConditions(ctx, key, opts);
   // Keys that cost a read (the key's tags and aliases) only when a policy mentions them.
@@ -224,7 +235,7 @@ async function keyDecisionInput(
     resource: {
       arn: key.arn,
       accountId: key.accountId,
-      keyPolicy: parsePolicyCached(policy, 'key'),
+      keyPolicy: keyPolicyDocument(policyOf),
     },
     identityPolicies: texts.map((t) => parsePolicyCached(t, 'identity')),
     grants: [],

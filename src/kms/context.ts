@@ -7,6 +7,7 @@ import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
 import type { KeyUsageTracker } from './key-usage.js';
 import type { CustomKeyStoreService } from '../keystores/service.js';
+import type { ReplicaCreation } from './replica-creation.js';
 
 export interface Clock {
   now(): Date;
@@ -22,6 +23,8 @@ export interface Services {
   regions?: readonly string[] | undefined;
   /** Custom key stores (connection state, connectors); absent in offline tools. */
   customKeyStores?: CustomKeyStoreService | undefined;
+  /** Timers that move ReplicateKey replicas out of Creating; absent in offline tools. */
+  replicas?: ReplicaCreation | undefined;
 }
 
 export interface RequestContext {

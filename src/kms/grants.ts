@@ -255,6 +255,8 @@ export interface GrantForDecision {
   grantId: string;
   name?: string;
   granteePrincipal: string;
+  /** The grantee's unique id, when the grant was bound to an existing user or role. */
+  granteePrincipalId?: string;
   retiringPrincipal?: string;
   /** Grant operation names (ReEncryptFrom / ReEncryptTo, not kms:ReEncrypt*). */
   operations: string[];
@@ -284,6 +286,7 @@ export async function grantsForDecision(
       granteePrincipal: g.granteePrincipal,
       operations: g.operations,
     };
+    if (g.granteePrincipalId !== undefined) d.granteePrincipalId = g.granteePrincipalId;
     if (g.name !== undefined) d.name = g.name;
     if (g.retiringPrincipal !== undefined) d.retiringPrincipal = g.retiringPrincipal;
     if (g.constraints !== undefined) d.constraints = g.constraints;

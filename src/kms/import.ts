@@ -18,6 +18,7 @@
  *   associated material puts the key in PendingImport.
  */
 import { createHash } from 'node:crypto';
+import { hasKeyMaterialId } from './key-metadata.js';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { ImportedMaterialKind } from '../hsm/key-import.js';
 import { kmsError } from '../protocol/errors.js';
@@ -127,13 +128,25 @@ export async function deleteMaterial(
   }
 }
 
-/** KeyMetadata members of an EXTERNAL key whose current material is imported. */
+/**
+ * KeyMetadata members of an EXTERNAL key from its current material: ExpirationModel and
+ * ValidTo while it is imported. After DeleteImportedKeyMaterial (or expiry) AWS keeps showing
+ * the deleted material's CurrentKeyMaterialId (symmetric encryption keys only, as always);
+ * keyhold keeps the current version for that, and a key whose material was deleted before
+ * keyhold kept it (no current version) shows its material's id from the import record.
+ */
 export async function importMetadata(
   storage: Storage,
   key: KeyRecord,
-): Promise<Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo'>> {
-  if (key.origin !== 'EXTERNAL' || key.currentVersionId === undefined) return {};
+): Promise<Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo' | 'CurrentKeyMaterialId'>> {
+  if (key.origin !== 'EXTERNAL') return {};
   const materials = await storage.imports.listImportedMaterials(key.region, key.keyId);
+  if (key.currentVersionId === undefined) {
+    const first = materials.find((x) => !x.pendingRotation);
+    return first !== undefined && hasKeyMaterialId(key)
+      ? { CurrentKeyMaterialId: first.materialId }
+      : {};
+  }
   const m = materials.find((x) => x.materialId === key.currentVersionId);
   if (m?.imported !== true || m.expirationModel === undefined) return {};
   const md: Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo'> = {

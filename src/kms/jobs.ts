@@ -1,7 +1,7 @@
 /**
- * Background jobs of a keyhold node: keys deleted after their waiting period, and
- * domain-key rotation with the rewrap of EKTs onto the new domain key. Time comes from the
- * injectable clock so tests can move it.
+ * Background jobs of a keyhold node: replicas whose creation a restart interrupted, keys
+ * deleted after their waiting period, and domain-key rotation with the rewrap of EKTs onto
+ * the new domain key. Time comes from the injectable clock so tests can move it.
  */
 import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';
@@ -9,6 +9,7 @@ import type { Storage } from '../storage/repository.js';
 import type { Clock } from './context.js';
 import { afterMultiRegionKeyDeleted } from './multi-region.js';
 import { expireImportedMaterial } from './import.js';
+import { finishDueReplicas } from './replica-creation.js';
 import { rotateDueKeys } from './rotation-job.js';
 import type { CustomKeyStoreService } from '../keystores/service.js';
 import { isCustomStoreKey } from '../keystores/key-annotations.js';
@@ -21,6 +22,8 @@ export interface JobDeps {
   domainKeyRotationHours: number;
   /** Custom key stores: the backing key of a deleted key is removed from its store. */
   customKeyStores?: CustomKeyStoreService | undefined;
+  /** How long a replica stays Creating (config replicaCreationMs). */
+  replicaCreationMs?: number | undefined;
 }
 
 const BATCH = 500;
@@ -77,6 +80,7 @@ export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
 
 /** Run every job once (a tick of the scheduler). */
 export async function runJobsOnce(deps: JobDeps): Promise<void> {
+  await finishDueReplicas(deps);
   await deleteDueKeys(deps);
   await rotateDueKeys(deps);
   await expireImportedMaterial(deps);

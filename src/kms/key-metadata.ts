@@ -17,6 +17,17 @@ export function algorithmLists(key: KeyRecord): AlgorithmLists {
   return { [field]: [...algorithms] } as AlgorithmLists;
 }
 
+/**
+ * AWS shows CurrentKeyMaterialId "for symmetric encryption keys with AWS_KMS or EXTERNAL
+ * origin" (model doc): never for HMAC, RSA, ECC or key agreement keys, whatever their
+ * origin, nor for keys in a custom key store.
+ */
+export function hasKeyMaterialId(key: KeyRecord): boolean {
+  return (
+    key.keySpec === 'SYMMETRIC_DEFAULT' && (key.origin === 'AWS_KMS' || key.origin === 'EXTERNAL')
+  );
+}
+
 export function toKeyMetadata(key: KeyRecord): KeyMetadata {
   const state = effectiveKeyState(key);
   const md: KeyMetadata = {
@@ -39,7 +50,8 @@ export function toKeyMetadata(key: KeyRecord): KeyMetadata {
     md.PendingDeletionWindowInDays = key.pendingDeletionWindowInDays;
   }
   Object.assign(md, algorithmLists(key));
-  if (key.currentVersionId !== undefined) md.CurrentKeyMaterialId = key.currentVersionId;
+  if (key.currentVersionId !== undefined && hasKeyMaterialId(key))
+    md.CurrentKeyMaterialId = key.currentVersionId;
   const custom = customView(key);
   if (custom !== undefined) {
     md.CustomKeyStoreId = custom.customKeyStoreId;

@@ -3,6 +3,7 @@
  * grammar (authz/policy), the lockout safety check, and the one policy name ("default").
  */
 import { parsePolicyCached } from '../authz/policy/cache.js';
+import { awsPrincipalsOf, uniqueIdOf, type PrincipalBindings } from '../iam/principal-binding.js';
 import { kmsError } from '../protocol/errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { wouldAllowPutKeyPolicy } from './authorize.js';
@@ -59,24 +60,30 @@ export async function checkLockoutSafety(
 /**
  * "The principals in the key policy must exist and be visible to KMS" (CreateKey/PutKeyPolicy
  * Policy doc). keyhold can only know the accounts it holds: a user or role named in one of
- * them must exist; principals of other accounts are taken on trust.
+ * them must exist; principals of other accounts are taken on trust. Returns the bindings to
+ * store with the policy: each named user/role ARN → its unique id (iam/principal-binding.ts),
+ * so that a principal re-created under the same name is not the one the policy named.
  */
-export async function checkPrincipalsExist(ctx: RequestContext, policy: string): Promise<void> {
+export async function checkPrincipalsExist(
+  ctx: Pick<RequestContext, 'services'>,
+  policy: string,
+): Promise<PrincipalBindings> {
   const iam = ctx.services.storage.iam;
   const doc = parsePolicyCached(policy, 'key');
-  for (const st of doc.statements) {
-    for (const arn of [...(st.principal?.aws ?? []), ...(st.notPrincipal?.aws ?? [])]) {
-      const m = /^arn:aws:iam::(\d{12}):(user|role)\//.exec(arn);
-      if (m === null || (await iam.getAccount(m[1] as string)) === undefined) continue;
-      const found = m[2] === 'user' ? await iam.getUser(arn) : await iam.getRole(arn);
-      if (found === undefined) {
-        throw kmsError(
-          'MalformedPolicyDocumentException',
-          'Policy contains a statement with one or more invalid principals.',
-        );
-      }
+  const bindings: Record<string, string> = {};
+  for (const arn of awsPrincipalsOf(doc)) {
+    const m = /^arn:aws:iam::(\d{12}):(user|role)\//.exec(arn);
+    if (m === null || (await iam.getAccount(m[1] as string)) === undefined) continue;
+    const id = await uniqueIdOf(iam, arn);
+    if (id === undefined) {
+      throw kmsError(
+        'MalformedPolicyDocumentException',
+        'Policy contains a statement with one or more invalid principals.',
+      );
     }
+    bindings[arn] = id;
   }
+  return bindings;
 }
 
 /** "The only valid name is default" (GetKeyPolicy / PutKeyPolicy PolicyName). */

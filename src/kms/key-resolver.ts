@@ -34,11 +34,17 @@ async function resolveStoredKey(
     case 'invalidArn':
       throw kmsError('InvalidArnException', `An ARN in the request is not valid: ${value}`);
     case 'id':
+      /* Precondition: a bare key id is a UUID or mrk- + 32 hex digits (else AWS's "Invalid keyId"). */
+      if (!isWellFormedKeyId(id.keyId)) throw invalidKeyId(value);
       return found(ctx, await ctx.services.storage.getKey(ctx.region, id.keyId), caller, () =>
         notFoundKey(keyArn(ctx.region, caller, id.keyId)),
       );
     case 'keyArn':
-      if (id.region !== ctx.region) throw notFoundKey(value);
+      // AWS names only the Region of an ARN it does not serve for this request.
+      if (id.region !== ctx.region) throw kmsError('NotFoundException', `Invalid arn ${id.region}`);
+      // A key ARN with a malformed key id: AWS names the id part, unquoted.
+      if (!isWellFormedKeyId(id.keyId))
+        throw kmsError('NotFoundException', `Invalid keyId ${id.keyId}`);
       return found(ctx, await ctx.services.storage.getKey(ctx.region, id.keyId), id.accountId, () =>
         notFoundKey(value),
       );
@@ -47,8 +53,10 @@ async function resolveStoredKey(
       const account = id.kind === 'aliasArn' ? id.accountId : caller;
       const arn = aliasArn(ctx.region, account, id.aliasName);
       /* Precondition: the operation accepts aliases (many admin operations take only key ids and ARNs). */
-      if (!opts.aliases) throw kmsError('NotFoundException', `Invalid keyId ${value}`);
-      if (id.kind === 'aliasArn' && id.region !== ctx.region) throw notFoundAlias(value);
+      if (!opts.aliases)
+        throw kmsError('InvalidArnException', 'Key Aliases are not supported for this operation.');
+      if (id.kind === 'aliasArn' && id.region !== ctx.region)
+        throw kmsError('NotFoundException', `Invalid arn ${id.region}`);
       const alias = await ctx.services.storage.getAlias(ctx.region, account, id.aliasName);
       if (alias === undefined) throw notFoundAlias(arn);
       ctx.requestAlias = id.aliasName;
@@ -71,6 +79,19 @@ function found(
   if (key === undefined || key.accountId !== accountId) throw onMissing();
   ctx.keyArns.push(key.arn);
   return key;
+}
+
+/** Key ids keyhold (and AWS) issue: a UUID, or `mrk-` and 32 hex digits for multi-Region keys. */
+const KEY_ID_RE =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/i;
+
+export function isWellFormedKeyId(keyId: string): boolean {
+  return KEY_ID_RE.test(keyId);
+}
+
+/** A bare key id that cannot name a key. */
+export function invalidKeyId(value: string): Error {
+  return kmsError('NotFoundException', `Invalid keyId '${value}'`);
 }
 
 export function notFoundKey(arn: string): Error {

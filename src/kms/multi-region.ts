@@ -89,13 +89,13 @@ export async function requirePrimary(
   key: KeyRecord,
 ): Promise<MultiRegionMember[]> {
   if (!key.multiRegion) {
-    throw kmsError('UnsupportedOperationException', `${key.arn} is not a multi-Region key.`);
+    throw kmsError('UnsupportedOperationException', `${key.arn} is not a multi-region key.`);
   }
   const members = await multiRegionMembers(storage, key);
   if (primaryOf(members)?.region !== key.region) {
     throw kmsError(
       'UnsupportedOperationException',
-      `${key.arn} is not a multi-Region primary key.`,
+      `${key.arn} is not a multi-region primary key.`,
     );
   }
   return members;

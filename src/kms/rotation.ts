@@ -77,7 +77,9 @@ export function checkRotationSupported(key: KeyRecord, operation: RotationOperat
     );
   if (key.keyManager === 'AWS' && operation !== 'GetKeyRotationStatus')
     throw unsupported('is an AWS managed key, whose rotation is not configurable.');
-  if (!hasRotatableSpec(key) && operation !== 'GetKeyRotationStatus')
+  // ListKeyRotations refuses keys that cannot rotate at once; the others check the key spec
+  // after the key state (useRotationKey).
+  if (operation === 'ListKeyRotations' && !hasRotatableSpec(key))
     throw unsupported(
       `key spec ${key.keySpec} does not support key rotation; only symmetric encryption keys rotate.`,
     );
@@ -104,10 +106,18 @@ export async function useRotationKey(
     if (primaryOf(members)?.region !== key.region)
       throw kmsError(
         'UnsupportedOperationException',
-        `${key.arn} is a multi-Region replica key; manage its rotation on the primary key.`,
+        `${key.arn} is a multi-region replica key; manage its rotation on the primary key.`,
       );
   }
   checkKeyState(operation, key);
+  /* Precondition: only symmetric encryption keys rotate. AWS checks this after the key state
+     (a disabled RSA key is DisabledException) and sends no message; DisableKeyRotation of a
+     key that cannot rotate succeeds (there is nothing to turn off). */
+  if (
+    (operation === 'EnableKeyRotation' || operation === 'RotateKeyOnDemand') &&
+    !hasRotatableSpec(key)
+  )
+    throw kmsError('UnsupportedOperationException', '');
   return key;
 }
 

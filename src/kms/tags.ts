@@ -1,24 +1,34 @@
-/** Tag rules shared by CreateKey and TagResource. */
+/** Tag rules shared by CreateKey, ReplicateKey and TagResource. */
 import type { Tag } from '@aws-sdk/client-kms';
 import { kmsError } from '../protocol/errors.js';
 import type { TagRecord } from '../storage/repository.js';
 
 export const MAX_TAGS_PER_KEY = 50;
 
-/** Reject reserved keys; duplicate keys keep the last value (AWS: "later value replaces"). */
+/**
+ * The request's tags, checked in AWS's order: a repeated tag key, then more than 50 tags,
+ * then a reserved `aws:` key — each a TagException in AWS's words (no trailing period).
+ */
 export function normalizeTags(tags: Tag[] | undefined): TagRecord[] {
-  const byKey = new Map<string, string>();
-  for (const t of tags ?? []) {
-    const key = t.TagKey ?? '';
+  const list = tags ?? [];
+  const keys = new Set(list.map((t) => t.TagKey ?? ''));
+  /* Precondition: each tag key appears once in a request. */
+  if (keys.size < list.length) throw kmsError('TagException', 'Duplicate tag keys');
+  if (list.length > MAX_TAGS_PER_KEY) throw kmsError('TagException', 'Too many tags');
+  for (const key of keys) {
     /* Precondition: tag keys beginning with aws: are reserved for AWS. */
     if (key.toLowerCase().startsWith('aws:')) {
-      throw kmsError('TagException', 'Tags beginning with aws: are reserved.');
+      throw kmsError('TagException', 'Tags beginning with aws: are reserved');
     }
-    byKey.set(key, t.TagValue ?? '');
   }
-  return [...byKey].map(([tagKey, tagValue]) => ({ tagKey, tagValue }));
+  return list.map((t) => ({ tagKey: t.TagKey ?? '', tagValue: t.TagValue ?? '' }));
 }
 
+/**
+ * The key's resulting tag count (TagResource adds to the existing tags): over 50 is the
+ * "tags per KMS key" quota, LimitExceededException (a request of more than 50 tags is
+ * already a TagException in normalizeTags).
+ */
 export function checkTagLimit(count: number): void {
   if (count > MAX_TAGS_PER_KEY) {
     throw kmsError(

@@ -1,6 +1,6 @@
 /**
  * What every key-using operation does first, in AWS's order: resolve the KeyId, authorize
- * the caller, check the key state. Plus loading a backing-key version for the HSM.
+ * the caller, check the key usage (when the operation needs one), check the key state. Plus loading a backing-key version for the HSM.
  */
 import type { BackingKeyHandle } from '../hsm/hsm.js';
 import { kmsError } from '../protocol/errors.js';
@@ -16,6 +16,11 @@ export interface UseKeyOptions {
   /** IAM action to authorize. */
   action: string;
   aliases: boolean;
+  /**
+   * The key usage the operation needs. AWS checks it before the key state (a disabled HMAC
+   * key asked to Sign is InvalidKeyUsageException, not DisabledException).
+   */
+  usage?: string;
   /** Encryption context, grant tokens and condition keys for the authorization step. */
   authz?: AuthorizeOptions;
 }
@@ -27,18 +32,33 @@ export async function useKey(
 ): Promise<KeyRecord> {
   const key = await resolveKey(ctx, keyId, { aliases: opts.aliases });
   await authorizeKey(ctx, key, opts.action, opts.authz);
+  if (opts.usage !== undefined && key.keyUsage !== opts.usage) {
+    throw kmsError(
+      'InvalidKeyUsageException',
+      `${key.arn} key usage is ${key.keyUsage} which is not valid for ${opts.operation}.`,
+    );
+  }
   checkKeyState(opts.operation, key);
   return key;
 }
 
-/** Only symmetric encryption keys may encrypt, decrypt and make data keys. */
+/**
+ * Only symmetric encryption keys may encrypt, decrypt and make data keys. A key of another
+ * usage gets the usage message; an asymmetric ENCRYPT_DECRYPT key asked for a data key gets
+ * AWS's own sentence for it.
+ */
 export function requireSymmetricEncryption(key: KeyRecord, operation: string): void {
-  if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.keyUsage !== 'ENCRYPT_DECRYPT') {
+  if (key.keySpec === 'SYMMETRIC_DEFAULT' && key.keyUsage === 'ENCRYPT_DECRYPT') return;
+  if (key.keyUsage === 'ENCRYPT_DECRYPT' && operation.startsWith('GenerateDataKey')) {
     throw kmsError(
       'InvalidKeyUsageException',
-      `${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`,
+      'You cannot generate a data key with an asymmetric CMK',
     );
   }
+  throw kmsError(
+    'InvalidKeyUsageException',
+    `${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`,
+  );
 }
 
 /** The backing key version a ciphertext or a new encryption uses. */

@@ -23,6 +23,7 @@ const FRONTEND_STATUS = {
   SerializationException: 400,
   ValidationException: 400,
   ThrottlingException: 400,
+  RequestEntityTooLargeException: 413,
 } as const;
 
 /** The KMS modeled exceptions (reference 01 §4) plus the AWS front-end errors. */
@@ -81,6 +82,7 @@ export const KMS_ERROR_NAMES = [
   'IncompleteSignatureException',
   'InvalidSignatureException',
   'MissingAuthenticationTokenException',
+  'RequestEntityTooLargeException',
   'SerializationException',
   'ThrottlingException',
   'UnknownOperationException',
@@ -111,7 +113,10 @@ export function kmsError(code: KmsErrorName, message: string, cause?: unknown): 
   return new KmsError(code, message, cause === undefined ? undefined : { cause });
 }
 
-/** Every decrypt failure collapses to this one opaque error (no oracle). */
+/**
+ * Every decrypt failure collapses to this one opaque error (no oracle). AWS sends it with no
+ * message; an empty message leaves the `message` member out of the body (handle-request.ts).
+ */
 export function invalidCiphertext(cause?: unknown): KmsError {
   return kmsError('InvalidCiphertextException', '', cause);
 }

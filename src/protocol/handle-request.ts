@@ -33,8 +33,6 @@ export interface RequestHandlerDeps {
 }
 
 const TARGET_PREFIX = 'TrentService.';
-/** KMS requests are small (a 6 KiB ciphertext, a 32 KB policy); refuse bodies past this. */
-const MAX_BODY_BYTES = 1024 * 1024;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 interface Outcome {
@@ -72,8 +70,10 @@ export async function handleKmsRequest(
       recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
       input: outcome.input,
       output: outcome.error === undefined ? outcome.output : undefined,
-      ...(outcome.error !== undefined
-        ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+      // An error AWS sends without a message has no errorMessage in its event either.
+      ...(outcome.error !== undefined ? { errorCode: outcome.error.code } : {}),
+      ...(outcome.error !== undefined && outcome.error.message !== ''
+        ? { errorMessage: outcome.error.message }
         : {}),
       keyArns: ctx?.keyArns ?? [],
       readOnly: OPERATIONS.get(outcome.operation)?.readOnly ?? true,
@@ -86,12 +86,7 @@ export async function handleKmsRequest(
   if (outcome.error !== undefined) {
     if (outcome.error.fault === 'server')
       deps.logger.error({ requestId, err: outcome.error.cause ?? outcome.error }, 'internal error');
-    send(
-      res,
-      outcome.error.status,
-      requestId,
-      JSON.stringify({ __type: outcome.error.code, message: outcome.error.message }),
-    );
+    send(res, outcome.error.status, requestId, errorBody(outcome.error));
   } else {
     send(res, 200, requestId, outcome.output === undefined ? '{}' : encodeOutput(outcome.output));
     deps.services.usage?.record(outcome.operation, ctx?.keyArns ?? [], now, eventId, requestId);
@@ -192,31 +187,17 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-/** Read the whole body, refusing oversized requests. */
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(kmsError('SerializationException', 'Request body is too large.'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
-    );
-    req.on('error', reject);
-  });
-}
-
 export function send(res: ServerResponse, status: number, requestId: string, body: string): void {
   sendBody(res, status, requestId, CONTENT_TYPE, body);
 }
 
+/**
+ * The error envelope. An error AWS sends without a message (InvalidCiphertextException,
+ * KMSInvalidSignatureException, ...) is a KmsError with an empty message, and its body has
+ * no `message` member at all: not an empty one, as SDKs and botocore show either differently.
+ */
 export function errorBody(err: KmsError): string {
-  return JSON.stringify({ __type: err.code, message: err.message });
+  return JSON.stringify(
+    err.message === '' ? { __type: err.code } : { __type: err.code, message: err.message },
+  );
 }

@@ -20,7 +20,9 @@
  * - Blob values print like Java's ByteBuffer, as KMS does:
  *   `Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'`.
  * - Numbers/booleans print as `'5000'`/`'true'`; lists as Java `[a, b]`, maps as `{k=v}`;
- *   every printed value is truncated to 256 characters (AWS prints it whole; we cap it).
+ *   every printed value is echoed whole, as AWS does (a 300-character tag value appears in
+ *   full; request bodies are capped at 1 MiB, so the message is bounded).
+ * - Enum value sets are listed in AWS's own order (enum-order.ts), not always botocore's.
  * - Per member the individual errors come in the order pattern, length, range, enum (an observed
  *   AWS multi-error message lists pattern before length).
  * - A list of scalars whose items violate constraints gives ONE error at the list path:
@@ -45,6 +47,7 @@
  * - Patterns are Java regexes with `matches()` semantics: compiled as `^(?:p)$` with the `u` flag
  *   (falling back to no flag if needed); Java's ASCII `\s`/`\S` are translated explicitly.
  */
+import { awsEnumOrder } from './enum-order.js';
 import { kmsError } from './errors.js';
 import { KMS_MODEL, type ModelShape } from './model/kms-model.js';
 
@@ -62,8 +65,6 @@ export function isOperationName(name: string): boolean {
 // Error collection (parseInput is synchronous and non-reentrant: one module-level collector)
 
 let errors: string[] | null = null;
-
-const MAX_VALUE_CHARS = 256;
 
 function pushError(repr: string | null | undefined, path: string, constraint: string): void {
   // repr: undefined → sensitive (value omitted), null → JSON null, string → printed value
@@ -88,17 +89,9 @@ function joinPath(prefix: string, seg: string): string {
   return prefix + seg;
 }
 
-function truncate(s: string): string {
-  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS)}...` : s;
-}
-
-/** Java-ish toString of a deserialized value, capped in length. */
+/** Java-ish toString of a deserialized value, whole (AWS echoes long values in full). */
 function show(v: unknown): string {
-  return truncate(showRaw(v, MAX_VALUE_CHARS + 1));
-}
-
-function showRaw(v: unknown, budget: number): string {
-  if (typeof v === 'string') return v.length > budget ? v.slice(0, budget) : v;
+  if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null || v === undefined) return 'null';
   if (Buffer.isBuffer(v)) return `java.nio.HeapByteBuffer[pos=0 lim=${v.length} cap=${v.length}]`;
@@ -106,19 +99,18 @@ function showRaw(v: unknown, budget: number): string {
   let out = '';
   if (Array.isArray(v)) {
     out = '[';
-    for (let i = 0; i < v.length && out.length < budget; i++) {
+    for (let i = 0; i < v.length; i++) {
       if (i > 0) out += ', ';
-      out += showRaw(v[i], budget - out.length);
+      out += show(v[i]);
     }
     return `${out}]`;
   }
   out = '{';
   let first = true;
   for (const k of Object.keys(v as object)) {
-    if (out.length >= budget) break;
     if (!first) out += ', ';
     first = false;
-    out += `${k}=${showRaw((v as Record<string, unknown>)[k], budget - out.length)}`;
+    out += `${k}=${show((v as Record<string, unknown>)[k])}`;
   }
   return `${out}}`;
 }
@@ -227,13 +219,13 @@ function compile(name: string): Node {
     identity: false,
   };
   nodes.set(name, forward);
-  const target = build(shape);
+  const target = build(name, shape);
   nodes.set(name, target);
   Object.assign(forward, target);
   return target;
 }
 
-function build(shape: ModelShape): Node {
+function build(name: string, shape: ModelShape): Node {
   switch (shape.type) {
     case 'structure':
       return buildStructure(shape);
@@ -242,7 +234,7 @@ function build(shape: ModelShape): Node {
     case 'map':
       return buildMap(shape);
     case 'string':
-      return buildString(shape);
+      return buildString(name, shape);
     case 'blob':
       return buildBlob(shape);
     case 'boolean':
@@ -267,14 +259,18 @@ const PATTERN = (p: string): string => `Member must satisfy regular expression p
 const ENUM = (e: readonly string[]): string =>
   `Member must satisfy enum value set: [${e.join(', ')}]`;
 
-function constraintList(shape: ModelShape, kind: 'length' | 'value'): string | undefined {
+function constraintList(
+  shape: ModelShape,
+  kind: 'length' | 'value',
+  name = '',
+): string | undefined {
   const parts: string[] = [];
   if (shape.max !== undefined)
     parts.push(kind === 'length' ? MAX_LEN(shape.max) : MAX_VAL(shape.max));
   if (shape.min !== undefined)
     parts.push(kind === 'length' ? MIN_LEN(shape.min) : MIN_VAL(shape.min));
   if (shape.pattern !== undefined) parts.push(PATTERN(shape.pattern));
-  if (shape.enum !== undefined) parts.push(ENUM(shape.enum));
+  if (shape.enum !== undefined) parts.push(ENUM(awsEnumOrder(name, shape.enum)));
   return parts.length === 0 ? undefined : parts.join(', ');
 }
 
@@ -302,7 +298,7 @@ function stringLength(s: string, min: number, max: number): number {
   return codePointLength(s);
 }
 
-function buildString(shape: ModelShape): Node {
+function buildString(name: string, shape: ModelShape): Node {
   const { min, max, pattern, sensitive } = shape;
   const lo = min ?? 0;
   const hi = max ?? Number.MAX_SAFE_INTEGER;
@@ -312,7 +308,7 @@ function buildString(shape: ModelShape): Node {
   const minMsg = min !== undefined ? MIN_LEN(min) : '';
   const maxMsg = max !== undefined ? MAX_LEN(max) : '';
   const patMsg = pattern !== undefined ? PATTERN(pattern) : '';
-  const enumMsg = shape.enum !== undefined ? ENUM(shape.enum) : '';
+  const enumMsg = shape.enum !== undefined ? ENUM(awsEnumOrder(name, shape.enum)) : '';
   const constrained = hasLen || re !== undefined || enumSet !== undefined;
 
   const ok = (s: unknown): boolean => {
@@ -347,7 +343,7 @@ function buildString(shape: ModelShape): Node {
   return {
     parse,
     ok: constrained ? ok : undefined,
-    constraintList: constraintList(shape, 'length'),
+    constraintList: constraintList(shape, 'length', name),
     identity: true,
   };
 }

@@ -4,10 +4,11 @@
  * requests, flushes the audit log and closes storage.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { serveMetrics } from '../metrics/http.js';
+import { genesisAnchor } from '../audit/anchor.js';
+import { startMetricsListener, type MetricsListener } from '../metrics/http.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
@@ -17,23 +18,24 @@ import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
+import { ReplicaCreation } from '../kms/replica-creation.js';
 import { setupCustomKeyStores } from '../keystores/setup.js';
 import { KeyUsageTracker } from '../kms/key-usage.js';
-import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
 import { isConsoleRequest, serveConsole } from './console-assets.js';
-import { errorBody, handleKmsRequest, readBody, send } from '../protocol/handle-request.js';
-import { handleStsRequest, isStsRequest } from '../sts/handler.js';
-import { toKmsError } from '../protocol/errors.js';
+import { handleApiRequest } from './api-front.js';
+import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { serveHealth } from './health.js';
-import { openNodeStorage, withDomainKeyReload } from './storage-select.js';
+import { openNodeStorage, withDomainKeyReload, type NodeStorage } from './storage-select.js';
 
 export interface KeyholdNode {
   url: string;
   port: number;
+  /** `http://host:port/metrics` of the separate metrics listener; unset when metrics are off. */
+  metricsUrl?: string | undefined;
   /** Set when this start generated the bootstrap credentials (printed once). */
   generatedCredentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
   rootKeyCreated: boolean;
@@ -69,6 +71,10 @@ export async function startKeyhold(
   let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
     const root = await node.loadRootKey(config.rootPassphrase);
+    const auditKey = derivePurposeKey(root.key, 'audit-chain');
+    // Read before the first domain key exists: an empty audit log is then no loss.
+    const hadHistory = await node.auditAnchors.hasHistory();
+    if (node.kind === 'sqlite' && !hadHistory) await anchorFirstStart(node, auditKey.bytes);
     // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
     const ring = await node.bootstrap(() =>
       DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
@@ -80,14 +86,25 @@ export async function startKeyhold(
         ring.reload().catch((err: unknown) => logger.error({ err }, 'domain key reload failed'));
     });
     const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
-    const auditKey = derivePurposeKey(root.key, 'audit-chain');
     root.key.zeroize();
     auditRepo = node.openAudit();
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
       maxBatch: config.auditMaxBatch,
+      anchor: {
+        store: node.auditAnchors,
+        chainId: node.nodeId,
+        hasHistory: hadHistory,
+        reset: config.auditReset
+          ? { region: config.region, accountId: config.accountId }
+          : undefined,
+      },
+      onBackgroundError: (err) => logger.error({ err }, 'audit background write failed'),
     });
     const usage = new KeyUsageTracker(storage, opts.jobIntervalMs === 0 ? 0 : 1000);
-    const services: Services = { storage, hsm, clock, regions: config.regions, usage };
+    const replicas = new ReplicaCreation(storage, config.replicaCreationMs, (err: unknown) =>
+      logger.error({ err }, 'finishing a replica key failed; the background job retries'),
+    );
+    const services: Services = { storage, hsm, clock, regions: config.regions, usage, replicas };
     const customKeyStores = setupCustomKeyStores(config, storage, hsm, clock, logger);
     services.customKeyStores = customKeyStores;
     customKeyStores.bind(services);
@@ -98,6 +115,7 @@ export async function startKeyhold(
         regions: config.regions,
         maxSkewSeconds: config.maxSkewSeconds,
         now: () => clock.now(),
+        invalidations: node.invalidations,
       },
       storage.iam,
     );
@@ -121,6 +139,7 @@ export async function startKeyhold(
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
       customKeyStores,
+      replicaCreationMs: config.replicaCreationMs,
     };
     const runJobs = () => node.runExclusive(() => runJobsOnce(jobs));
     await runJobs();
@@ -133,39 +152,36 @@ export async function startKeyhold(
     await customKeyStores.resume();
 
     const deps = { config, services, authenticator, audit, logger };
-    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const server = createGuardedServer(config.http, (req, res, expectsContinue) => {
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
-      if (req.method === 'GET' && req.url === '/metrics' && config.metrics) {
-        serveMetrics(res);
-        return;
-      }
       if (isConsoleRequest(req)) {
         void serveConsole(req, res);
         return;
       }
-      readBody(req)
-        .then((body) =>
-          isStsRequest(req)
-            ? handleStsRequest(deps, req, res, body)
-            : isAdminRequest(req)
-              ? handleAdminRequest(deps, identities, req, res, body)
-              : handleKmsRequest(deps, req, res, body),
-        )
-        .catch((err: unknown) => {
-          const e = toKmsError(err);
-          if (!res.headersSent) send(res, e.status, '', errorBody(e));
-        });
+      void handleApiRequest(deps, identities, req, res, expectsContinue);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
+    let metrics: MetricsListener | undefined;
+    try {
+      if (config.metrics)
+        metrics = await startMetricsListener(config.metricsHost, config.metricsPort);
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
     const port = (server.address() as AddressInfo).port;
     const timer = startJobTimer(runJobs, logger, opts.jobIntervalMs ?? 60_000);
-    logger.info({ port, dataDir: config.dataDir, region: config.region }, 'keyhold listening');
+    logger.info(
+      { port, metrics: metrics?.url, dataDir: config.dataDir, region: config.region },
+      'keyhold listening',
+    );
     return {
       url: `http://${config.host}:${port}`,
       port,
+      metricsUrl: metrics?.url,
       generatedCredentials,
       rootKeyCreated: root.created,
       services,
@@ -178,7 +194,9 @@ export async function startKeyhold(
           closing = true;
           if (timer !== undefined) clearInterval(timer);
           await closeServer(server);
+          await metrics?.close();
           await customKeyStores.close();
+          await replicas.close();
           await usage.close();
           await audit.close();
           await auditRepo?.close();
@@ -191,6 +209,17 @@ export async function startKeyhold(
     await node.close();
     throw err;
   }
+}
+
+/**
+ * A new SQLite data dir: anchor the empty chain before anything else is written, so that a
+ * crash between the first domain key and the first anchor update never looks like a deleted
+ * log. (PostgreSQL chains are anchored when their log opens: a store with history there
+ * does not make a new node's empty chain suspect.)
+ */
+async function anchorFirstStart(node: NodeStorage, auditKey: Buffer): Promise<void> {
+  if ((await node.auditAnchors.getAnchor(node.nodeId)) !== undefined) return;
+  await node.auditAnchors.putAnchor(node.nodeId, genesisAnchor(auditKey, node.nodeId));
 }
 
 /** The account's administrator key pair: from the environment, or generated on first start. */

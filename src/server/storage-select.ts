@@ -12,10 +12,14 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadRootKey, type LoadedRootKey } from '../hsm/root-key.js';
 import { DEFAULT_KEY_CACHE, withKeyCache } from '../storage/key-cache.js';
+import type { AuditAnchorStore } from '../audit/anchor.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
+import { PgAuditAnchors } from '../storage/postgres/pg-audit-anchors.js';
 import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
-import { PgInvalidationListener, type Invalidation } from '../storage/postgres/pg-notify.js';
+import type { Invalidation, InvalidationChannel } from '../storage/invalidation.js';
+import { PgInvalidationListener } from '../storage/postgres/pg-notify.js';
 import { PostgresStorage } from '../storage/postgres/pg-storage.js';
+import { SqliteAuditAnchors } from '../storage/sqlite/sqlite-audit-anchors.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../storage/sqlite/threaded-audit-repository.js';
 
@@ -36,12 +40,16 @@ export interface NodeStorage {
   /** The root key: a passphrase (salt shared through storage in PostgreSQL mode) or a key file. */
   loadRootKey(passphrase: string | undefined): Promise<LoadedRootKey>;
   openAudit(): AuditRepository & { close(): Promise<void> };
+  /** The audit chains' anchors, in the main database (keyhold.db or the PostgreSQL store). */
+  auditAnchors: AuditAnchorStore;
   /** Serialise first-start work (first domain key, first access key) across nodes. */
   bootstrap<T>(fn: () => Promise<T>): Promise<T>;
   /** Run the background jobs if this node holds the fleet's job lease; true when it ran. */
   runExclusive(fn: () => Promise<void>): Promise<boolean>;
-  /** Changes made by other nodes (never called in SQLite mode). */
+  /** Changes made by other processes or nodes (and, in SQLite mode, by this one). */
   onInvalidate(fn: (m: Invalidation) => void): void;
+  /** The channel itself: callers catch up on it before trusting cached credentials. */
+  invalidations: InvalidationChannel;
   ready(audit: AuditRepository): Promise<ReadyCheck>;
   close(): Promise<void>;
 }
@@ -64,20 +72,23 @@ export async function openNodeStorage(config: Readonly<Config>): Promise<NodeSto
 
 function openSqlite(config: Readonly<Config>): NodeStorage {
   const inner = new SqliteStorage(join(config.dataDir, 'keyhold.db'));
-  // Every read and write of keys goes through the cache, so this node's own writes invalidate it.
-  const storage = withKeyCache(inner);
+  // Every read and write of keys goes through the cache, so this node's own writes invalidate it;
+  // the change log carries what other processes on the same file changed.
+  const storage = withKeyCache(inner, { ...DEFAULT_KEY_CACHE, invalidations: inner.changes });
   return {
     kind: 'sqlite',
     nodeId: 'local',
     storage,
     loadRootKey: async (passphrase) => loadRootKey({ dataDir: config.dataDir, passphrase }),
     openAudit: () => new ThreadedAuditRepository(join(config.dataDir, 'audit.db')),
+    auditAnchors: new SqliteAuditAnchors(inner.db),
     bootstrap: (fn) => fn(),
     runExclusive: async (fn) => {
       await fn();
       return true;
     },
-    onInvalidate: () => undefined,
+    onInvalidate: (fn) => inner.changes.subscribe(fn),
+    invalidations: inner.changes,
     ready: async (audit) => {
       const checks: Record<string, string> = {};
       let ok = true;
@@ -131,9 +142,11 @@ async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
       const repo = new PgAuditRepository(pg.db, nodeId);
       return Object.assign(repo, { close: async () => undefined });
     },
+    auditAnchors: new PgAuditAnchors(pg.db),
     bootstrap: (fn) => pg.withBootstrapLock(fn),
     runExclusive: (fn) => pg.leases.runExclusive(JOB_LEASE, nodeId, JOB_LEASE_TTL_MS, fn),
     onInvalidate: (fn) => listener.subscribe(fn),
+    invalidations: listener,
     ready: async () => {
       const checks: Record<string, string> = {};
       let ok = true;

@@ -23,6 +23,9 @@ export interface GrantRecord {
   name?: string;
   granteePrincipal: string;
   retiringPrincipal?: string;
+  /** Unique ids (AIDA…/AROA…) of the grantee / retiring user or role, when it existed. */
+  granteePrincipalId?: string;
+  retiringPrincipalId?: string;
   operations: string[];
   constraints?: GrantConstraintsRecord;
   creationDate: Date;

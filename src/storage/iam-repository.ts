@@ -33,6 +33,8 @@ export interface IamRoleRecord {
   roleId: string;
   /** The trust policy (AssumeRolePolicyDocument) as JSON text. */
   trustPolicy: string;
+  /** The user/role ARNs the trust policy named, bound to their unique ids when saved. */
+  trustPolicyPrincipals?: Readonly<Record<string, string>> | undefined;
   /** Seconds, 3600–43200 (IAM default 3600). */
   maxSessionDuration: number;
   description: string;

@@ -32,6 +32,8 @@ export type CacheInvalidation =
 
 export interface InvalidationSource {
   subscribe(fn: (m: CacheInvalidation) => void): void;
+  /** Pull-based channels (SQLite change log) deliver pending messages when asked. */
+  catchUp?(): void;
 }
 
 export const DEFAULT_KEY_CACHE: KeyCacheOptions = {
@@ -82,6 +84,7 @@ class TtlMap<V> {
 /** Wrap a Storage so that getKey / getKeyVersion are served from memory when fresh. */
 export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY_CACHE): Storage {
   const now = opts.now ?? Date.now;
+  const catchUp = () => opts.invalidations?.catchUp?.();
   const keys = new TtlMap<KeyRecord>(opts.keyTtlMs, opts.maxEntries, now);
   const versions = new TtlMap<KeyVersionRecord>(opts.versionTtlMs, opts.maxEntries, now);
   const kk = (region: string, keyId: string) => `${region}/${keyId}`;
@@ -140,6 +143,7 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
     rotation,
     imports,
     async getKey(region, keyId) {
+      catchUp();
       const hit = keys.get(kk(region, keyId));
       if (hit !== undefined) return hit;
       const key = await inner.getKey(region, keyId);
@@ -181,7 +185,7 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
       return done;
     },
   };
-  const iamCache = withIdentityPolicyCache(inner.iam, opts.keyTtlMs, opts.maxEntries, now);
+  const iamCache = withIdentityPolicyCache(inner.iam, opts.keyTtlMs, opts.maxEntries, now, catchUp);
   cached.iam = iamCache.repo;
   opts.invalidations?.subscribe((m) => {
     if (m.kind === 'key' && 'keyId' in m) forget(m.region, m.keyId);
@@ -216,6 +220,7 @@ function withIdentityPolicyCache(
   ttlMs: number,
   max: number,
   now: () => number,
+  catchUp: () => void,
 ): { repo: IamRepository; clear: () => void } {
   const policies = new TtlMap<string[]>(ttlMs, max, now);
   const clear = () => policies.clear();
@@ -230,6 +235,7 @@ function withIdentityPolicyCache(
   ]);
   const overrides: Partial<IamRepository> = {
     async getIdentityPolicies(p) {
+      catchUp();
       const k = `${p.arn}|${p.roleArn ?? ''}`;
       const hit = policies.get(k);
       if (hit !== undefined) return hit;

@@ -37,6 +37,11 @@ export interface KeyRecord {
   keyManager: 'CUSTOMER' | 'AWS';
   multiRegion: boolean;
   policy: string;
+  /**
+   * The user and role ARNs the policy named, bound to their unique ids when it was saved
+   * (iam/principal-binding.ts). Absent when it names none.
+   */
+  policyPrincipals?: Readonly<Record<string, string>> | undefined;
   creationDate: Date;
   deletionDate?: Date | undefined;
   pendingDeletionWindowInDays?: number | undefined;
@@ -128,6 +133,11 @@ export interface KeyRepository {
   updateKey(key: KeyRecord): Promise<KeyRecord>;
   /** Keys in PendingDeletion whose deletion date is at or before `before` (any account/Region). */
   listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]>;
+  /**
+   * Keys in state Creating created at or before `before` (any account/Region): replicas
+   * whose asynchronous creation (ReplicateKey) a restart interrupted.
+   */
+  listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]>;
   /** Remove a key with its versions, aliases and tags (deletion after the waiting period). */
   deleteKey(region: string, keyId: string): Promise<void>;
 

@@ -237,6 +237,7 @@ async function assumeRole(
     roleArn: role.arn,
     roleAccountId: role.accountId,
     trustPolicy: role.trustPolicy,
+    trustPolicyPrincipals: role.trustPolicyPrincipals,
     identityPolicies: await iam.getIdentityPolicies(caller),
     context: principalContext({ ...caller }, now, {
       'aws:SourceIp': sourceIp(req),

@@ -1,5 +1,5 @@
 /**
- * A token bucket over all API requests of one proxy (spec: the proxy MAY apply quotas and
+ * A token bucket over the authenticated API requests of one proxy (spec: the proxy MAY apply quotas and
  * answer ThrottlingException). Burst = one second's worth of requests.
  */
 export class RateLimiter {

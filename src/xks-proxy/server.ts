@@ -138,11 +138,6 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       req.resume();
       return fail(res, op, xksError('InvalidUriPathException', 'Unknown URI path prefix'));
     }
-    /* Precondition: within the configured request rate (spec: ThrottlingException). */
-    if (!limiter.take()) {
-      req.resume();
-      return fail(res, op, xksError('ThrottlingException', 'Too many requests; slow down'));
-    }
     const end = xksRequestDuration.startTimer({ operation: op });
     let body: Buffer;
     try {
@@ -159,6 +154,10 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
         now(),
       );
       xksCredentialUse.inc({ access_key_id: accessKeyId });
+      // Taken only once the request authenticates: unsigned requests cannot spend the budget
+      // of signed ones.
+      /* Precondition: within the configured request rate (spec: ThrottlingException). */
+      if (!limiter.take()) throw xksError('ThrottlingException', 'Too many requests; slow down');
       /* Precondition: the external key id is one the spec allows (else no such key can exist). */
       if (keyId !== undefined && !KEY_ID_RE.test(keyId)) {
         throw xksError('KeyNotFoundException', 'The external key id is not a valid id');

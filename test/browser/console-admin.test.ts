@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from '../../src/storage/sqlite/driver.js';
 import { CreateAliasCommand, CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
@@ -248,6 +250,39 @@ describe('console: audit, explain, errors, phone', { timeout: 240_000 }, () => {
       );
       assert.deepEqual(nameless, [], name);
       await screenshot(page, `phone-${name}`);
+    }
+  });
+
+  it('shows a log reset recorded by --audit-reset, not a plain ✓', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-console-reset-'));
+    const sqlite = { KEYHOLD_STORAGE_URL: '' };
+    try {
+      const first = await startTestServer({ dataDir, env: sqlite });
+      await first.client.send(new CreateKeyCommand({ Description: 'before the reset' }));
+      await first.stop();
+      const db = new Database(join(dataDir, 'audit.db'));
+      db.exec('DELETE FROM audit_events; DELETE FROM audit_head;');
+      db.close();
+      const reset = await startTestServer({
+        dataDir,
+        env: { ...sqlite, KEYHOLD_AUDIT_RESET: '1' },
+      });
+      try {
+        const page = await newPage(browser);
+        await signIn(page, reset.url);
+        await page.goto(`${reset.url}/console/audit`);
+        const warning = page.getByTestId('chain-reset');
+        await warning.waitFor();
+        assert.match(
+          await warning.innerText(),
+          /The log was reset at event 1 .*events were deleted.*up to event \d+ of the old log/s,
+        );
+        await screenshot(page, 'audit-reset');
+      } finally {
+        await reset.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -184,6 +184,10 @@ describe('nginx in front of two nodes (deploy/nginx-keyhold.conf)', () => {
         }
         const ready = await httpsGet(`https://localhost:${port}/ready`, ca);
         assert.equal(ready.status, 200, ready.body);
+        // Metrics are not proxied: their labels are not for the public side.
+        const metrics = await httpsGet(`https://localhost:${port}/metrics`, ca);
+        assert.equal(metrics.status, 404);
+        assert.doesNotMatch(metrics.body, /keyhold_/);
 
         // Negative: nginx's default Host ("keyhold_nohost") is not what the client signed.
         const bad = client(noHostPort);

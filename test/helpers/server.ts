@@ -31,6 +31,8 @@ export class TestClock implements Clock {
 export interface TestServer {
   node: KeyholdNode;
   url: string;
+  /** `http://127.0.0.1:<port>/metrics`: the separate metrics listener (unset when off). */
+  metricsUrl: string | undefined;
   dataDir: string;
   clock: TestClock;
   client: KMSClient;
@@ -107,6 +109,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   return {
     node,
     url: node.url,
+    metricsUrl: node.metricsUrl,
     dataDir,
     clock,
     client,

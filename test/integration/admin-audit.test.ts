@@ -146,7 +146,13 @@ describe('admin API: audit and explain', () => {
     );
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>
-        call<{ Valid: boolean; EventsVerified: number; Problem?: unknown }>('VerifyAudit', {}),
+        call<{
+          Valid: boolean;
+          EventsVerified: number;
+          Problem?: unknown;
+          Resets: unknown[];
+          Head?: { Seq: number; ChainHash: string };
+        }>('VerifyAudit', {}),
       ),
     );
     await load;
@@ -154,6 +160,9 @@ describe('admin API: audit and explain', () => {
       assert.equal(v.Valid, true, JSON.stringify(v));
       assert.ok(v.EventsVerified >= 10);
       assert.equal(v.Problem, undefined);
+      assert.deepEqual(v.Resets, []);
+      assert.equal(v.Head?.Seq, v.EventsVerified);
+      assert.match(v.Head?.ChainHash ?? '', /^[0-9a-f]{64}$/);
     }
   });
 

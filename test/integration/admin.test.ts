@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -211,6 +212,34 @@ describe('keyhold admin', () => {
     await ok(['delete-user', '--user-arn', userArn]);
     const gone = await admin(['delete-user', '--user-arn', userArn]);
     assert.match(gone.stderr, /NoSuchEntity/);
+  });
+
+  it('an endpoint that does not answer is named, with how to choose another', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const dead = `http://127.0.0.1:${port}`;
+    const r = await new Promise<Result>((done) => {
+      execFile(
+        process.execPath,
+        [MAIN, 'admin', '--endpoint-url', dead, 'list-users', '--account', ACCT],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+            AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+          },
+          timeout: 30_000,
+        },
+        (err, stdout, stderr) =>
+          done({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr }),
+      );
+    });
+    assert.equal(r.code, 254);
+    assert.ok(r.stderr.includes(`cannot reach keyhold at ${dead}/ (ECONNREFUSED)`), r.stderr);
+    assert.match(r.stderr, /--endpoint-url or KEYHOLD_ENDPOINT_URL/);
   });
 
   it('a non-root caller, and a root of another account, are refused', async () => {

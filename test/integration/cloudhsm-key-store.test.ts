@@ -542,7 +542,7 @@ describe('CloudHSM-type custom key stores on SoftHSM2', { skip }, () => {
         assert.deepEqual(Buffer.from(d.Plaintext!), Buffer.from(g.Plaintext!));
       }),
     );
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(server.metricsUrl ?? '')).text();
     const label = tokens.main!.label;
     assert.match(text, new RegExp(`keyhold_pkcs11_pool_size\\{token="${label}"\\} 4`));
     const idle = Number(

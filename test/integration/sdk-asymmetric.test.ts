@@ -334,7 +334,7 @@ describe('RSA Encrypt, Decrypt and ReEncrypt', () => {
         assert.deepEqual(Buffer.from(dec.Plaintext ?? []), plaintext);
         assert.equal(dec.EncryptionAlgorithm, alg);
         assert.equal(dec.KeyId, arn);
-        await expectAwsError(
+        const err = await expectAwsError(
           server.client.send(
             new EncryptCommand({
               KeyId: arn,
@@ -343,6 +343,10 @@ describe('RSA Encrypt, Decrypt and ReEncrypt', () => {
             }),
           ),
           'ValidationException',
+        );
+        assert.equal(
+          err.message,
+          `Algorithm ${alg} and key spec ${spec} cannot encrypt data larger than ${limit} bytes.`,
         );
       }
     });

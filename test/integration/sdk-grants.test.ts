@@ -116,6 +116,37 @@ describe('CreateGrant + ListGrants', () => {
     assert.ok(gs.some((g) => g.Constraints?.EncryptionContextEquals?.a === 'b'));
   });
 
+  it("an empty map for the unused constraint is not given (Terraform's AWS provider sends both)", async () => {
+    const key = await newKey();
+    const eq = await grant(key, {
+      Constraints: { EncryptionContextEquals: { dept: 'eng' }, EncryptionContextSubset: {} },
+    });
+    const sub = await grant(key, {
+      Constraints: { EncryptionContextEquals: {}, EncryptionContextSubset: { dept: 'eng' } },
+    });
+    const none = await grant(key, {
+      Constraints: { EncryptionContextEquals: {}, EncryptionContextSubset: {} },
+    });
+    const byId = new Map((await allGrants(key.KeyId as string)).map((g) => [g.GrantId, g]));
+    assert.deepEqual(byId.get(eq.GrantId as string)?.Constraints, {
+      EncryptionContextEquals: { dept: 'eng' },
+    });
+    assert.deepEqual(byId.get(sub.GrantId as string)?.Constraints, {
+      EncryptionContextSubset: { dept: 'eng' },
+    });
+    assert.equal(byId.get(none.GrantId as string)?.Constraints, undefined);
+    // Two non-empty constraints are still refused, and create nothing.
+    const e = await expectAwsError(
+      grant(key, {
+        Constraints: { EncryptionContextEquals: { a: '1' }, EncryptionContextSubset: { b: '2' } },
+      }),
+      'ValidationException',
+    );
+    assert.equal(e.message, 'More than one constraint supplied');
+    assert.equal(byId.size, 3);
+    assert.equal((await allGrants(key.KeyId as string)).length, 3);
+  });
+
   it('Name makes a retry idempotent: same GrantId, a new token; other parameters make a new grant', async () => {
     const key = await newKey();
     const a = await grant(key, { Name: 'retry' });
@@ -210,17 +241,21 @@ describe('CreateGrant + ListGrants', () => {
     assert.equal((await allGrants(key.KeyId as string)).length, 0);
   });
 
-  it('accepts only key ids and key ARNs, and answers NotFound for unknown keys', async () => {
+  it('accepts only key ids and key ARNs (an alias → InvalidArnException), NotFound for unknown keys', async () => {
     const key = await newKey();
     await grant(key, { KeyId: key.Arn });
-    await expectAwsError(grant(key, { KeyId: 'alias/whatever' }), 'NotFoundException');
+    const err = await expectAwsError(
+      grant(key, { KeyId: 'alias/whatever' }),
+      'InvalidArnException',
+    );
+    assert.equal(err.message, 'Key Aliases are not supported for this operation.');
     await expectAwsError(
       grant(key, { KeyId: '00000000-0000-0000-0000-000000000000' }),
       'NotFoundException',
     );
     await expectAwsError(
       server.client.send(new ListGrantsCommand({ KeyId: 'alias/whatever' })),
-      'NotFoundException',
+      'InvalidArnException',
     );
   });
 
@@ -280,7 +315,7 @@ describe('RetireGrant / RevokeGrant / ListRetirableGrants', () => {
       'ValidationException',
     );
     await expectAwsError(
-      server.client.send(new RetireGrantCommand({ KeyId: key.KeyId, GrantId: g.GrantId })),
+      server.client.send(new RetireGrantCommand({ KeyId: 'alias/whatever', GrantId: g.GrantId })),
       'InvalidArnException',
     );
     await expectAwsError(

@@ -540,10 +540,9 @@ describe('error paths', () => {
     assert.equal((await describe_(keyId)).KeyState, 'PendingDeletion');
   });
 
-  it('alias names are not accepted', async () => {
-    await expectAwsError(params('alias/whatever'), 'NotFoundException').catch(async () =>
-      expectAwsError(params('alias/whatever'), 'ValidationException'),
-    );
+  it('alias names are not accepted (InvalidArnException)', async () => {
+    const err = await expectAwsError(params('alias/whatever'), 'InvalidArnException');
+    assert.equal(err.message, 'Key Aliases are not supported for this operation.');
   });
 });
 

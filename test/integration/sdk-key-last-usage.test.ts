@@ -102,7 +102,7 @@ describe('GetKeyLastUsage', () => {
     }
     await expectAwsError(
       server.client.send(new GetKeyLastUsageCommand({ KeyId: 'alias/anything' })),
-      'NotFoundException',
+      'InvalidArnException',
     );
   });
 });

@@ -114,19 +114,22 @@ describe('CreateKey', () => {
     assert.equal(tags.Truncated, false);
   });
 
-  it('duplicate tag keys: the later value replaces the earlier', async () => {
-    const out = await server.client.send(
-      new CreateKeyCommand({
-        Tags: [
-          { TagKey: 'k', TagValue: 'first' },
-          { TagKey: 'k', TagValue: 'second' },
-        ],
-      }),
+  it('duplicate tag keys → TagException "Duplicate tag keys", no key is created', async () => {
+    const keysBefore = await server.client.send(new ListKeysCommand({ Limit: 1000 }));
+    const err = await expectAwsError(
+      server.client.send(
+        new CreateKeyCommand({
+          Tags: [
+            { TagKey: 'k', TagValue: 'first' },
+            { TagKey: 'k', TagValue: 'second' },
+          ],
+        }),
+      ),
+      'TagException',
     );
-    const tags = await server.client.send(
-      new ListResourceTagsCommand({ KeyId: out.KeyMetadata?.KeyId }),
-    );
-    assert.deepEqual(tags.Tags, [{ TagKey: 'k', TagValue: 'second' }]);
+    assert.equal(err.message, 'Duplicate tag keys');
+    const keysAfter = await server.client.send(new ListKeysCommand({ Limit: 1000 }));
+    assert.equal(keysAfter.Keys?.length, keysBefore.Keys?.length);
   });
 
   it('accepts a valid custom key policy', async () => {

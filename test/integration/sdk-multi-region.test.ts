@@ -2,7 +2,9 @@
  * Multi-Region keys through the real AWS SDK: one keyhold serving us-east-1, us-west-2 and
  * eu-west-1. CreateKey MultiRegion, ReplicateKey, DescribeKey MultiRegionConfiguration,
  * cross-Region decrypt, per-Region policy/aliases/state, UpdatePrimaryRegion, rotation
- * reaching replicas, and PendingReplicaDeletion.
+ * reaching replicas, and PendingReplicaDeletion. Replicas are answered Creating and waited
+ * for with DescribeKey, as real clients do (the Creating state itself:
+ * sdk-replica-creation.test.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,8 @@ import {
   SignCommand,
   UpdatePrimaryRegionCommand,
   VerifyCommand,
+  type ReplicateKeyCommandInput,
+  type ReplicateKeyCommandOutput,
 } from '@aws-sdk/client-kms';
 import { runJobsOnce } from '../../src/kms/jobs.js';
 import {
@@ -33,6 +37,7 @@ import {
   TEST_SECRET_ACCESS_KEY,
   type TestServer,
 } from '../helpers/server.js';
+import { waitForKeyState } from '../helpers/waiters.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ACCOUNT = '111122223333';
@@ -43,6 +48,18 @@ let west: KMSClient;
 let eu: KMSClient;
 
 const arnIn = (region: string, keyId: string) => `arn:aws:kms:${region}:${ACCOUNT}:key/${keyId}`;
+
+/** ReplicateKey answers Creating; wait, as a real client does, until the replica is Enabled. */
+async function replicate(
+  from: KMSClient,
+  input: ReplicateKeyCommandInput,
+): Promise<ReplicateKeyCommandOutput> {
+  const out = await from.send(new ReplicateKeyCommand(input));
+  assert.equal(out.ReplicaKeyMetadata?.KeyState, 'Creating');
+  const to = { 'us-west-2': west, 'eu-west-1': eu }[input.ReplicaRegion as string] as KMSClient;
+  await waitForKeyState(to, out.ReplicaKeyMetadata?.Arn as string, 'Enabled');
+  return out;
+}
 
 async function createMrk(): Promise<string> {
   const out = await east.send(new CreateKeyCommand({ MultiRegion: true }));
@@ -80,18 +97,16 @@ describe('multi-Region keys', () => {
 
   it('ReplicateKey creates the replica; DescribeKey in both Regions shows the configuration', async () => {
     const keyId = await createMrk();
-    const out = await east.send(
-      new ReplicateKeyCommand({
-        KeyId: keyId,
-        ReplicaRegion: 'us-west-2',
-        Description: 'replica',
-        Tags: [{ TagKey: 'site', TagValue: 'west' }],
-      }),
-    );
+    const out = await replicate(east, {
+      KeyId: keyId,
+      ReplicaRegion: 'us-west-2',
+      Description: 'replica',
+      Tags: [{ TagKey: 'site', TagValue: 'west' }],
+    });
     const md = out.ReplicaKeyMetadata;
     assert.equal(md?.KeyId, keyId);
     assert.equal(md?.Arn, arnIn('us-west-2', keyId));
-    assert.equal(md?.KeyState, 'Enabled');
+    assert.equal(md?.KeyState, 'Creating');
     assert.equal(md?.Description, 'replica');
     assert.equal(md?.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
     assert.deepEqual(out.ReplicaTags, [{ TagKey: 'site', TagValue: 'west' }]);
@@ -116,7 +131,7 @@ describe('multi-Region keys', () => {
 
   it('a ciphertext made in one Region decrypts in the other, both ways', async () => {
     const keyId = await createMrk();
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2' });
     const ctx = { purpose: 'mrk' };
     const a = await east.send(
       new EncryptCommand({
@@ -151,7 +166,7 @@ describe('multi-Region keys', () => {
       }),
     );
     const keyId = created.KeyMetadata?.KeyId as string;
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'eu-west-1' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'eu-west-1' });
     const sig = await east.send(
       new SignCommand({
         KeyId: keyId,
@@ -184,9 +199,7 @@ describe('multi-Region keys', () => {
         },
       ],
     });
-    const out = await east.send(
-      new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2', Policy: policy }),
-    );
+    const out = await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2', Policy: policy });
     assert.equal(out.ReplicaPolicy, policy);
     const westPolicy = await west.send(
       new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }),
@@ -233,7 +246,7 @@ describe('multi-Region keys', () => {
       'UnsupportedOperationException',
     );
     const keyId = await createMrk();
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2' });
     await expectAwsError(
       east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' })),
       'AlreadyExistsException',
@@ -261,7 +274,7 @@ describe('multi-Region keys', () => {
 
   it('UpdatePrimaryRegion swaps the roles', async () => {
     const keyId = await createMrk();
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2' });
     await expectAwsError(
       east.send(new UpdatePrimaryRegionCommand({ KeyId: keyId, PrimaryRegion: 'eu-west-1' })),
       'NotFoundException',
@@ -280,7 +293,7 @@ describe('multi-Region keys', () => {
     const e = await east.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(e.KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
     // The new primary replicates; the old one no longer can.
-    await west.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'eu-west-1' }));
+    await replicate(west, { KeyId: keyId, ReplicaRegion: 'eu-west-1' });
     await expectAwsError(
       east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'eu-west-1' })),
       'UnsupportedOperationException',
@@ -294,7 +307,7 @@ describe('multi-Region keys', () => {
 
   it('rotating the primary adds the new material to its replicas', async () => {
     const keyId = await createMrk();
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2' });
     await expectAwsError(
       west.send(new EnableKeyRotationCommand({ KeyId: keyId })),
       'UnsupportedOperationException',
@@ -310,7 +323,7 @@ describe('multi-Region keys', () => {
 
   it('a primary with replicas waits in PendingReplicaDeletion until they are deleted', async () => {
     const keyId = await createMrk();
-    await east.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'us-west-2' }));
+    await replicate(east, { KeyId: keyId, ReplicaRegion: 'us-west-2' });
     const s = await east.send(
       new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }),
     );

@@ -562,7 +562,7 @@ describe('external key stores (EXTERNAL_KEY_STORE) end to end', () => {
   });
 
   it('metrics: XKS latency and outcomes per store, credential age', async () => {
-    const res = await fetch(`${server.url}/metrics`);
+    const res = await fetch(server.metricsUrl ?? '');
     const text = await res.text();
     assert.equal(res.status, 200);
     assert.match(

@@ -573,6 +573,25 @@ describe('xks-proxy throttling and dependency timeouts', () => {
     }
   });
 
+  it('the rate limit is taken after authentication: 80 unsigned requests do not throttle a signed health check', async () => {
+    const x = await startTestXksProxy({
+      config: { limits: { ...XKS_DEFAULTS.limits, maxRequestsPerSecond: 3 } },
+    });
+    try {
+      const wrong = { accessKeyId: 'A'.repeat(20), secretAccessKey: 'w'.repeat(43) };
+      const refused = await Promise.all([
+        ...Array.from({ length: 40 }, () => x.call('health', health, { unsigned: true })),
+        ...Array.from({ length: 40 }, () => x.call('health', health, { credential: wrong })),
+      ]);
+      // Each is refused for its authentication, never with 429.
+      assert.deepEqual([...new Set(refused.map((r) => r.status))], [401]);
+      const signed = await x.call('health', health);
+      assert.equal(signed.status, 200, JSON.stringify(signed.json));
+    } finally {
+      await x.stop();
+    }
+  });
+
   it('a backend slower than limits.backendTimeoutMs → DependencyTimeoutException (503); health reports UNAVAILABLE', async () => {
     const x = await startTestXksProxy({
       config: { limits: { ...XKS_DEFAULTS.limits, backendTimeoutMs: 100 } },

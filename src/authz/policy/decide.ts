@@ -25,6 +25,7 @@ import {
   matchAction,
   matchResource,
   matchStatementPrincipal,
+  uniqueIdOf,
   type PrincipalMatch,
 } from './match.js';
 import { requestContext, type ContextPrincipal } from './request-context.js';
@@ -163,7 +164,9 @@ function evalGrants(input: DecisionInput, steps: ExplainStep[]): boolean {
   if (op === undefined) return false;
   let allowed = false;
   for (const g of input.grants) {
-    if (!granteeMatches(g.granteePrincipal, input.principal.arn, input.principal.roleArn)) continue;
+    const bound = { granteeId: g.granteePrincipalId, callerId: uniqueIdOf(input.principal) };
+    if (!granteeMatches(g.granteePrincipal, input.principal.arn, input.principal.roleArn, bound))
+      continue;
     const why = grantRejection(g, op, input.encryptionContext);
     steps.push({
       source: 'grant',

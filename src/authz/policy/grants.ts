@@ -6,6 +6,8 @@ export interface DecisionGrant {
   grantId: string;
   name?: string;
   granteePrincipal: string;
+  /** The grantee's unique id when the grant was created for an existing user or role. */
+  granteePrincipalId?: string | undefined;
   /** Grant operations, e.g. `Decrypt`, `CreateGrant` (no `kms:` prefix). */
   operations: string[];
   constraints?: {
@@ -43,7 +45,14 @@ export function grantOperationOf(action: string): string | undefined {
  * root grantee matches only the root user itself (keyhold's choice: grants.md does not say
  * that an account grantee delegates to IAM).
  */
-export function granteeMatches(grantee: string, arn: string, roleArn: string | undefined): boolean {
+export function granteeMatches(
+  grantee: string,
+  arn: string,
+  roleArn: string | undefined,
+  bound?: { granteeId: string | undefined; callerId: string | undefined },
+): boolean {
+  // Bound to a unique id: only that user (or that role's sessions), never a namesake.
+  if (bound?.granteeId !== undefined) return bound.granteeId === bound.callerId;
   return grantee === arn || (roleArn !== undefined && grantee === roleArn);
 }
 

@@ -16,6 +16,19 @@ export interface MatchPrincipal {
   readonly type: 'Root' | 'IAMUser' | 'AssumedRole';
   /** For an assumed-role session, `arn:aws:iam::<acct>:role/<name>`. */
   readonly roleArn?: string | undefined;
+  /** aws:userid: AIDA… for a user, `AROA…:<session>` for a session, the account for root. */
+  readonly userId?: string | undefined;
+}
+
+/**
+ * The IAM unique id a bound policy entry names the caller by: the user's AIDA…, or the
+ * role's AROA… for its sessions (principal-binding.ts puts these in place of bound ARNs).
+ */
+export function uniqueIdOf(p: MatchPrincipal): string | undefined {
+  if (p.userId === undefined || p.type === 'Root') return undefined;
+  if (p.type === 'IAMUser') return p.userId;
+  const colon = p.userId.indexOf(':');
+  return colon < 0 ? p.userId : p.userId.slice(0, colon);
 }
 
 export function matchAction(stmt: Statement, action: string): boolean {
@@ -63,9 +76,11 @@ export function matchPrincipalSpec(spec: PrincipalSpec, p: MatchPrincipal): Prin
   if (spec.wildcard) return 'direct';
   let account = false;
   const root = rootArnOf(p.accountId);
+  const id = uniqueIdOf(p);
   for (const a of spec.aws) {
     if (a === root) account = true;
-    else if (a === p.arn || (p.roleArn !== undefined && a === p.roleArn)) return 'direct';
+    else if (a === p.arn || (p.roleArn !== undefined && a === p.roleArn) || a === id)
+      return 'direct';
   }
   return account ? 'account' : 'none';
 }
@@ -81,7 +96,10 @@ export function notPrincipalApplies(spec: PrincipalSpec, p: MatchPrincipal): boo
   const root = rootArnOf(p.accountId);
   const accountListed = spec.aws.includes(root);
   if (p.type === 'Root') return !accountListed;
-  return !(accountListed && spec.aws.includes(p.arn));
+  // A session is excluded by its own ARN only (not its role's), so only a user's id counts.
+  const id = p.type === 'IAMUser' ? uniqueIdOf(p) : undefined;
+  const listed = spec.aws.includes(p.arn) || (id !== undefined && spec.aws.includes(id));
+  return !(accountListed && listed);
 }
 
 /** Principal match for a statement of a resource (key/trust) policy. */

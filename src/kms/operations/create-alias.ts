@@ -2,7 +2,7 @@ import type { CreateAliasRequest } from '@aws-sdk/client-kms';
 import { authorizeAlias } from '../authorize.js';
 import { kmsError } from '../../protocol/errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
-import { checkAliasName, MAX_ALIASES_PER_KEY } from '../aliases.js';
+import { checkAliasName, MAX_ALIASES_PER_KEY, refuseAliasTarget } from '../aliases.js';
 import { aliasArn } from '../arn.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';
@@ -14,6 +14,7 @@ export default operation<CreateAliasRequest, Record<string, never>>({
   async handler(ctx, input) {
     const name = input.AliasName as string;
     checkAliasName(name);
+    refuseAliasTarget(input.TargetKeyId as string);
     const arn = aliasArn(ctx.region, ctx.principal.accountId, name);
     // AWS checks kms:CreateAlias on the alias (IAM) and on the key (key policy).
     await authorizeAlias(ctx, arn, 'kms:CreateAlias');

@@ -14,6 +14,7 @@ import {
   newGrantId,
   normalizeConstraints,
 } from '../grants.js';
+import { bindGrantPrincipals } from '../grant-principals.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -93,6 +94,7 @@ export default operation<CreateGrantRequest, CreateGrantResponse>({
         ...(input.Name !== undefined ? { name: input.Name } : {}),
         granteePrincipal: grantee,
         ...(retiring !== undefined ? { retiringPrincipal: retiring } : {}),
+        ...(await bindGrantPrincipals(ctx, grantee, retiring)),
         operations,
         ...(constraints !== undefined ? { constraints } : {}),
         creationDate: ctx.now,
@@ -110,16 +112,21 @@ export default operation<CreateGrantRequest, CreateGrantResponse>({
   },
 });
 
-/** At most one encryption context constraint, ≤ 8 pairs, values ≤ 384 characters. */
+/**
+ * At most one encryption context constraint, ≤ 8 pairs, values ≤ 384 characters. When both
+ * are sent, an empty map is "not given": Terraform's AWS provider always sends both members,
+ * the unused one as `{}`, and AWS accepts that.
+ */
 function checkConstraints(
   c: CreateGrantRequest['Constraints'],
 ): GrantConstraintsRecord | undefined {
   if (c === undefined) return undefined;
   const record: GrantConstraintsRecord = {};
-  if (c.EncryptionContextSubset !== undefined)
-    record.encryptionContextSubset = c.EncryptionContextSubset;
-  if (c.EncryptionContextEquals !== undefined)
-    record.encryptionContextEquals = c.EncryptionContextEquals;
+  const both = c.EncryptionContextSubset !== undefined && c.EncryptionContextEquals !== undefined;
+  const given = (m: Record<string, string> | undefined): m is Record<string, string> =>
+    m !== undefined && !(both && Object.keys(m).length === 0);
+  if (given(c.EncryptionContextSubset)) record.encryptionContextSubset = c.EncryptionContextSubset;
+  if (given(c.EncryptionContextEquals)) record.encryptionContextEquals = c.EncryptionContextEquals;
   if (record.encryptionContextSubset !== undefined && record.encryptionContextEquals !== undefined)
     throw kmsError('ValidationException', 'More than one constraint supplied');
   for (const m of [record.encryptionContextSubset, record.encryptionContextEquals]) {

@@ -26,11 +26,17 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw kmsError(
         'ValidationException',
-        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request.',
+        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.',
       );
     }
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
     const info = keySpecInfo(spec);
+    // AWS offers SM2 only in China Regions and answers elsewhere in these words.
+    if (info?.kind === 'SM2')
+      throw kmsError(
+        'UnsupportedOperationException',
+        'KeySpec SM2 is not supported in this Region',
+      );
     if (info === undefined || !info.supported) {
       throw kmsError(
         'UnsupportedOperationException',
@@ -48,7 +54,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
     if (!allowsUsage(spec, usage)) {
       throw kmsError(
         'ValidationException',
-        `KeyUsage ${usage} is not compatible with KeySpec ${spec}.`,
+        `KeyUsage ${usage} is not compatible with KeySpec ${spec}`,
       );
     }
     if (
@@ -74,7 +80,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
         tags,
         checkPolicy: async (key) => {
           if (input.Policy === undefined) return;
-          await checkPrincipalsExist(ctx, policy);
+          key.policyPrincipals = await checkPrincipalsExist(ctx, policy);
           await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
         },
       });
@@ -132,7 +138,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       revision: 0,
     };
     if (input.Policy !== undefined) {
-      await checkPrincipalsExist(ctx, policy);
+      key.policyPrincipals = await checkPrincipalsExist(ctx, policy);
       await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
     }
     await ctx.services.storage.createKey(

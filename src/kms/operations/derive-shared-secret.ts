@@ -1,5 +1,5 @@
 import type { DeriveSharedSecretRequest, DeriveSharedSecretResponse } from '@aws-sdk/client-kms';
-import { checkPeerPublicKey, keyMaterial, requireAlgorithm, requireUsage } from '../asymmetric.js';
+import { checkPeerPublicKey, keyMaterial, requireAlgorithm } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, refuseRecipient, useKey } from '../use-key.js';
 
@@ -14,12 +14,12 @@ export default operation<DeriveSharedSecretRequest, DeriveSharedSecretResponse>(
       operation: 'DeriveSharedSecret',
       action: 'kms:DeriveSharedSecret',
       aliases: true,
+      usage: 'KEY_AGREEMENT',
       authz: {
         grantTokens: input.GrantTokens,
         conditions: { 'kms:KeyAgreementAlgorithm': algorithm },
       },
     });
-    requireUsage(key, 'KEY_AGREEMENT', 'DeriveSharedSecret');
     requireAlgorithm(key, algorithm);
     const peer = Buffer.from(input.PublicKey as Uint8Array);
     checkPeerPublicKey(key, peer);

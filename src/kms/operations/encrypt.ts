@@ -13,6 +13,7 @@ export default operation<EncryptRequest, EncryptResponse>({
       operation: 'Encrypt',
       action: 'kms:Encrypt',
       aliases: true,
+      usage: 'ENCRYPT_DECRYPT',
       authz: {
         encryptionContext: input.EncryptionContext,
         grantTokens: input.GrantTokens,

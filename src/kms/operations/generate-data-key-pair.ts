@@ -37,6 +37,7 @@ export async function generateDataKeyPair(
     operation: operationName,
     action,
     aliases: true,
+    usage: 'ENCRYPT_DECRYPT',
     authz: {
       encryptionContext: input.EncryptionContext,
       grantTokens: input.GrantTokens,

@@ -19,6 +19,7 @@ export default operation<
       operation: 'GenerateDataKeyWithoutPlaintext',
       action: 'kms:GenerateDataKeyWithoutPlaintext',
       aliases: true,
+      usage: 'ENCRYPT_DECRYPT',
       authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
     });
     requireSymmetricEncryption(key, 'GenerateDataKeyWithoutPlaintext');

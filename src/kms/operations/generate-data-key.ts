@@ -19,6 +19,7 @@ export default operation<GenerateDataKeyRequest, GenerateDataKeyResponse>({
       operation: 'GenerateDataKey',
       action: 'kms:GenerateDataKey',
       aliases: true,
+      usage: 'ENCRYPT_DECRYPT',
       authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
     });
     requireSymmetricEncryption(key, 'GenerateDataKey');

@@ -1,5 +1,5 @@
 import type { GenerateMacRequest, GenerateMacResponse } from '@aws-sdk/client-kms';
-import { keyMaterial, requireAlgorithm, requireUsage } from '../asymmetric.js';
+import { keyMaterial, requireAlgorithm } from '../asymmetric.js';
 import { MAC_ALGORITHMS } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
@@ -14,9 +14,9 @@ export default operation<GenerateMacRequest, GenerateMacResponse>({
       operation: 'GenerateMac',
       action: 'kms:GenerateMac',
       aliases: true,
+      usage: 'GENERATE_VERIFY_MAC',
       authz: { grantTokens: input.GrantTokens, conditions: { 'kms:MacAlgorithm': algorithm } },
     });
-    requireUsage(key, 'GENERATE_VERIFY_MAC', 'GenerateMac');
     requireAlgorithm(key, algorithm);
     const hash = MAC_ALGORITHMS[algorithm];
     if (hash === undefined) throw new Error(`no hash for ${algorithm}`);

@@ -1,6 +1,6 @@
 import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
 import { authorizeAccount } from '../authorize.js';
-import { kmsError, missingMember } from '../../protocol/errors.js';
+import { kmsError } from '../../protocol/errors.js';
 import { operation } from '../operation.js';
 import { refuseRecipient } from '../use-key.js';
 import type { RequestContext } from '../context.js';
@@ -31,8 +31,9 @@ export default operation<GenerateRandomRequest, GenerateRandomResponse>({
   async handler(ctx, input) {
     await authorizeAccount(ctx, 'kms:GenerateRandom');
     refuseRecipient(input.Recipient);
+    // AWS's own wording, not the generic "Value null ... must not be null".
     if (input.NumberOfBytes === undefined) {
-      throw missingMember('numberOfBytes');
+      throw kmsError('ValidationException', 'NumberOfBytes is required.');
     }
     const bytes =
       input.CustomKeyStoreId === undefined

@@ -1,4 +1,5 @@
 import type { GetKeyPolicyRequest, GetKeyPolicyResponse } from '@aws-sdk/client-kms';
+import { displayPolicy } from '../../iam/principal-binding.js';
 import { checkPolicyName } from '../key-policy.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';
@@ -14,6 +15,8 @@ export default operation<GetKeyPolicyRequest, GetKeyPolicyResponse>({
       aliases: false,
     });
     const name = checkPolicyName(input.PolicyName, key.arn);
-    return { Policy: key.policy, PolicyName: name };
+    // A principal deleted since the policy was saved shows as its unique id, as in AWS.
+    const policy = await displayPolicy(ctx.services.storage.iam, key.policy, key.policyPrincipals);
+    return { Policy: policy, PolicyName: name };
   },
 });

@@ -17,13 +17,9 @@ export default operation<GetPublicKeyRequest, GetPublicKeyResponse>({
       aliases: true,
       authz: { grantTokens: input.GrantTokens },
     });
-    /* Precondition: only asymmetric keys have a public key. */
-    if (keyType(key.keySpec) !== 'ASYMMETRIC') {
-      throw kmsError(
-        'UnsupportedOperationException',
-        `${key.arn} key spec ${key.keySpec} has no public key: GetPublicKey needs an asymmetric KMS key.`,
-      );
-    }
+    /* Precondition: only asymmetric keys have a public key (checked after the key state;
+       AWS sends this error without a message). */
+    if (keyType(key.keySpec) !== 'ASYMMETRIC') throw kmsError('UnsupportedOperationException', '');
     return {
       KeyId: key.arn,
       PublicKey: await publicKeyOf(ctx, key),

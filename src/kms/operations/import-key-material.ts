@@ -61,7 +61,7 @@ export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
       if (validTo === undefined) {
         throw kmsError(
           'ValidationException',
-          'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.',
+          'A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES',
         );
       }
       if (validTo.getTime() <= ctx.now.getTime()) {

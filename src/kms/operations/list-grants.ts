@@ -1,6 +1,7 @@
 import type { ListGrantsRequest, ListGrantsResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
-import { checkGrantId, toGrantListEntry } from '../grants.js';
+import { grantListEntry } from '../grant-principals.js';
+import { checkGrantId } from '../grants.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 import { useKey } from '../use-key.js';
@@ -43,6 +44,8 @@ export default operation<ListGrantsRequest, ListGrantsResponse>({
       { grantId: input.GrantId, granteePrincipal: input.GranteePrincipal },
     );
     const { items, ...more } = page(rows, limit, (g) => g.grantId);
-    return { Grants: items.map((g) => toGrantListEntry(g, key.accountId)), ...more };
+    const grants = [];
+    for (const g of items) grants.push(await grantListEntry(ctx, g, key.accountId));
+    return { Grants: grants, ...more };
   },
 });

@@ -1,7 +1,8 @@
 import type { ListGrantsResponse, ListRetirableGrantsRequest } from '@aws-sdk/client-kms';
 import { kmsError, missingMember } from '../../protocol/errors.js';
 import { authorizeAccount } from '../authorize.js';
-import { checkPrincipalArn, toGrantListEntry } from '../grants.js';
+import { grantListEntry } from '../grant-principals.js';
+import { checkPrincipalArn } from '../grants.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 import { grantListLimit } from './list-grants.js';
@@ -38,7 +39,7 @@ export default operation<ListRetirableGrantsRequest, ListGrantsResponse>({
     for (const g of items) {
       // The key's account for the entry's KeyId ARN (grants may be on other accounts' keys).
       const key = await ctx.services.storage.getKey(g.region, g.keyId);
-      if (key !== undefined) grants.push(toGrantListEntry(g, key.accountId));
+      if (key !== undefined) grants.push(await grantListEntry(ctx, g, key.accountId));
     }
     return { Grants: grants, ...more };
   },

@@ -27,9 +27,9 @@ export default operation<PutKeyPolicyRequest, Record<string, never>>({
     checkPolicyName(input.PolicyName, key.arn);
     const policy = input.Policy as string;
     checkPolicyDocument(policy);
-    await checkPrincipalsExist(ctx, policy);
+    const policyPrincipals = await checkPrincipalsExist(ctx, policy);
     await checkLockoutSafety(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
-    await updateKey(ctx, key, 'PutKeyPolicy', (k) => ({ ...k, policy }));
+    await updateKey(ctx, key, 'PutKeyPolicy', (k) => ({ ...k, policy, policyPrincipals }));
     return {};
   },
 });

@@ -3,17 +3,22 @@
  * serves, with the same key id, spec, usage, origin and key material (every version,
  * re-sealed for the replica's ARN inside the HSM), and its own policy, description and tags.
  *
- * keyhold creates the replica synchronously: it is written in state Creating, its material
- * and membership are added, then it becomes Enabled before the response, so the response
- * (and any later call) sees it Enabled. A replica of a primary with imported material
- * (origin EXTERNAL) starts PendingImport without material, as in AWS.
+ * As in AWS the replica is answered in state Creating: it is written Creating with its
+ * material and membership, and kms/replica-creation.ts makes it Enabled a short while later
+ * (KEYHOLD_REPLICA_CREATION_MS); callers wait with DescribeKey. A replica of a primary with
+ * imported material (origin EXTERNAL) has no material and turns PendingImport instead.
  */
 import type { ReplicateKeyRequest, ReplicateKeyResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
 import { DuplicateKeyError, type KeyRecord } from '../../storage/repository.js';
 import { authorizeAccount } from '../authorize.js';
 import { keyArn } from '../arn.js';
-import { checkLockoutSafety, checkPolicyDocument, defaultKeyPolicy } from '../key-policy.js';
+import {
+  checkLockoutSafety,
+  checkPolicyDocument,
+  checkPrincipalsExist,
+  defaultKeyPolicy,
+} from '../key-policy.js';
 import { describeKeyMetadata, rebindVersion, requirePrimary } from '../multi-region.js';
 import { operation } from '../operation.js';
 import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
@@ -84,6 +89,7 @@ export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
       revision: 0,
     };
     if (input.Policy !== undefined) {
+      replica.policyPrincipals = await checkPrincipalsExist(ctx, policy);
       await checkLockoutSafety(
         replicaCtx,
         replica,
@@ -111,16 +117,15 @@ export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
         throw kmsError('AlreadyExistsException', `Replica key ${arn} already exists.`);
       throw err;
     }
-    // Fresh at revision 0: nothing else can have changed its state yet.
-    const created = await storage.updateKey({
-      ...replica,
-      keyState: material ? 'Enabled' : 'PendingImport',
-    });
+    ctx.services.replicas?.schedule(region, replica.keyId);
     ctx.keyArns.push(arn);
-    return {
-      ReplicaKeyMetadata: await describeKeyMetadata(storage, created),
+    const out: ReplicateKeyResponse = {
+      ReplicaKeyMetadata: await describeKeyMetadata(storage, replica),
       ReplicaPolicy: policy,
-      ReplicaTags: tags.map((t) => ({ TagKey: t.tagKey, TagValue: t.tagValue })),
     };
+    // AWS sends ReplicaTags only for a replica with tags.
+    if (tags.length > 0)
+      out.ReplicaTags = tags.map((t) => ({ TagKey: t.tagKey, TagValue: t.tagValue }));
+    return out;
   },
 });

@@ -3,10 +3,10 @@ import { rootArn } from '../../auth/principal.js';
 import { kmsError } from '../../protocol/errors.js';
 import type { GrantRecord } from '../../storage/grant-repository.js';
 import type { KeyRecord } from '../../storage/repository.js';
-import { parseKeyIdentifier } from '../arn.js';
 import { authorizeKey } from '../authorize.js';
 import type { RequestContext } from '../context.js';
-import { checkGrantId, grantForToken, principalMatches } from '../grants.js';
+import { grantPrincipalMatches } from '../grant-principals.js';
+import { checkGrantId, grantForToken } from '../grants.js';
 import { resolveKey } from '../key-resolver.js';
 import { checkKeyState } from '../key-state.js';
 import { operation } from '../operation.js';
@@ -25,13 +25,13 @@ export default operation<RetireGrantRequest, Record<string, never>>({
     // the grantee if the grant allows RetireGrant, the account (root user) in which the
     // grant was created — decided by the grant itself. Anyone else needs kms:RetireGrant
     // delegated by policy, which the ordinary authorization step decides (AccessDenied).
-    const caller = ctx.principal.arn;
+    const caller = ctx.principal;
     const byGrant =
       (grant.retiringPrincipal !== undefined &&
-        principalMatches(caller, grant.retiringPrincipal)) ||
+        grantPrincipalMatches(caller, grant.retiringPrincipal, grant.retiringPrincipalId)) ||
       (grant.operations.includes('RetireGrant') &&
-        principalMatches(caller, grant.granteePrincipal)) ||
-      caller === rootArn(grant.accountId);
+        grantPrincipalMatches(caller, grant.granteePrincipal, grant.granteePrincipalId)) ||
+      caller.arn === rootArn(grant.accountId);
     if (!byGrant) await authorizeKey(ctx, key, 'kms:RetireGrant');
     checkKeyState('RetireGrant', key);
     if (input.DryRun === true) dryRunSucceeded();
@@ -60,9 +60,8 @@ async function byKeyAndId(
   if (keyId === undefined || grantId === undefined)
     throw kmsError('ValidationException', 'Grant token OR (grant ID, key ID) must be specified');
   checkGrantId(grantId);
-  // RetireGrant's KeyId is the key ARN (RetireGrant KeyId docs; reference 02 Part A).
-  if (parseKeyIdentifier(keyId).kind !== 'keyArn')
-    throw kmsError('InvalidArnException', `KeyId ${keyId} must be a key ARN.`);
+  // The model's example is a key ARN, but KeyId is a KeyIdType: a key id (of the caller's
+  // account) or a key ARN, as for RevokeGrant; aliases are refused (InvalidArnException).
   const key = await resolveKey(ctx, keyId, { aliases: false });
   const grant = await ctx.services.storage.grants.getGrant(key.region, key.keyId, grantId);
   if (grant === undefined) throw kmsError('NotFoundException', 'Grant ID not found');

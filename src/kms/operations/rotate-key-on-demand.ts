@@ -49,7 +49,7 @@ export default operation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse>({
     if (result?.kind === 'limit-exceeded') {
       throw kmsError(
         'LimitExceededException',
-        `${key.arn} has reached the maximum of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`,
+        `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
       );
     }
     return { KeyId: key.arn };

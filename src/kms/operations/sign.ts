@@ -1,5 +1,5 @@
 import type { SignRequest, SignResponse } from '@aws-sdk/client-kms';
-import { keyMaterial, requireUsage, signingAlgorithm, signInput } from '../asymmetric.js';
+import { keyMaterial, signingAlgorithm, signInput } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -14,12 +14,12 @@ export default operation<SignRequest, SignResponse>({
       operation: 'Sign',
       action: 'kms:Sign',
       aliases: true,
+      usage: 'SIGN_VERIFY',
       authz: {
         grantTokens: input.GrantTokens,
         conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
       },
     });
-    requireUsage(key, 'SIGN_VERIFY', 'Sign');
     const message = Buffer.from(input.Message as Uint8Array);
     const info = signingAlgorithm(key, algorithm, messageType, message);
     if (input.DryRun === true) dryRunSucceeded();

@@ -1,6 +1,6 @@
 import type { UpdateAliasRequest } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
-import { aliasNotFound, loadAliasForChange } from '../aliases.js';
+import { aliasNotFound, loadAliasForChange, refuseAliasTarget } from '../aliases.js';
 import { keyType } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';
@@ -10,6 +10,7 @@ export default operation<UpdateAliasRequest, Record<string, never>>({
   action: 'kms:UpdateAlias',
   readOnly: false,
   async handler(ctx, input) {
+    refuseAliasTarget(input.TargetKeyId as string);
     const { alias, arn, current } = await loadAliasForChange(
       ctx,
       input.AliasName as string,

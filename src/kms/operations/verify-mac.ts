@@ -1,6 +1,6 @@
 import type { VerifyMacRequest, VerifyMacResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../protocol/errors.js';
-import { keyMaterial, requireAlgorithm, requireUsage } from '../asymmetric.js';
+import { keyMaterial, requireAlgorithm } from '../asymmetric.js';
 import { MAC_ALGORITHMS } from '../key-specs.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
@@ -15,9 +15,9 @@ export default operation<VerifyMacRequest, VerifyMacResponse>({
       operation: 'VerifyMac',
       action: 'kms:VerifyMac',
       aliases: true,
+      usage: 'GENERATE_VERIFY_MAC',
       authz: { grantTokens: input.GrantTokens, conditions: { 'kms:MacAlgorithm': algorithm } },
     });
-    requireUsage(key, 'GENERATE_VERIFY_MAC', 'VerifyMac');
     requireAlgorithm(key, algorithm);
     const hash = MAC_ALGORITHMS[algorithm];
     if (hash === undefined) throw new Error(`no hash for ${algorithm}`);
@@ -30,9 +30,8 @@ export default operation<VerifyMacRequest, VerifyMacResponse>({
       Buffer.from(input.Mac as Uint8Array),
     );
     /* Postcondition: a MAC that does not match is KMSInvalidMacException, never MacValid: false. */
-    if (!valid) {
-      throw kmsError('KMSInvalidMacException', 'The HMAC verification failed.');
-    }
+    // AWS sends this error without a message.
+    if (!valid) throw kmsError('KMSInvalidMacException', '');
     return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
   },
 });

@@ -1,7 +1,7 @@
 import type { VerifyRequest, VerifyResponse } from '@aws-sdk/client-kms';
 import { verifyWithSpki } from '../../hsm/asymmetric.js';
 import { kmsError } from '../../protocol/errors.js';
-import { publicKeyOf, requireUsage, signingAlgorithm, signInput } from '../asymmetric.js';
+import { publicKeyOf, signingAlgorithm, signInput } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -16,12 +16,12 @@ export default operation<VerifyRequest, VerifyResponse>({
       operation: 'Verify',
       action: 'kms:Verify',
       aliases: true,
+      usage: 'SIGN_VERIFY',
       authz: {
         grantTokens: input.GrantTokens,
         conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
       },
     });
-    requireUsage(key, 'SIGN_VERIFY', 'Verify');
     const message = Buffer.from(input.Message as Uint8Array);
     const info = signingAlgorithm(key, algorithm, messageType, message);
     if (input.DryRun === true) dryRunSucceeded();
@@ -34,9 +34,8 @@ export default operation<VerifyRequest, VerifyResponse>({
       signInput(messageType),
     );
     /* Postcondition: an invalid signature is an error, never SignatureValid: false (AWS). */
-    if (!valid) {
-      throw kmsError('KMSInvalidSignatureException', 'The signature verification failed.');
-    }
+    // AWS sends this error without a message.
+    if (!valid) throw kmsError('KMSInvalidSignatureException', '');
     return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
   },
 });

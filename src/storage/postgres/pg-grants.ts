@@ -23,8 +23,9 @@ export class PgGrantRepository implements GrantRepository {
     return this.db.tx(async (c) => {
       const res = await c.query(
         `INSERT INTO grants (region, key_id, grant_id, account_id, issuing_principal, name,
-           grantee_principal, retiring_principal, operations, constraints, creation_date, fingerprint)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           grantee_principal, retiring_principal, operations, constraints, creation_date, fingerprint,
+           grantee_principal_id, retiring_principal_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (region, key_id, fingerprint) WHERE name IS NOT NULL DO NOTHING`,
         grantParams(grant),
       );
@@ -152,6 +153,8 @@ function grantParams(g: GrantRecord): unknown[] {
     g.constraints === undefined ? null : JSON.stringify(g.constraints),
     g.creationDate.getTime(),
     g.fingerprint,
+    g.granteePrincipalId ?? null,
+    g.retiringPrincipalId ?? null,
   ];
 }
 
@@ -169,6 +172,8 @@ function rowToGrant(r: Row): GrantRecord {
   };
   if (r.name !== null) g.name = String(r.name);
   if (r.retiring_principal !== null) g.retiringPrincipal = String(r.retiring_principal);
+  if (r.grantee_principal_id != null) g.granteePrincipalId = String(r.grantee_principal_id);
+  if (r.retiring_principal_id != null) g.retiringPrincipalId = String(r.retiring_principal_id);
   if (r.constraints !== null)
     g.constraints = JSON.parse(String(r.constraints)) as GrantConstraintsRecord;
   return g;

@@ -14,10 +14,11 @@ import type {
 } from '../iam-repository.js';
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
 import { changes, isUniqueViolation, type PgDb, type Q } from './pg-db.js';
+import { encodeBindings, optionalBindings } from '../principal-bindings.js';
 import { ms, notify, rowToAccessKey, type Row } from './pg-rows.js';
 
 const PRINCIPAL_COLUMNS =
-  'arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at';
+  'arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at, trust_policy_principals';
 
 export class PgIamRepository implements IamRepository {
   readonly kind = 'iam';
@@ -55,6 +56,7 @@ export class PgIamRepository implements IamRepository {
       null,
       null,
       u.createdAt.getTime(),
+      null,
     ]);
   }
 
@@ -100,6 +102,7 @@ export class PgIamRepository implements IamRepository {
       r.maxSessionDuration,
       r.description,
       r.createdAt.getTime(),
+      encodeBindings(r.trustPolicyPrincipals),
     ]);
   }
 
@@ -121,8 +124,14 @@ export class PgIamRepository implements IamRepository {
     return this.db.tx(async (c) => {
       const n = changes(
         await c.query(
-          "UPDATE iam_principals SET trust_policy = $1, max_session_duration = $2, description = $3 WHERE arn = $4 AND kind = 'role'",
-          [r.trustPolicy, r.maxSessionDuration, r.description, r.arn],
+          "UPDATE iam_principals SET trust_policy = $1, max_session_duration = $2, description = $3, trust_policy_principals = $5 WHERE arn = $4 AND kind = 'role'",
+          [
+            r.trustPolicy,
+            r.maxSessionDuration,
+            r.description,
+            r.arn,
+            encodeBindings(r.trustPolicyPrincipals),
+          ],
         ),
       );
       await notify(c, 'iam');
@@ -265,7 +274,7 @@ export class PgIamRepository implements IamRepository {
     try {
       await this.db.tx(async (c: Q) => {
         await c.query(
-          `INSERT INTO iam_principals (${PRINCIPAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          `INSERT INTO iam_principals (${PRINCIPAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
           params,
         );
         await notify(c, 'iam');
@@ -330,6 +339,7 @@ function rowToRole(r: Row): IamRoleRecord {
     arn: String(r.arn),
     roleId: String(r.unique_id),
     trustPolicy: String(r.trust_policy),
+    ...optionalBindings(r.trust_policy_principals),
     maxSessionDuration: Number(r.max_session_duration),
     description: r.description === null ? '' : String(r.description),
     createdAt: ms(r.created_at),

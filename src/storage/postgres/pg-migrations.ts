@@ -8,11 +8,14 @@
  * keyset pagination does not depend on the server's locale.
  */
 import type pg from 'pg';
+import { bindablePrincipalsOf, encodeBindings, isBindableArn } from '../principal-bindings.js';
 
 export interface PgMigration {
   version: number;
   description: string;
   sql: string;
+  /** A data step after the SQL, in the same transaction. */
+  run?: (client: pg.PoolClient) => Promise<void>;
 }
 
 const T = 'TEXT COLLATE "C"';
@@ -196,6 +199,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 4,
+    description: 'principals bound to unique ids (key policies, trust policies, grants)',
+    sql: `
+      ALTER TABLE keys ADD COLUMN policy_principals TEXT;
+      ALTER TABLE iam_principals ADD COLUMN trust_policy_principals TEXT;
+      ALTER TABLE grants ADD COLUMN grantee_principal_id TEXT;
+      ALTER TABLE grants ADD COLUMN retiring_principal_id TEXT;
+    `,
+    run: bindExistingPrincipals,
+  },
+  {
+    version: 5,
     description: 'several imported key materials per key',
     sql: `
       -- One row per imported material (NEW_KEY_MATERIAL + RotateKeyOnDemand), not per key.
@@ -214,6 +228,45 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
 ];
+
+/** Bind existing documents to the principals that exist now (as SQLite migration 011). */
+async function bindExistingPrincipals(c: pg.PoolClient): Promise<void> {
+  const ids = new Map<string, string>();
+  for (const r of (await c.query('SELECT arn, unique_id FROM iam_principals')).rows as Row[])
+    ids.set(String(r.arn), String(r.unique_id));
+  const lookup = (arn: unknown) =>
+    typeof arn === 'string' && isBindableArn(arn) ? (ids.get(arn) ?? null) : null;
+  const bind = (text: unknown) => {
+    const out: Record<string, string> = {};
+    for (const arn of bindablePrincipalsOf(String(text))) {
+      const id = lookup(arn);
+      if (id !== null) out[arn] = id;
+    }
+    return encodeBindings(out);
+  };
+  for (const k of (await c.query('SELECT region, key_id, policy FROM keys')).rows as Row[])
+    await c.query('UPDATE keys SET policy_principals = $1 WHERE region = $2 AND key_id = $3', [
+      bind(k.policy),
+      k.region,
+      k.key_id,
+    ]);
+  const roles = await c.query("SELECT arn, trust_policy FROM iam_principals WHERE kind = 'role'");
+  for (const r of roles.rows as Row[])
+    await c.query('UPDATE iam_principals SET trust_policy_principals = $1 WHERE arn = $2', [
+      bind(r.trust_policy),
+      r.arn,
+    ]);
+  const grants = await c.query(
+    'SELECT region, key_id, grant_id, grantee_principal, retiring_principal FROM grants',
+  );
+  for (const g of grants.rows as Row[])
+    await c.query(
+      'UPDATE grants SET grantee_principal_id = $1, retiring_principal_id = $2 WHERE region = $3 AND key_id = $4 AND grant_id = $5',
+      [lookup(g.grantee_principal), lookup(g.retiring_principal), g.region, g.key_id, g.grant_id],
+    );
+}
+
+type Row = Record<string, unknown>;
 
 /** An arbitrary constant: the advisory lock that serialises migrations across nodes. */
 const MIGRATION_LOCK = 7_300_417_001;
@@ -239,6 +292,7 @@ export async function migratePg(
     for (const m of PG_MIGRATIONS) {
       if (m.version <= current) continue;
       await client.query(m.sql);
+      await m.run?.(client);
       await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
         m.version,
         m.description,

@@ -10,30 +10,20 @@
  * (1 s for key records and identity policies) bound staleness.
  */
 import pg from 'pg';
+import {
+  InvalidationFanout,
+  parseInvalidation,
+  type Invalidation,
+  type InvalidationChannel,
+} from '../invalidation.js';
 import type { PgDb } from './pg-db.js';
 import { INVALIDATE_CHANNEL } from './pg-rows.js';
 
-export type Invalidation =
-  | { kind: 'key'; region: string; keyId: string }
-  | { kind: 'grant'; region: string; keyId: string }
-  | { kind: 'iam' }
-  | { kind: 'access-key'; accessKeyId: string }
-  | { kind: 'domain-keys' }
-  | { kind: 'all' };
+export { parseInvalidation, type Invalidation };
 
-export function parseInvalidation(payload: string): Invalidation | undefined {
-  if (payload === 'iam') return { kind: 'iam' };
-  if (payload === 'dk') return { kind: 'domain-keys' };
-  if (payload.startsWith('ak:')) return { kind: 'access-key', accessKeyId: payload.slice(3) };
-  const m = /^([kg]):([^/]+)\/(.+)$/.exec(payload);
-  if (m === null) return undefined;
-  const [, t, region = '', keyId = ''] = m;
-  return { kind: t === 'k' ? 'key' : 'grant', region, keyId };
-}
-
-export class PgInvalidationListener {
+export class PgInvalidationListener implements InvalidationChannel {
   readonly #db: PgDb;
-  readonly #handlers: Array<(m: Invalidation) => void> = [];
+  readonly #fanout = new InvalidationFanout();
   #client: pg.Client | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
@@ -45,17 +35,18 @@ export class PgInvalidationListener {
   }
 
   subscribe(fn: (m: Invalidation) => void): void {
-    this.#handlers.push(fn);
+    this.#fanout.subscribe(fn);
   }
 
   #emit(m: Invalidation): void {
-    for (const h of this.#handlers) {
-      try {
-        h(m);
-      } catch {
-        // A failing handler must not stop the others.
-      }
-    }
+    this.#fanout.emit(m);
+  }
+
+  /** NOTIFY is pushed to us: nothing to pull. */
+  catchUp(): void {}
+
+  get live(): boolean {
+    return this.connected;
   }
 
   async start(): Promise<void> {

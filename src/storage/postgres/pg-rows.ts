@@ -12,6 +12,7 @@ import {
   type KeyState,
   type KeyVersionRecord,
 } from '../repository.js';
+import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import type { Q } from './pg-db.js';
 
 export type Row = Record<string, unknown>;
@@ -36,6 +37,7 @@ export const KEY_COLUMNS = [
   'pending_window_days',
   'current_version_id',
   'revision',
+  'policy_principals',
 ] as const;
 
 export function keyParams(k: KeyRecord): unknown[] {
@@ -57,6 +59,7 @@ export function keyParams(k: KeyRecord): unknown[] {
     k.pendingDeletionWindowInDays ?? null,
     k.currentVersionId ?? null,
     k.revision,
+    encodeBindings(k.policyPrincipals),
   ];
 }
 
@@ -81,6 +84,8 @@ export function rowToKey(r: Row): KeyRecord {
   if (r.pending_window_days !== null)
     key.pendingDeletionWindowInDays = Number(r.pending_window_days);
   if (r.current_version_id !== null) key.currentVersionId = String(r.current_version_id);
+  const bound = decodeBindings(r.policy_principals);
+  if (bound !== undefined) key.policyPrincipals = bound;
   return key;
 }
 

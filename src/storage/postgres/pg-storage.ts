@@ -19,6 +19,7 @@ import {
 } from '../repository.js';
 import { PgDb, changes, isUniqueViolation, type PgDbOptions, type Q } from './pg-db.js';
 import { migratePg } from './pg-migrations.js';
+import { encodeBindings } from '../principal-bindings.js';
 import {
   KEY_COLUMNS,
   insertVersion,
@@ -162,7 +163,7 @@ export class PostgresStorage implements Storage {
       const r = await c.query(
         `UPDATE keys SET description = $3, key_state = $4, key_usage = $5, policy = $6,
            deletion_date = $7, pending_window_days = $8, current_version_id = $9,
-           multi_region = $10, revision = $11
+           multi_region = $10, revision = $11, policy_principals = $13
          WHERE region = $1 AND key_id = $2 AND revision = $12`,
         [
           key.region,
@@ -177,6 +178,7 @@ export class PostgresStorage implements Storage {
           next.multiRegion,
           next.revision,
           key.revision,
+          encodeBindings(next.policyPrincipals),
         ],
       );
       if (changes(r) !== 1) throw new ConcurrentUpdateError(key.arn);
@@ -188,6 +190,14 @@ export class PostgresStorage implements Storage {
   async listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]> {
     const r = await this.db.query(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= $1 ORDER BY deletion_date LIMIT $2",
+      [before.getTime(), limit],
+    );
+    return r.rows.map(rowToKey);
+  }
+
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    const r = await this.db.query(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= $1 ORDER BY creation_date LIMIT $2",
       [before.getTime(), limit],
     );
     return r.rows.map(rowToKey);

@@ -12,12 +12,17 @@ import { KEY_MATERIAL_MIGRATION } from './migrations/005-key-material.js';
 import { MULTI_REGION_MIGRATION } from './migrations/006-multi-region.js';
 import { IMPORT_MIGRATION } from './migrations/007-import.js';
 import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.js';
-import { IMPORT_MATERIALS_MIGRATION } from './migrations/010-import-materials.js';
+import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
+import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
+import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
+import type BetterSqlite3 from 'better-sqlite3';
 
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** A data step after the SQL, in the same transaction. */
+  run?: (db: BetterSqlite3.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -101,5 +106,7 @@ export const MIGRATIONS: readonly Migration[] = [
   IMPORT_MIGRATION,
   KEY_USAGE_MIGRATION,
   CUSTOM_KEY_STORES_MIGRATION,
+  CHANGE_LOG_MIGRATION,
+  PRINCIPAL_IDS_MIGRATION,
   IMPORT_MATERIALS_MIGRATION,
 ];

@@ -97,9 +97,11 @@ function prepare(db: BetterSqlite3.Database) {
   return {
     insertGrant: db.prepare(
       `INSERT INTO grants (region, key_id, grant_id, account_id, issuing_principal, name,
-         grantee_principal, retiring_principal, operations, constraints, creation_date, fingerprint)
+         grantee_principal, retiring_principal, operations, constraints, creation_date, fingerprint,
+         grantee_principal_id, retiring_principal_id)
        VALUES (@region, @key_id, @grant_id, @account_id, @issuing_principal, @name,
-         @grantee_principal, @retiring_principal, @operations, @constraints, @creation_date, @fingerprint)
+         @grantee_principal, @retiring_principal, @operations, @constraints, @creation_date, @fingerprint,
+         @grantee_principal_id, @retiring_principal_id)
        ON CONFLICT (region, key_id, fingerprint) WHERE name IS NOT NULL DO NOTHING`,
     ),
     getByFingerprint: db.prepare(
@@ -147,6 +149,8 @@ function grantToRow(g: GrantRecord): Row {
     constraints: g.constraints === undefined ? null : JSON.stringify(g.constraints),
     creation_date: g.creationDate.getTime(),
     fingerprint: g.fingerprint,
+    grantee_principal_id: g.granteePrincipalId ?? null,
+    retiring_principal_id: g.retiringPrincipalId ?? null,
   };
 }
 
@@ -165,6 +169,8 @@ function rowToGrant(r: Row): GrantRecord {
   // Optional fields are absent, not undefined, so records compare equal after a round trip.
   if (r.name !== null) g.name = String(r.name);
   if (r.retiring_principal !== null) g.retiringPrincipal = String(r.retiring_principal);
+  if (r.grantee_principal_id != null) g.granteePrincipalId = String(r.grantee_principal_id);
+  if (r.retiring_principal_id != null) g.retiringPrincipalId = String(r.retiring_principal_id);
   if (r.constraints !== null)
     g.constraints = JSON.parse(String(r.constraints)) as GrantConstraintsRecord;
   return g;

@@ -1,6 +1,8 @@
 /**
  * SQLite adapter of IamRepository (tables from migration 003). Statements are prepared once;
- * getIdentityPolicies is one primary-key range scan on iam_policies.
+ * getIdentityPolicies is one primary-key range scan on iam_policies. Every change that can
+ * alter a credential or an authorization decision appends to the change log in its own
+ * transaction (the same messages the PostgreSQL adapter NOTIFYs).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
@@ -13,6 +15,8 @@ import type {
   SessionRecord,
 } from '../iam-repository.js';
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
+import { encodeBindings, optionalBindings } from '../principal-bindings.js';
+import type { SqliteChangeLog } from './sqlite-change-log.js';
 
 type Row = Record<string, unknown>;
 
@@ -21,18 +25,32 @@ export class SqliteIamRepository implements IamRepository {
   readonly #s: ReturnType<typeof prepare>;
   readonly #deleteUser: (arn: string) => boolean;
   readonly #deleteRole: (arn: string) => boolean;
+  readonly #changed: <T>(payloads: string[], fn: () => T) => T;
 
-  constructor(readonly db: BetterSqlite3.Database) {
+  constructor(
+    readonly db: BetterSqlite3.Database,
+    log: SqliteChangeLog,
+  ) {
     const s = prepare(db);
     this.#s = s;
+    this.#changed = <T>(payloads: string[], fn: () => T): T =>
+      db.transaction(() => {
+        const out = fn();
+        for (const p of payloads) log.record(p);
+        return out;
+      })();
     this.#deleteUser = db.transaction((arn: string) => {
       s.deletePoliciesOf.run(arn);
+      for (const k of s.accessKeysOf.all(arn) as Row[]) log.record(`ak:${String(k.access_key_id)}`);
       s.deleteAccessKeysOf.run(arn);
+      log.record('iam');
       return s.deletePrincipal.run(arn, 'user').changes > 0;
     });
     this.#deleteRole = db.transaction((arn: string) => {
       s.deletePoliciesOf.run(arn);
+      for (const x of s.sessionIdsOf.all(arn) as Row[]) log.record(`ak:${String(x.access_key_id)}`);
       s.deleteSessionsOf.run(arn);
+      log.record('iam');
       return s.deletePrincipal.run(arn, 'role').changes > 0;
     });
   }
@@ -59,6 +77,7 @@ export class SqliteIamRepository implements IamRepository {
       path: u.path,
       unique_id: u.userId,
       trust_policy: null,
+      trust_policy_principals: null,
       max_session_duration: null,
       description: null,
       created_at: u.createdAt.getTime(),
@@ -96,6 +115,7 @@ export class SqliteIamRepository implements IamRepository {
       path: r.path,
       unique_id: r.roleId,
       trust_policy: r.trustPolicy,
+      trust_policy_principals: encodeBindings(r.trustPolicyPrincipals),
       max_session_duration: r.maxSessionDuration,
       description: r.description,
       created_at: r.createdAt.getTime(),
@@ -121,8 +141,16 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async updateRole(r: IamRoleRecord): Promise<boolean> {
-    return (
-      this.#s.updateRole.run(r.trustPolicy, r.maxSessionDuration, r.description, r.arn).changes > 0
+    return this.#changed(
+      ['iam'],
+      () =>
+        this.#s.updateRole.run(
+          r.trustPolicy,
+          encodeBindings(r.trustPolicyPrincipals),
+          r.maxSessionDuration,
+          r.description,
+          r.arn,
+        ).changes > 0,
     );
   }
 
@@ -131,7 +159,7 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async putPolicy(p: IamPolicyRecord): Promise<void> {
-    this.#s.putPolicy.run(p.principalArn, p.policyName, p.document);
+    this.#changed(['iam'], () => this.#s.putPolicy.run(p.principalArn, p.policyName, p.document));
   }
 
   async getPolicy(principalArn: string, policyName: string): Promise<IamPolicyRecord | undefined> {
@@ -144,7 +172,10 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async deletePolicy(principalArn: string, policyName: string): Promise<boolean> {
-    return this.#s.deletePolicy.run(principalArn, policyName).changes > 0;
+    return this.#changed(
+      ['iam'],
+      () => this.#s.deletePolicy.run(principalArn, policyName).changes > 0,
+    );
   }
 
   async getIdentityPolicies(p: IdentityPolicyPrincipal): Promise<string[]> {
@@ -164,7 +195,10 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<boolean> {
-    return this.#s.deleteAccessKey.run(accessKeyId).changes > 0;
+    return this.#changed(
+      [`ak:${accessKeyId}`],
+      () => this.#s.deleteAccessKey.run(accessKeyId).changes > 0,
+    );
   }
 
   async putSession(x: SessionRecord): Promise<void> {
@@ -205,7 +239,7 @@ export class SqliteIamRepository implements IamRepository {
 
   #insertPrincipal(arn: string, row: Row): void {
     try {
-      this.#s.insertPrincipal.run(row);
+      this.#changed(['iam'], () => this.#s.insertPrincipal.run(row));
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError(`principal ${arn}`);
       throw err;
@@ -221,7 +255,7 @@ function prepare(db: BetterSqlite3.Database) {
     getAccount: db.prepare('SELECT * FROM iam_accounts WHERE account_id = ?'),
     listAccounts: db.prepare('SELECT * FROM iam_accounts ORDER BY account_id'),
     insertPrincipal: db.prepare(
-      'INSERT INTO iam_principals (arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at) VALUES (@arn, @account_id, @kind, @name, @path, @unique_id, @trust_policy, @max_session_duration, @description, @created_at)',
+      'INSERT INTO iam_principals (arn, account_id, kind, name, path, unique_id, trust_policy, trust_policy_principals, max_session_duration, description, created_at) VALUES (@arn, @account_id, @kind, @name, @path, @unique_id, @trust_policy, @trust_policy_principals, @max_session_duration, @description, @created_at)',
     ),
     getPrincipal: db.prepare('SELECT * FROM iam_principals WHERE arn = ? AND kind = ?'),
     getByName: db.prepare(
@@ -234,7 +268,7 @@ function prepare(db: BetterSqlite3.Database) {
       'SELECT * FROM iam_principals WHERE kind = ? ORDER BY account_id, name COLLATE NOCASE',
     ),
     updateRole: db.prepare(
-      "UPDATE iam_principals SET trust_policy = ?, max_session_duration = ?, description = ? WHERE arn = ? AND kind = 'role'",
+      "UPDATE iam_principals SET trust_policy = ?, trust_policy_principals = ?, max_session_duration = ?, description = ? WHERE arn = ? AND kind = 'role'",
     ),
     deletePrincipal: db.prepare('DELETE FROM iam_principals WHERE arn = ? AND kind = ?'),
     putPolicy: db.prepare(
@@ -261,6 +295,7 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     getSession: db.prepare('SELECT * FROM sts_sessions WHERE access_key_id = ?'),
     deleteSessionsOf: db.prepare('DELETE FROM sts_sessions WHERE role_arn = ?'),
+    sessionIdsOf: db.prepare('SELECT access_key_id FROM sts_sessions WHERE role_arn = ?'),
     deleteExpiredSessions: db.prepare('DELETE FROM sts_sessions WHERE expiration <= ?'),
   };
 }
@@ -288,6 +323,7 @@ function rowToRole(r: Row): IamRoleRecord {
     arn: String(r.arn),
     roleId: String(r.unique_id),
     trustPolicy: String(r.trust_policy),
+    ...optionalBindings(r.trust_policy_principals),
     maxSessionDuration: Number(r.max_session_duration),
     description: r.description === null ? '' : String(r.description),
     createdAt: new Date(Number(r.created_at)),

@@ -20,9 +20,11 @@ import {
   type TagRecord,
 } from '../repository.js';
 import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
+import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
+import { SqliteChangeLog } from './sqlite-change-log.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
 import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
@@ -40,6 +42,8 @@ export class SqliteStorage implements Storage {
   readonly multiRegion: SqliteMultiRegionRepository;
   readonly imports: SqliteImportRepository;
   readonly customKeyStores: SqliteCustomKeyStoreRepository;
+  /** Cross-process invalidation (change_log + PRAGMA data_version). */
+  readonly changes: SqliteChangeLog;
 
   constructor(path: string) {
     const db = new Database(path);
@@ -52,7 +56,8 @@ export class SqliteStorage implements Storage {
     this.#s = prepare(db);
     this.#versions = keyVersionWrites(db);
     this.grants = new SqliteGrantRepository(db);
-    this.iam = new SqliteIamRepository(db);
+    this.changes = new SqliteChangeLog(db);
+    this.iam = new SqliteIamRepository(db, this.changes);
     this.rotation = new SqliteRotationRepository(db);
     this.multiRegion = new SqliteMultiRegionRepository(db);
     this.imports = new SqliteImportRepository(db);
@@ -89,13 +94,21 @@ export class SqliteStorage implements Storage {
 
   async updateKey(key: KeyRecord): Promise<KeyRecord> {
     const next = { ...key, revision: key.revision + 1 };
-    const res = this.#s.updateKey.run({ ...keyToRow(next), prev_revision: key.revision });
-    if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+    this.db.transaction(() => {
+      const res = this.#s.updateKey.run({ ...keyToRow(next), prev_revision: key.revision });
+      if (res.changes !== 1) throw new ConcurrentUpdateError(key.arn);
+      // Other processes on this file drop their cached record (state, policy) at once.
+      this.changes.record(`k:${key.region}/${key.keyId}`);
+    })();
     return next;
   }
 
   async listKeysDueForDeletion(before: Date, limit: number): Promise<KeyRecord[]> {
     return (this.#s.keysDue.all(before.getTime(), limit) as Row[]).map(rowToKey);
+  }
+
+  async listKeysCreatingSince(before: Date, limit: number): Promise<KeyRecord[]> {
+    return (this.#s.keysCreating.all(before.getTime(), limit) as Row[]).map(rowToKey);
   }
 
   async deleteKey(region: string, keyId: string): Promise<void> {
@@ -104,6 +117,7 @@ export class SqliteStorage implements Storage {
       this.#s.deleteVersions.run(region, keyId);
       this.#s.deleteAllTags.run(region, keyId);
       this.#s.deleteAliasesOfKey.run(region, keyId);
+      this.changes.record(`k:${region}/${keyId}`);
     })();
   }
 
@@ -279,13 +293,16 @@ export class SqliteStorage implements Storage {
   // ---- access keys ----
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
-    this.#s.putAccessKey.run(
-      key.accessKeyId,
-      key.accountId,
-      key.principalArn,
-      key.sealedSecret,
-      key.createdAt.getTime(),
-    );
+    this.db.transaction(() => {
+      this.#s.putAccessKey.run(
+        key.accessKeyId,
+        key.accountId,
+        key.principalArn,
+        key.sealedSecret,
+        key.createdAt.getTime(),
+      );
+      this.changes.record(`ak:${key.accessKeyId}`);
+    })();
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
@@ -304,6 +321,7 @@ function migrate(db: BetterSqlite3.Database): void {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.sql);
+      m.run?.(db);
       db.pragma(`user_version = ${m.version}`);
     })();
   }
@@ -311,7 +329,7 @@ function migrate(db: BetterSqlite3.Database): void {
 
 function prepare(db: BetterSqlite3.Database) {
   const keyCols =
-    'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, creation_date, deletion_date, pending_window_days, current_version_id, revision';
+    'region, key_id, account_id, arn, description, key_state, key_spec, key_usage, origin, key_manager, multi_region, policy, policy_principals, creation_date, deletion_date, pending_window_days, current_version_id, revision';
   const keyVals = keyCols
     .split(', ')
     .map((c) => `@${c}`)
@@ -324,12 +342,15 @@ function prepare(db: BetterSqlite3.Database) {
     ),
     updateKey: db.prepare(
       `UPDATE keys SET description = @description, key_state = @key_state, key_usage = @key_usage,
-         policy = @policy, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
+         policy = @policy, policy_principals = @policy_principals, deletion_date = @deletion_date, pending_window_days = @pending_window_days,
          current_version_id = @current_version_id, multi_region = @multi_region, revision = @revision
        WHERE region = @region AND key_id = @key_id AND revision = @prev_revision`,
     ),
     keysDue: db.prepare(
       "SELECT * FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
+    ),
+    keysCreating: db.prepare(
+      "SELECT * FROM keys WHERE key_state = 'Creating' AND creation_date <= ? ORDER BY creation_date LIMIT ?",
     ),
     putUsage: db.prepare(
       `INSERT INTO key_last_usage (region, key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?, ?)
@@ -419,6 +440,7 @@ function keyToRow(k: KeyRecord): Row {
     key_manager: k.keyManager,
     multi_region: k.multiRegion ? 1 : 0,
     policy: k.policy,
+    policy_principals: encodeBindings(k.policyPrincipals),
     creation_date: k.creationDate.getTime(),
     deletion_date: k.deletionDate?.getTime() ?? null,
     pending_window_days: k.pendingDeletionWindowInDays ?? null,
@@ -449,6 +471,8 @@ function rowToKey(r: Row): KeyRecord {
   if (r.pending_window_days !== null)
     key.pendingDeletionWindowInDays = Number(r.pending_window_days);
   if (r.current_version_id !== null) key.currentVersionId = String(r.current_version_id);
+  const bound = decodeBindings(r.policy_principals);
+  if (bound !== undefined) key.policyPrincipals = bound;
   return key;
 }
 

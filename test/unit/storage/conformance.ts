@@ -182,6 +182,22 @@ export function storageConformance(name: string, factory: StorageFactory): void 
     );
 
     it(
+      'finds keys still Creating that were created at or before a time',
+      withStore(async (s) => {
+        const old = newKey({ keyState: 'Creating', creationDate: new Date(1000) });
+        const fresh = newKey({ keyState: 'Creating', creationDate: new Date(5000) });
+        const enabled = newKey({ creationDate: new Date(1000) });
+        for (const k of [old, fresh, enabled]) await s.createKey(k, versionOf(k), []);
+        assert.deepEqual(
+          (await s.listKeysCreatingSince(new Date(2000), 10)).map((k) => k.keyId),
+          [old.keyId],
+        );
+        assert.equal((await s.listKeysCreatingSince(new Date(9000), 10)).length, 2);
+        assert.equal((await s.listKeysCreatingSince(new Date(9000), 1)).length, 1);
+      }),
+    );
+
+    it(
       'keeps alias names unique per account and Region',
       withStore(async (s) => {
         const k = newKey();

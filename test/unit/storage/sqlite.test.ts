@@ -55,8 +55,11 @@ it('sqlite: opening an existing database applies no migration twice', async () =
 it("sqlite: migration 10 keeps a key_imports row as the key's first, permanent material", async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'keyhold-sqlite-')), 'keyhold.db');
   const db = new Database(path);
-  for (const m of MIGRATIONS.filter((x) => x.version <= 9)) db.exec(m.sql);
-  db.pragma('user_version = 9');
+  for (const m of MIGRATIONS.filter((x) => x.version <= 11)) {
+    db.exec(m.sql);
+    m.run?.(db);
+  }
+  db.pragma('user_version = 11');
   db.prepare(
     `INSERT INTO key_imports (region, key_id, material_id, imported, expiration_model, valid_to)
      VALUES ('us-east-1', 'k1', 'm1', 1, 'KEY_MATERIAL_EXPIRES', 1800000000000),

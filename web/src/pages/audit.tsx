@@ -20,6 +20,8 @@ interface Verify {
   Valid: boolean;
   EventsVerified: number;
   Problem?: { Seq: number; Reason: string };
+  /** Log resets recorded in the chain (`keyhold serve --audit-reset`). */
+  Resets?: { Seq: number; EventTime: string; Reason: string; PreviousAnchor?: { Seq: number } }[];
 }
 
 const MAX_EVENTS = 1000;
@@ -75,6 +77,13 @@ function ChainStatus({ session }: { session: Session }) {
           <p class="ok-text" data-valid="true">
             ✓ Verified: all {v.data.EventsVerified} events are intact and in order (HMAC chain and
             signed head).
+            {(v.data.Resets ?? []).map((r) => (
+              <span key={r.Seq} class="error-text" data-testid="chain-reset" role="alert">
+                <br />⚠ The log was reset at event {r.Seq} ({r.EventTime}): {r.Reason}. Events
+                before it (up to event {r.PreviousAnchor?.Seq ?? '?'} of the old log) are not in
+                this log.
+              </span>
+            ))}
           </p>
         ) : (
           <p class="error-text" data-valid="false" role="alert">

@@ -7,7 +7,7 @@ import type { Migration } from '../migrations.js';
  * Existing rows keep their material as the key's first, permanently associated one.
  */
 export const IMPORT_MATERIALS_MIGRATION: Migration = {
-  version: 10,
+  version: 12,
   description: 'several imported key materials per key',
   sql: `
     CREATE TABLE key_import_materials (
