@@ -330,6 +330,32 @@ describe('xks-proxy mTLS', () => {
     });
   });
 
+  it('TLS 1.2: an accepted client cannot renegotiate (a new certificate would go unchecked)', async () => {
+    const s = connect({
+      host: '127.0.0.1',
+      port: x.port,
+      servername: 'localhost',
+      ca: x.caPem,
+      maxVersion: 'TLSv1.2',
+      cert: x.pki.client.certPem,
+      key: x.pki.client.keyPem,
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', resolve);
+      s.once('error', reject);
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      s.once('error', (e) => resolve(`error: ${e.message}`));
+      s.once('close', () => resolve('closed'));
+      const started = s.renegotiate({ rejectUnauthorized: true }, (err) =>
+        resolve(err === null ? 'renegotiated' : `error: ${err.message}`),
+      );
+      if (!started) resolve('not started');
+    });
+    s.destroy();
+    assert.notEqual(outcome, 'renegotiated');
+  });
+
   it('a refused client never reaches the API (signed request rejected at the socket)', async () => {
     await assert.rejects(x.call('health', health));
   });
