@@ -38,6 +38,11 @@ export interface Config {
   quotaScale: number;
   /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
   cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
+  /**
+   * AES-GCM encryptions allowed per CloudHSM-type token key (random 96-bit IVs, SP 800-38D;
+   * KEYHOLD_GCM_INVOCATION_LIMIT, default 2^30, at most 2^32). docs/security.md, "Crypto bounds".
+   */
+  gcmInvocationLimit: number;
   /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
@@ -138,6 +143,8 @@ export function loadConfig(
         env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
+    gcmInvocationLimit:
+      intFrom(env.KEYHOLD_GCM_INVOCATION_LIMIT, 'KEYHOLD_GCM_INVOCATION_LIMIT') ?? 2 ** 30,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
     replicaCreationMs:
       intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
@@ -193,6 +200,8 @@ function validate(cfg: Config): void {
     fail('KEYHOLD_ACCESS_KEY_ID must be 16-128 upper-case letters and digits');
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
+  if (cfg.gcmInvocationLimit < 1 || cfg.gcmInvocationLimit > 2 ** 32)
+    fail('KEYHOLD_GCM_INVOCATION_LIMIT must be from 1 to 4294967296 (2^32)');
   if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
   if (cfg.storageUrl !== undefined && !/^postgres(ql)?:\/\/./.test(cfg.storageUrl))
     fail('the storage URL must be postgres://… (leave it unset for SQLite)');

@@ -17,7 +17,9 @@ import { registry } from '../metrics/registry.js';
 import type { AuthorizationPolicy } from './authorization.js';
 import type { XksBackend } from './backend.js';
 import type { XksCredential, XksProxyConfig } from './config.js';
-import { validateXksProxyConfig } from './config.js';
+import { invocationCounterPath, validateXksProxyConfig } from './config.js';
+import { DEFAULT_GCM_INVOCATION_LIMIT, GcmInvocationBudget } from '../hsm/gcm-budget.js';
+import { InvocationCounterFile } from './invocation-counter-file.js';
 import { errorBody, XksError, xksError } from './errors.js';
 import {
   trackCredentials,
@@ -72,6 +74,11 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
   const untrack = trackCredentials(credentials);
   const ctx: OperationContext = {
     backend: opts.backend,
+    // Random-IV AES-GCM under long-lived keys: count encryptions per key, durably.
+    gcm: new GcmInvocationBudget(
+      await InvocationCounterFile.open(invocationCounterPath(config.backend)),
+      { limit: config.limits.gcmInvocationsPerKey ?? DEFAULT_GCM_INVOCATION_LIMIT },
+    ),
     config,
     authorization: config.authorization,
   };

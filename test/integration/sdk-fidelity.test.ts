@@ -452,6 +452,12 @@ describe('messages word for word', () => {
     const primary = await createKey({ MultiRegion: true });
     await ok('ReplicateKey', { KeyId: primary.KeyId, ReplicaRegion: OTHER_REGION });
     const replicaArn = primary.Arn.replace(`:${TEST_REGION}:`, `:${OTHER_REGION}:`);
+    // The replica is Creating for a moment, as in AWS; wait like a real client.
+    for (let i = 0; i < 200; i++) {
+      const d = await ok('DescribeKey', { KeyId: replicaArn }, OTHER_REGION);
+      if ((d['KeyMetadata'] as { KeyState?: string }).KeyState === 'Enabled') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await fails(
       'ReplicateKey',
       { KeyId: primary.KeyId, ReplicaRegion: TEST_REGION },
