@@ -12,7 +12,10 @@
 
 /** How to generate an asymmetric key pair (the HSM's KeyPairParams, restated without imports). */
 export type KeyPairSpecParams =
-  { type: 'rsa'; modulusBits: number } | { type: 'ec'; namedCurve: string } | { type: 'ed25519' };
+  | { type: 'rsa'; modulusBits: number }
+  | { type: 'ec'; namedCurve: string }
+  | { type: 'ed25519' }
+  | { type: 'ml-dsa'; level: 44 | 65 | 87 };
 
 export const KEY_USAGES = [
   'ENCRYPT_DECRYPT',
@@ -86,14 +89,14 @@ function hmac(bits: number): KeySpecInfo {
   };
 }
 
-// Node 20's crypto (OpenSSL 3.0) has no ML-DSA (FIPS 204); OpenSSL gained it in 3.5.
-export const ML_DSA_REASON = "Node's crypto (OpenSSL 3.0 in Node 20) has no ML-DSA (FIPS 204).";
-function mlDsa(): KeySpecInfo {
+// ML-DSA (FIPS 204): Node 20's crypto (OpenSSL 3.0) has none, so hsm/ml-dsa.ts uses
+// @noble/post-quantum. SIGN_VERIFY only (model, CreateKey KeyUsage).
+function mlDsa(level: 44 | 65 | 87): KeySpecInfo {
   return {
     kind: 'ML_DSA',
     algorithms: { SIGN_VERIFY: ['ML_DSA_SHAKE_256'] },
-    supported: false,
-    unsupportedReason: ML_DSA_REASON,
+    keyPair: { type: 'ml-dsa', level },
+    supported: true,
   };
 }
 
@@ -120,17 +123,16 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = {
     keyPair: { type: 'ec', namedCurve: 'secp256k1' },
     supported: true,
   },
-  // "ECC_NIST_EDWARDS25519 (ed25519) - signing and verification only". ED25519_PH_SHA_512 is
-  // listed as AWS lists it, but Sign/Verify refuse it (see SIGNING_ALGORITHMS).
+  // "ECC_NIST_EDWARDS25519 (ed25519) - signing and verification only".
   ECC_NIST_EDWARDS25519: {
     kind: 'ED25519',
     algorithms: { SIGN_VERIFY: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] },
     keyPair: { type: 'ed25519' },
     supported: true,
   },
-  ML_DSA_44: mlDsa(),
-  ML_DSA_65: mlDsa(),
-  ML_DSA_87: mlDsa(),
+  ML_DSA_44: mlDsa(44),
+  ML_DSA_65: mlDsa(65),
+  ML_DSA_87: mlDsa(87),
   // SM2 exists only in AWS China Regions, and Node's crypto cannot sign (SM2DSA with the
   // distinguishing ID) or encrypt (SM2PKE) with it.
   SM2: {

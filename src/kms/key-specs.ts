@@ -4,12 +4,7 @@
  * module adds what only the server needs: how each algorithm signs, encrypts and MACs.
  */
 import type { KeyPairParams, MacHash, SignatureScheme } from '../hsm/hsm.js';
-import {
-  KEY_SPECS,
-  ML_DSA_REASON,
-  type KeyPairSpecParams,
-  type KeySpecInfo,
-} from './key-spec-table.js';
+import { KEY_SPECS, type KeyPairSpecParams, type KeySpecInfo } from './key-spec-table.js';
 
 export {
   algorithmsFor,
@@ -27,19 +22,25 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const keyPairParamsMatch: Same<KeyPairSpecParams, KeyPairParams> = true;
 void keyPairParamsMatch;
 
-/** SigningAlgorithmSpec → how it signs. `digestLength` is what MessageType DIGEST must match. */
+/**
+ * SigningAlgorithmSpec → how it signs. `digestLength` is what MessageType DIGEST (or
+ * EXTERNAL_MU: the 64-byte μ) must match.
+ */
 export interface SigningAlgorithmInfo {
   scheme?: SignatureScheme;
   digestLength: number;
-  /** MessageTypes the algorithm accepts (Ed25519: RAW only; Ed25519ph: DIGEST only). */
+  /**
+   * MessageTypes the algorithm accepts (model, Sign MessageType): Ed25519 RAW only, Ed25519ph
+   * DIGEST only, ML-DSA RAW or EXTERNAL_MU.
+   */
   messageTypes: readonly string[];
   supported: boolean;
   unsupportedReason?: string;
 }
 
 function sig(
-  family: SignatureScheme['family'],
-  hash: SignatureScheme['hash'],
+  family: 'RSA_PSS' | 'RSA_PKCS1' | 'ECDSA',
+  hash: 'sha256' | 'sha384' | 'sha512',
   digestLength: number,
 ): SigningAlgorithmInfo {
   return {
@@ -67,19 +68,19 @@ export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithmInfo>> 
     messageTypes: ['RAW'],
     supported: true,
   },
-  // HashEdDSA (RFC 8032 Ed25519ph) needs OpenSSL >= 3.2; Node 20 ships 3.0 and its
-  // crypto.sign has no prehash/context option for Ed25519.
+  // HashEdDSA (RFC 8032 Ed25519ph, empty context). Node 20's OpenSSL 3.0 lacks it, so
+  // @noble/curves signs; the caller's 64-byte digest is prehashed again (AWS documents this).
   ED25519_PH_SHA_512: {
+    scheme: { family: 'ED25519_PH', hash: 'sha512' },
     digestLength: 64,
     messageTypes: ['DIGEST'],
-    supported: false,
-    unsupportedReason: "Ed25519ph (HashEdDSA) is not available in Node 20's crypto.",
+    supported: true,
   },
   ML_DSA_SHAKE_256: {
+    scheme: { family: 'ML_DSA', hash: 'shake256' },
     digestLength: 64,
     messageTypes: ['RAW', 'EXTERNAL_MU'],
-    supported: false,
-    unsupportedReason: ML_DSA_REASON,
+    supported: true,
   },
   SM2DSA: { digestLength: 32, messageTypes: ['RAW', 'DIGEST'], supported: false },
 };

@@ -36,6 +36,7 @@ import {
 } from './operations.js';
 import { CredentialSet } from './sigv4-auth.js';
 import { tlsOptions } from './tls-options.js';
+import { installMtlsGate, mtlsPolicy } from './mtls-refusal.js';
 import { KEY_ID_RE } from './key-file.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -93,6 +94,10 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  let clientPolicy = mtlsPolicy(config);
+  // A refused client certificate ends the handshake with a TLS alert (mtls-gate.ts); the
+  // subject check below stays as a second line.
+  if (clientPolicy !== undefined) installMtlsGate(server, () => clientPolicy, log, now);
   if (allowedSubjects !== undefined) {
     server.on('secureConnection', (sock: TLSSocket) => {
       const cn = sock.getPeerCertificate()?.subject?.CN;
@@ -253,6 +258,7 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       ctx.config = next;
       limiter.setRate(next.limits.maxRequestsPerSecond);
       server.setSecureContext(tlsOptions(next));
+      if (clientPolicy !== undefined) clientPolicy = mtlsPolicy(next) ?? clientPolicy;
     },
     async close() {
       untrack();

@@ -24,7 +24,7 @@ describe('shared key spec table', () => {
     assert.doesNotMatch(src, /require\(/);
   });
 
-  it('offers every spec and usage the server can create, including Ed25519 and key agreement', () => {
+  it('offers every spec and usage the server can create, including Ed25519, ML-DSA and key agreement', () => {
     const offered = new Set<string>();
     for (const usage of table.KEY_USAGES)
       for (const symmetric of [true, false])
@@ -41,7 +41,8 @@ describe('shared key spec table', () => {
     ]);
     assert.deepEqual(table.specsForUsage('ENCRYPT_DECRYPT', true), ['SYMMETRIC_DEFAULT']);
     assert.deepEqual(table.specsForUsage('SIGN_VERIFY', true), []);
-    assert.ok(!table.specsForUsage('SIGN_VERIFY', false).includes('ML_DSA_44'));
+    assert.ok(table.specsForUsage('SIGN_VERIFY', false).includes('ML_DSA_44'), 'ML-DSA is offered');
+    assert.ok(!table.specsForUsage('SIGN_VERIFY', false).includes('SM2'), 'SM2 is not');
   });
 
   it("has the model's alias name length and pattern, without the ':' AWS refuses", () => {

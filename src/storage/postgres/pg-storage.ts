@@ -229,7 +229,7 @@ export class PostgresStorage implements Storage {
         'key_rotation_settings',
         'key_rotations',
         'import_tokens',
-        'key_imports',
+        'key_import_materials',
         'key_last_usage',
         'custom_key_store_keys',
       ]) {
