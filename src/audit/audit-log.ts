@@ -250,7 +250,7 @@ export class AuditLog {
     });
   }
 
-  /** Stored events matching a query, oldest first (the admin API's QueryAudit). */
+  /** Stored events matching a query, oldest or newest first (the admin API's QueryAudit). */
   query(q: AuditQuery): Promise<AuditRow[]> {
     return this.repo.queryAudit(q);
   }

@@ -13,7 +13,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditInput, JsonObject } from './event.js';
-import { MAX_EVENT_NAME_BYTES, MAX_USER_AGENT_BYTES, truncateUtf8 } from './event-bounds.js';
+import {
+  MAX_ERROR_MESSAGE_BYTES,
+  MAX_EVENT_NAME_BYTES,
+  MAX_USER_AGENT_BYTES,
+  truncateUtf8,
+} from './event-bounds.js';
 
 export const AGGREGATE_WINDOW_MS = 60_000;
 export const MAX_BUCKETS = 1024;
@@ -25,7 +30,7 @@ export const OVERFLOW_EVENT_NAME = 'KeyholdUnauthenticatedRequests';
 
 interface Bucket {
   openedAt: number;
-  /** What the summary repeats of the first request (already bounded). */
+  /** What the summary repeats of the first request (bounded: at most a few KB per window). */
   template: AuditInput;
   firstEventId: string | undefined;
   firstTime: Date;
@@ -136,7 +141,11 @@ export class UnauthenticatedAggregator {
       input: undefined,
       output: undefined,
       keyArns: [],
-      ...(overflow ? { errorCode: undefined, errorMessage: undefined } : {}),
+      ...(overflow
+        ? { errorCode: undefined, errorMessage: undefined }
+        : input.errorMessage !== undefined
+          ? { errorMessage: truncateUtf8(input.errorMessage, MAX_ERROR_MESSAGE_BYTES) }
+          : {}),
     };
     const b: Bucket = {
       openedAt: this.now(),

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, DEFAULT_PORT, loadConfig } from '../config/config.js';
 import { RootKeyMismatchError } from '../hsm/domain-keys.js';
-import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { derivePurposeKey, openRootKey } from '../hsm/root-key.js';
+import { RootPassphraseError } from '../hsm/root-passphrase.js';
 import { startKeyhold } from '../server/app.js';
 import { openAuditDb } from '../storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../storage/sqlite/sqlite-audit.js';
@@ -19,6 +20,7 @@ import { registerAdminCommands } from './admin-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerAuthzCommands } from './authz-commands.js';
 import { openPostgresAudit } from './pg-audit-open.js';
+import { registerRootKeyCommands } from './root-key-command.js';
 import { registerXksProxyCommand } from './xks-proxy-command.js';
 
 const program = new Command();
@@ -116,6 +118,7 @@ program
 registerAuthzCommands(program);
 registerXksProxyCommand(program);
 registerAdminCommands(program);
+registerRootKeyCommands(program);
 
 registerAuditCommands(program, async (dataDir) => {
   const storageUrl = process.env.KEYHOLD_STORAGE_URL;
@@ -127,7 +130,7 @@ registerAuditCommands(program, async (dataDir) => {
     if (!existsSync(mainPath)) throw new ConfigError(`no keyhold audit log in ${dir}`);
     // A data dir whose audit.db is gone: verify reports it against the anchor.
   }
-  const root = loadRootKey({
+  const root = await openRootKey({
     dataDir: dir,
     passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
     create: false,
@@ -161,6 +164,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (
     err instanceof ConfigError ||
     err instanceof RootKeyMismatchError ||
+    err instanceof RootPassphraseError ||
     err instanceof AuditAnchorError
   )
     process.stderr.write(`keyhold: ${err.message}\n`);

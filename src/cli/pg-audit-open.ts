@@ -5,7 +5,8 @@
  * in KEYHOLD_NODE_ID, or the first chain.
  */
 import { ConfigError } from '../config/config.js';
-import { derivePurposeKey, loadRootKey } from '../hsm/root-key.js';
+import { derivePurposeKey, openRootKey } from '../hsm/root-key.js';
+import { pgWrapStore } from '../server/storage-select.js';
 import { PgAuditAnchors } from '../storage/postgres/pg-audit-anchors.js';
 import { PgAuditRepository } from '../storage/postgres/pg-audit.js';
 import { PostgresStorage } from '../storage/postgres/pg-storage.js';
@@ -14,13 +15,12 @@ import { resolve } from 'node:path';
 export async function openPostgresAudit(url: string, dataDir: string) {
   const pg = await PostgresStorage.open(url);
   try {
-    const passphrase = process.env.KEYHOLD_ROOT_PASSPHRASE;
-    const saltHex = await pg.getMeta('root_salt');
-    const salt =
-      passphrase !== undefined && passphrase !== '' && saltHex !== undefined
-        ? Buffer.from(saltHex, 'hex')
-        : undefined;
-    const root = loadRootKey({ dataDir: resolve(dataDir), passphrase, salt, create: false });
+    const root = await openRootKey({
+      dataDir: resolve(dataDir),
+      passphrase: process.env.KEYHOLD_ROOT_PASSPHRASE,
+      store: pgWrapStore(pg),
+      create: false,
+    });
     const auditKey = derivePurposeKey(root.key, 'audit-chain');
     root.key.zeroize();
     const anchors = new PgAuditAnchors(pg.db);

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { XKS_KEY_USAGES, type XksKeyUsage } from '../xks-proxy/backend.js';
 import { loadXksProxyConfig } from '../xks-proxy/config.js';
-import { KeyFile, KeyFileError } from '../xks-proxy/key-file.js';
+import { KEY_FILE_KDF, KeyFile, KeyFileError } from '../xks-proxy/key-file.js';
 import { openXksBackend } from '../xks-proxy/open-backend.js';
 import { startXksProxy } from '../xks-proxy/server.js';
 import { SoftwareBackend } from '../xks-proxy/software-backend.js';
@@ -102,6 +102,34 @@ export function registerXksProxyCommand(program: Command): void {
       process.stdout.write(`deleted key ${o.id}\n`);
     });
 
+  fileOpts(keys.command('upgrade'))
+    .description(
+      're-seal the keys under the current scrypt parameters (N=2^17), optionally under a new passphrase',
+    )
+    .option('--new-passphrase-file <path>', 'file holding the new passphrase (16+ characters)')
+    .action(async (o: { file: string; passphraseFile?: string; newPassphraseFile?: string }) => {
+      // The current passphrase may be of the old 8-character minimum: this is the way out.
+      const file = await KeyFile.open(o.file, passphrase(o.passphraseFile), {
+        legacyPassphrase: true,
+      }).catch((err: unknown) => {
+        throw err instanceof KeyFileError ? new ConfigError(err.message) : err;
+      });
+      try {
+        const next =
+          o.newPassphraseFile !== undefined
+            ? readFileSync(o.newPassphraseFile, 'utf8').trim()
+            : passphrase(o.passphraseFile);
+        await file.rekey(next, KEY_FILE_KDF);
+      } catch (err) {
+        if (err instanceof KeyFileError) throw new ConfigError(err.message);
+        throw err;
+      } finally {
+        file.close();
+      }
+      const k = KEY_FILE_KDF;
+      process.stdout.write(`re-sealed ${o.file} (scrypt N=${k.N}, r=${k.r}, p=${k.p})\n`);
+    });
+
   xks
     .command('credentials')
     .description('SigV4 credentials for the proxy')
@@ -154,6 +182,11 @@ async function serve(configFile: string | undefined): Promise<void> {
   } catch (err) {
     throw new ConfigError(
       `cannot open the ${config.backend.type} backend: ${(err as Error).message}`,
+    );
+  }
+  if (backend instanceof SoftwareBackend && backend.keyFile.weakKdf) {
+    process.stderr.write(
+      `warning: ${config.backend.type === 'software' ? config.backend.keyFile : 'the key file'} uses scrypt parameters below N=2^17; run keyhold xks-proxy keys upgrade --file …\n`,
     );
   }
   const proxy = await startXksProxy(config, { backend });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
+import { OPERATION_QUOTAS } from '../quota/quotas.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
 export interface Config {
@@ -36,8 +37,15 @@ export interface Config {
   quotas: boolean;
   /** Multiplies every request quota (KEYHOLD_QUOTA_SCALE); 1 = AWS's defaults. */
   quotaScale: number;
+  /** Per-operation rates replacing the defaults (KEYHOLD_QUOTA_RPS=`ListKeys=50,CreateKey=20`). */
+  quotaRps: Readonly<Record<string, number>>;
   /** PKCS#11 clusters for CloudHSM-type custom key stores (KEYHOLD_CLOUDHSM_CLUSTERS, JSON). */
   cloudHsmClusters: Readonly<Record<string, CloudHsmClusterConfig>>;
+  /**
+   * AES-GCM encryptions allowed per CloudHSM-type token key (random 96-bit IVs, SP 800-38D;
+   * KEYHOLD_GCM_INVOCATION_LIMIT, default 2^30, at most 2^32). docs/security.md, "Crypto bounds".
+   */
+  gcmInvocationLimit: number;
   /** Extra delay of custom key store connect/disconnect, ms (tests/demos observe CONNECTING). */
   customKeyStoreTransitionDelayMs: number;
   /** Serve Prometheus metrics at GET /metrics (KEYHOLD_METRICS=off hides them). */
@@ -132,12 +140,15 @@ export function loadConfig(
     seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
     quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
     quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
+    quotaRps: quotaRpsFrom(env.KEYHOLD_QUOTA_RPS),
     cloudHsmClusters: parseCloudHsmClusters(env.KEYHOLD_CLOUDHSM_CLUSTERS, fail),
     customKeyStoreTransitionDelayMs:
       intFrom(
         env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
         'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
       ) ?? 0,
+    gcmInvocationLimit:
+      intFrom(env.KEYHOLD_GCM_INVOCATION_LIMIT, 'KEYHOLD_GCM_INVOCATION_LIMIT') ?? 2 ** 30,
     metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
     replicaCreationMs:
       intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
@@ -193,6 +204,8 @@ function validate(cfg: Config): void {
     fail('KEYHOLD_ACCESS_KEY_ID must be 16-128 upper-case letters and digits');
   }
   if (cfg.domainKeyRotationHours < 1) fail('KEYHOLD_DOMAIN_KEY_ROTATION_HOURS must be at least 1');
+  if (cfg.gcmInvocationLimit < 1 || cfg.gcmInvocationLimit > 2 ** 32)
+    fail('KEYHOLD_GCM_INVOCATION_LIMIT must be from 1 to 4294967296 (2^32)');
   if (!(cfg.quotaScale > 0)) fail('KEYHOLD_QUOTA_SCALE must be a positive number');
   if (cfg.storageUrl !== undefined && !/^postgres(ql)?:\/\/./.test(cfg.storageUrl))
     fail('the storage URL must be postgres://… (leave it unset for SQLite)');
@@ -240,6 +253,23 @@ function numberFrom(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) fail(`${name} must be a number`);
   return n;
+}
+
+/** `Operation=rps,...`; each operation must have a quota and a positive rate. */
+function quotaRpsFrom(v: string | undefined): Readonly<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const item of (v ?? '').split(',').map((x) => x.trim())) {
+    if (item === '') continue;
+    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
+    const rps = Number(m?.[2]);
+    if (m === null || !(rps > 0) || !Number.isFinite(rps))
+      fail(`KEYHOLD_QUOTA_RPS: '${item}' is not Operation=requests-per-second`);
+    const op = m[1] as string;
+    if (!Object.hasOwn(OPERATION_QUOTAS, op))
+      fail(`KEYHOLD_QUOTA_RPS: ${op} is not a KMS operation with a request quota`);
+    out[op] = rps;
+  }
+  return Object.freeze(out);
 }
 
 function onOff(v: string | undefined, name: string): boolean | undefined {

@@ -8,6 +8,8 @@
  *  - RSASSA-PSS: EMSA-PSS-ENCODE (RFC 8017 §9.1.1, salt = hash length, MGF1 with the same
  *    hash) then the raw RSA private operation (RSA_NO_PADDING);
  *  - ECDSA: @noble/curves (audited) signs and verifies the digest; see below.
+ * Ed25519ph (HashEdDSA) is not in Node 20's crypto (OpenSSL 3.0): @noble/curves' ed25519ph.
+ * ML-DSA keys are not KeyObjects at all (ml-dsa.ts).
  * Signatures made either way are identical in form, and the tests cross-check them against
  * crypto.verify and `openssl`.
  */
@@ -25,11 +27,33 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
+import { ed25519ph } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { KeyPairParams, PlainKeyPair, SignatureScheme, SignInput } from './hsm.js';
+import {
+  generateMlDsaKeyPair,
+  mlDsaSign,
+  mlDsaVerify,
+  parseMlDsaSpki,
+  type MlDsaPrivateKey,
+} from './ml-dsa.js';
+
+/** A private key inside the HSM: a Node KeyObject, or an expanded ML-DSA key. */
+export type HsmPrivateKey = KeyObject | MlDsaPrivateKey;
+
+function isMlDsa(key: HsmPrivateKey): key is MlDsaPrivateKey {
+  return (key as Partial<MlDsaPrivateKey>).kind === 'ml-dsa';
+}
+
+/** The KeyObject of a non-ML-DSA private key (RSA decryption, ECDH). */
+export function keyObjectOf(key: HsmPrivateKey): KeyObject {
+  if (isMlDsa(key)) throw new Error('not a KeyObject key');
+  return key;
+}
 
 const HASH_LENGTH = { sha256: 32, sha384: 48, sha512: 64 } as const;
+type ShaHash = keyof typeof HASH_LENGTH;
 
 /** DER DigestInfo prefixes (RFC 8017 §9.2 note 1). */
 const DIGEST_INFO = {
@@ -59,6 +83,17 @@ export function generateKeyPairDer(params: KeyPairParams): Promise<PlainKeyPair>
       case 'ed25519':
         generateKeyPair('ed25519', enc, done);
         break;
+      case 'ml-dsa': {
+        const seed = randomBytes(32);
+        try {
+          resolve(generateMlDsaKeyPair(params.level, seed));
+        } catch (err) {
+          reject(err as Error);
+        } finally {
+          seed.fill(0);
+        }
+        break;
+      }
     }
   });
 }
@@ -79,13 +114,20 @@ export function publicKeyFromDer(der: Buffer): KeyObject {
 
 // ---------------------------------------------------------------- signing
 
-/** Sign with a private key: RAW (hash inside) or DIGEST (already hashed). */
+/** Sign with a private key: RAW (hash inside), DIGEST (already hashed) or EXTERNAL_MU (ML-DSA μ). */
 export function signWith(
-  key: KeyObject,
+  privateKey: HsmPrivateKey,
   message: Buffer,
   scheme: SignatureScheme,
   input: SignInput,
 ): Buffer {
+  if (scheme.family === 'ML_DSA') {
+    if (!isMlDsa(privateKey) || input === 'DIGEST') throw new Error('not an ML-DSA signature');
+    return mlDsaSign(privateKey.level, privateKey.secretKey, message, input);
+  }
+  const key = keyObjectOf(privateKey);
+  if (input === 'EXTERNAL_MU') throw new Error('EXTERNAL_MU is for ML-DSA only');
+  if (scheme.family === 'ED25519_PH') return ed25519phSign(key, message);
   if (input === 'RAW') {
     if (scheme.family === 'ED25519') return sign(null, message, key);
     return sign(scheme.hash, message, { key, ...rsaOptions(scheme), dsaEncoding: 'der' });
@@ -108,6 +150,22 @@ export function signWith(
   }
 }
 
+/** Verify with a DER SPKI public key (ML-DSA or any key Node parses). Malformed → not valid. */
+export function verifyWithSpki(
+  publicKeyDer: Buffer,
+  message: Buffer,
+  signature: Buffer,
+  scheme: SignatureScheme,
+  input: SignInput,
+): boolean {
+  if (scheme.family === 'ML_DSA') {
+    const pub = parseMlDsaSpki(publicKeyDer);
+    if (pub === undefined || input === 'DIGEST') return false;
+    return mlDsaVerify(pub.level, pub.publicKey, message, signature, input);
+  }
+  return verifyWith(publicKeyFromDer(publicKeyDer), message, signature, scheme, input);
+}
+
 /** Verify with a public key. Any malformed input is simply "not valid". */
 export function verifyWith(
   key: KeyObject,
@@ -117,6 +175,8 @@ export function verifyWith(
   input: SignInput,
 ): boolean {
   try {
+    if (scheme.family === 'ML_DSA' || input === 'EXTERNAL_MU') return false;
+    if (scheme.family === 'ED25519_PH') return ed25519phVerify(key, message, signature);
     if (input === 'RAW') {
       if (scheme.family === 'ED25519') return verify(null, message, key, signature);
       return verify(
@@ -128,6 +188,9 @@ export function verifyWith(
     }
     switch (scheme.family) {
       case 'RSA_PKCS1': {
+        // As OpenSSL's RSA_verify: a signature is exactly k bytes (publicDecrypt would take a
+        // shorter one with the same integer value, e.g. one whose leading zero byte was cut).
+        if (signature.length !== Math.ceil(modulusBits(key) / 8)) return false;
         const got = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
         const want = Buffer.concat([DIGEST_INFO[scheme.hash], message]);
         return got.length === want.length && timingSafeEqual(got, want);
@@ -182,7 +245,7 @@ function mgf1(seed: Buffer, length: number, hash: string): Buffer {
   return Buffer.concat(out).subarray(0, length);
 }
 
-function emsaPssEncode(mHash: Buffer, hash: SignatureScheme['hash'], emBits: number): Buffer {
+function emsaPssEncode(mHash: Buffer, hash: ShaHash, emBits: number): Buffer {
   const hLen = HASH_LENGTH[hash];
   const sLen = hLen;
   const emLen = Math.ceil(emBits / 8);
@@ -198,12 +261,7 @@ function emsaPssEncode(mHash: Buffer, hash: SignatureScheme['hash'], emBits: num
   return Buffer.concat([db, h, Buffer.from([0xbc])]);
 }
 
-function emsaPssVerify(
-  mHash: Buffer,
-  m: Buffer,
-  hash: SignatureScheme['hash'],
-  emBits: number,
-): boolean {
+function emsaPssVerify(mHash: Buffer, m: Buffer, hash: ShaHash, emBits: number): boolean {
   const hLen = HASH_LENGTH[hash];
   const sLen = hLen;
   const emLen = Math.ceil(emBits / 8);
@@ -267,6 +325,28 @@ function ecdsaVerifyDigest(key: KeyObject, digest: Buffer, signature: Buffer): b
   ]);
   // OpenSSL (RAW signing) does not normalize s, so high-s signatures are valid here too.
   return curve.verify(signature, digest, point, { prehash: false, format: 'der', lowS: false });
+}
+
+// ---------------------------------------------------------------- Ed25519ph (RFC 8032 §5.1)
+
+/**
+ * HashEdDSA with SHA-512 and the empty context. PH(M) = SHA-512(M) happens inside, also for
+ * MessageType DIGEST: AWS documents that it still applies the FIPS 186-5 §7.8.1 step 1
+ * prehash to the caller's 64-byte digest.
+ */
+function ed25519phSign(key: KeyObject, message: Buffer): Buffer {
+  const seed = Buffer.from(key.export({ format: 'jwk' }).d ?? '', 'base64url');
+  try {
+    return Buffer.from(ed25519ph.sign(message, seed));
+  } finally {
+    seed.fill(0);
+  }
+}
+
+function ed25519phVerify(key: KeyObject, message: Buffer, signature: Buffer): boolean {
+  if (key.asymmetricKeyType !== 'ed25519' || signature.length !== 64) return false;
+  const point = Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url');
+  return ed25519ph.verify(signature, message, point);
 }
 
 // ---------------------------------------------------------------- RSAES-OAEP (public half)

@@ -40,6 +40,7 @@ export class DomainKeyring {
 
   /** Re-read domain keys from storage (another node may have rotated). */
   async reload(): Promise<void> {
+    const before = new Set(this.#keys.keys());
     const records = await this.#repo.listDomainKeys();
     const next = new Map<string, SecretBytes>();
     let active: { id: string; createdAt: Date } | undefined;
@@ -47,8 +48,17 @@ export class DomainKeyring {
       next.set(r.id, this.#keys.get(r.id) ?? this.#unwrap(r));
       if (r.active) active = { id: r.id, createdAt: r.createdAt };
     }
+    for (const [id, key] of this.#keys) {
+      if (next.has(id)) continue;
+      // Rotated here while the list was read: keep it (it is in storage by now).
+      if (!before.has(id)) next.set(id, key);
+      // Dropped by another node: nothing refers to it any more; do not leave it in memory.
+      else key.zeroize();
+    }
+    const rotatedMeanwhile =
+      this.#active !== undefined && !before.has(this.#active.id) ? this.#active : undefined;
     this.#keys = next;
-    this.#active = active;
+    this.#active = rotatedMeanwhile ?? active;
   }
 
   #unwrap(r: DomainKeyRecord): SecretBytes {
@@ -96,6 +106,25 @@ export class DomainKeyring {
     this.#keys.get(id)?.zeroize();
     this.#keys.delete(id);
   }
+}
+
+/**
+ * Check a root key's wrap key against the stored domain keys without loading a keyring
+ * (offline tools); returns how many were checked, RootKeyMismatchError when one fails.
+ */
+export async function verifyDomainKeys(
+  repo: DomainKeyRepository,
+  wrapKey: SecretBytes,
+): Promise<number> {
+  const records = await repo.listDomainKeys();
+  for (const r of records) {
+    try {
+      openGcm(wrapKey.bytes, r.wrapped, aadFor(r.id)).fill(0);
+    } catch {
+      throw new RootKeyMismatchError();
+    }
+  }
+  return records.length;
 }
 
 function aadFor(id: string): Buffer {

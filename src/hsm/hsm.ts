@@ -25,9 +25,12 @@ export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
   keyId: string;
 }
 
-/** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters). */
+/** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters; ML-DSA: noble). */
 export type KeyPairParams =
-  { type: 'rsa'; modulusBits: number } | { type: 'ec'; namedCurve: string } | { type: 'ed25519' };
+  | { type: 'rsa'; modulusBits: number }
+  | { type: 'ec'; namedCurve: string }
+  | { type: 'ed25519' }
+  | { type: 'ml-dsa'; level: 44 | 65 | 87 };
 
 /** A KMS key's asymmetric key pair: the PKCS#8 private key sealed as an EKT, the public key in clear. */
 export interface WrappedKeyPair extends WrappedBackingKey {
@@ -43,14 +46,22 @@ export interface PlainKeyPair {
   publicKey: Buffer;
 }
 
-/** A signature scheme: family and hash (RSA-PSS salt = hash length, MGF1 with the same hash). */
-export interface SignatureScheme {
-  family: 'RSA_PSS' | 'RSA_PKCS1' | 'ECDSA' | 'ED25519';
-  hash: 'sha256' | 'sha384' | 'sha512';
-}
+/**
+ * A signature scheme: family and hash (RSA-PSS salt = hash length, MGF1 with the same hash).
+ * ED25519_PH is HashEdDSA (RFC 8032 Ed25519ph: SHA-512 prehash, empty context); ML_DSA is
+ * FIPS 204 ML-DSA with the empty context (its hash is SHAKE256).
+ */
+export type SignatureScheme =
+  | { family: 'RSA_PSS' | 'RSA_PKCS1' | 'ECDSA'; hash: 'sha256' | 'sha384' | 'sha512' }
+  | { family: 'ED25519' | 'ED25519_PH'; hash: 'sha512' }
+  | { family: 'ML_DSA'; hash: 'shake256' };
 
-/** RAW: the HSM hashes the message; DIGEST: the message is already the hash. */
-export type SignInput = 'RAW' | 'DIGEST';
+/**
+ * RAW: the HSM hashes the message; DIGEST: the message is already the hash (Ed25519ph still
+ * applies its SHA-512 prehash to it, as AWS documents); EXTERNAL_MU: the message is ML-DSA's
+ * 64-byte μ (FIPS 204 §6.2).
+ */
+export type SignInput = 'RAW' | 'DIGEST' | 'EXTERNAL_MU';
 
 export type MacHash = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 

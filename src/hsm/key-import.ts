@@ -21,6 +21,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { promisify } from 'node:util';
+import { mlDsaPkcs8, mlDsaPublicKeyFromSeed, parseMlDsaPkcs8 } from './ml-dsa.js';
 import { kmsError } from '../protocol/errors.js';
 import type { KeyPairParams } from './hsm.js';
 
@@ -128,6 +129,7 @@ export function checkImportedMaterial(
     }
     return { material };
   }
+  if (expected.params.type === 'ml-dsa') return checkMlDsaMaterial(material, expected.params.level);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
@@ -150,6 +152,34 @@ export function checkImportedMaterial(
     // The public half of a private KeyObject is exported from its public KeyObject.
     publicKey: createPublicKey(key).export({ format: 'der', type: 'spki' }),
   };
+}
+
+/** ML-DSA material: PKCS #8 seed (or consistent "both") form of the key's parameter set. */
+function checkMlDsaMaterial(
+  material: Buffer,
+  level: 44 | 65 | 87,
+): { material: Buffer; publicKey: Buffer } {
+  let parsed: ReturnType<typeof parseMlDsaPkcs8>;
+  try {
+    parsed = parseMlDsaPkcs8(material);
+  } catch {
+    parsed = undefined;
+  } finally {
+    material.fill(0);
+  }
+  if (parsed === undefined) {
+    return incorrect('The key material must be a DER-encoded PKCS #8 ML-DSA private key (seed).');
+  }
+  try {
+    if (parsed.level !== level)
+      incorrect('The private key does not match the key spec of the KMS key.');
+    return {
+      material: mlDsaPkcs8(level, parsed.seed),
+      publicKey: mlDsaPublicKeyFromSeed(level, parsed.seed),
+    };
+  } finally {
+    parsed.seed.fill(0);
+  }
 }
 
 /**

@@ -17,7 +17,6 @@ import {
   diffieHellman,
   privateDecrypt,
   timingSafeEqual,
-  type KeyObject,
 } from 'node:crypto';
 import { invalidCiphertext, kmsError } from '../protocol/errors.js';
 import { openGcm, sealGcm } from './aead.js';
@@ -30,7 +29,14 @@ import {
 } from './ciphertext-blob.js';
 import type { DomainKeyring } from './domain-keys.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
-import { generateKeyPairDer, publicKeyFromDer, signWith } from './asymmetric.js';
+import {
+  generateKeyPairDer,
+  keyObjectOf,
+  publicKeyFromDer,
+  signWith,
+  type HsmPrivateKey,
+} from './asymmetric.js';
+import { disposeMlDsaKey, mlDsaPrivateKey, parseMlDsaPkcs8 } from './ml-dsa.js';
 import type {
   BackingKeyHandle,
   EktBinding,
@@ -68,10 +74,13 @@ export class SoftwareHsm implements Hsm {
   readonly #sealKey: SecretBytes;
   readonly #random = new RandomPool();
   readonly #hbkCache = new Map<string, { hbk: Buffer; expires: number; binding: string }>();
-  /** Parsed private keys, like the HBK cache (KeyObjects live in OpenSSL memory). */
+  /**
+   * Parsed private keys, like the HBK cache (KeyObjects live in OpenSSL memory; expanded
+   * ML-DSA keys are zeroed when evicted).
+   */
   readonly #privateKeyCache = new Map<
     string,
-    { key: KeyObject; expires: number; binding: string }
+    { key: HsmPrivateKey; expires: number; binding: string }
   >();
 
   constructor(ring: DomainKeyring, sealKey: SecretBytes) {
@@ -181,7 +190,7 @@ export class SoftwareHsm implements Hsm {
     try {
       return privateDecrypt(
         {
-          key: this.#privateKey(key),
+          key: keyObjectOf(this.#privateKey(key)),
           padding: constants.RSA_PKCS1_OAEP_PADDING,
           oaepHash: hash,
         },
@@ -194,7 +203,7 @@ export class SoftwareHsm implements Hsm {
 
   deriveSharedSecret(key: BackingKeyHandle, peerPublicKey: Buffer): Buffer {
     return diffieHellman({
-      privateKey: this.#privateKey(key),
+      privateKey: keyObjectOf(this.#privateKey(key)),
       publicKey: publicKeyFromDer(peerPublicKey),
     });
   }
@@ -252,23 +261,29 @@ export class SoftwareHsm implements Hsm {
   }
 
   /** The private key of a key pair, parsed once per EKT and cached like HBKs. */
-  #privateKey(key: BackingKeyHandle): KeyObject {
+  #privateKey(key: BackingKeyHandle): HsmPrivateKey {
     const id = key.ekt.toString('base64');
     const now = Date.now();
     const binding = `${key.keyArn}/${key.versionId}`;
     const hit = this.#privateKeyCache.get(id);
     if (hit !== undefined && hit.expires > now && hit.binding === binding) return hit.key;
     const der = this.#unwrap(key, key);
-    let parsed: KeyObject;
+    let parsed: HsmPrivateKey;
     try {
-      parsed = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      const mlDsa = parseMlDsaPkcs8(der);
+      if (mlDsa === undefined) {
+        parsed = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      } else {
+        parsed = mlDsaPrivateKey(mlDsa.level, mlDsa.seed);
+        mlDsa.seed.fill(0);
+      }
     } finally {
       der.fill(0);
     }
-    this.#privateKeyCache.delete(id);
+    this.#forgetPrivateKey(id);
     if (this.#privateKeyCache.size >= HBK_CACHE_MAX) {
       const oldest = this.#privateKeyCache.keys().next();
-      if (oldest.done !== true) this.#privateKeyCache.delete(oldest.value);
+      if (oldest.done !== true) this.#forgetPrivateKey(oldest.value);
     }
     this.#privateKeyCache.set(id, { key: parsed, expires: now + HBK_CACHE_TTL_MS, binding });
     return parsed;
@@ -309,6 +324,12 @@ export class SoftwareHsm implements Hsm {
     return hbk;
   }
 
+  #forgetPrivateKey(id: string): void {
+    const key = this.#privateKeyCache.get(id)?.key;
+    if (key !== undefined && 'kind' in key) disposeMlDsaKey(key);
+    this.#privateKeyCache.delete(id);
+  }
+
   #evict(id: string): void {
     this.#hbkCache.get(id)?.hbk.fill(0);
     this.#hbkCache.delete(id);
@@ -317,7 +338,7 @@ export class SoftwareHsm implements Hsm {
   /** Zero and forget every cached HBK (shutdown). */
   clearCache(): void {
     for (const id of [...this.#hbkCache.keys()]) this.#evict(id);
-    this.#privateKeyCache.clear();
+    for (const id of [...this.#privateKeyCache.keys()]) this.#forgetPrivateKey(id);
   }
 
   #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {

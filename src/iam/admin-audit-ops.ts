@@ -55,13 +55,28 @@ function limitOf(i: Input): number {
   return v;
 }
 
-function afterSeqOf(i: Input): number {
+/**
+ * The cursor: the last seq returned. Oldest first it is the bare number (as it always was);
+ * newest first it reads `older-<seq>`, so a token cannot be replayed in the other order.
+ */
+function cursorOf(i: Input, newestFirst: boolean): number | undefined {
   const t = optString(i, 'NextToken');
-  if (t === undefined) return 0;
-  const n = Number(t);
-  if (!/^\d+$/.test(t) || !Number.isSafeInteger(n))
+  if (t === undefined) return undefined;
+  const m = (newestFirst ? /^older-(\d+)$/ : /^(\d+)$/).exec(t);
+  const n = Number(m?.[1]);
+  if (m === null || !Number.isSafeInteger(n))
     throw iamError('ValidationError', 'NextToken is not valid');
   return n;
+}
+
+const tokenOf = (seq: number, newestFirst: boolean) => (newestFirst ? `older-${seq}` : String(seq));
+
+/** `Order`: OldestFirst (the default, chain order) or NewestFirst (the console's view). */
+function newestFirstOf(i: Input): boolean {
+  const v = optString(i, 'Order') ?? 'OldestFirst';
+  if (v !== 'OldestFirst' && v !== 'NewestFirst')
+    throw iamError('ValidationError', 'Order must be OldestFirst or NewestFirst');
+  return v === 'NewestFirst';
 }
 
 function stringMap(i: Input, name: string): Record<string, string> | undefined {
@@ -87,38 +102,51 @@ function accountOf(row: AuditRow): string | undefined {
 }
 
 export const AUDIT_AUTHZ_OPS: Readonly<Record<string, AdminOp>> = {
-  /** Events (oldest first) by key ARN, principal ARN, event name and time; paged by NextToken. */
+  /**
+   * Events by key ARN, principal ARN, event name and time, oldest first or (Order
+   * NewestFirst) newest first; paged by NextToken in the same order.
+   */
   QueryAudit: {
     readOnly: true,
     account: callerAccount,
     run: async (_ids, i, c, env) => {
       const account = callerAccount(i, c);
       const limit = limitOf(i);
+      const newestFirst = newestFirstOf(i);
       const filter = {
         keyArn: optString(i, 'KeyArn'),
         principalArn: optString(i, 'PrincipalArn'),
         eventName: optString(i, 'EventName'),
         from: optTime(i, 'StartTime'),
         to: optTime(i, 'EndTime'),
+        newestFirst,
       };
       const events: unknown[] = [];
-      let afterSeq = afterSeqOf(i);
+      let cursor = cursorOf(i, newestFirst);
       let more = true;
       // The log holds every account's events: keep only the caller's, page by page.
       while (events.length < limit && more) {
-        const rows = await env.deps.audit.query({ ...filter, afterSeq, limit: PAGE });
+        const rows = await env.deps.audit.query({
+          ...filter,
+          ...(newestFirst ? { beforeSeq: cursor } : { afterSeq: cursor ?? 0 }),
+          limit: PAGE,
+        });
         more = rows.length === PAGE;
-        for (const row of rows) {
-          afterSeq = row.seq;
+        for (const [n, row] of rows.entries()) {
+          cursor = row.seq;
           if (accountOf(row) !== account) continue;
           events.push(JSON.parse(row.body));
           if (events.length === limit) {
-            more = true;
+            // More may follow: rows left in this batch, or a full batch (more beyond it).
+            more ||= n < rows.length - 1;
             break;
           }
         }
       }
-      return { Events: events, ...(more ? { NextToken: String(afterSeq) } : {}) };
+      return {
+        Events: events,
+        ...(more && cursor !== undefined ? { NextToken: tokenOf(cursor, newestFirst) } : {}),
+      };
     },
   },
   /** Walk the hash chain up to the current head: `keyhold audit verify` on the live node. */

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { GcmInvocationBudget } from '../hsm/gcm-budget.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Clock } from '../kms/context.js';
 import type { Storage } from '../storage/repository.js';
@@ -22,7 +23,12 @@ export function setupCustomKeyStores(
     transitionDelayMs: config.customKeyStoreTransitionDelayMs,
     logger,
   });
-  service.register(new CloudHsmConnector(config.cloudHsmClusters));
+  // Token keys encrypt with random IVs: count their invocations in storage (crypto bound).
+  const gcm = new GcmInvocationBudget(
+    { reserve: (id, n) => storage.customKeyStores.reserveGcmInvocations(id, n) },
+    { limit: config.gcmInvocationLimit },
+  );
+  service.register(new CloudHsmConnector(config.cloudHsmClusters, gcm));
   service.register(
     new XksConnector({
       hsm,

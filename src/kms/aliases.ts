@@ -2,6 +2,7 @@
 import { kmsError } from '../protocol/errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
 import { aliasArn, parseKeyIdentifier } from './arn.js';
+import { ALIAS_NAME } from './key-spec-table.js';
 import { authorizeAlias, authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
 
@@ -10,14 +11,14 @@ export const MAX_ALIASES_PER_KEY = 50;
 /** Throws the AWS errors for names refused beyond the model's length and pattern. */
 export function checkAliasName(name: string): void {
   /* Precondition: an alias name starts with alias/ (AWS answers ValidationException). */
-  if (!name.startsWith('alias/') || name.length === 'alias/'.length) {
+  if (!name.startsWith(ALIAS_NAME.prefix) || name.length === ALIAS_NAME.prefix.length) {
     throw kmsError(
       'ValidationException',
       'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html',
     );
   }
   /* Precondition: alias/aws/ is reserved for AWS managed keys. */
-  if (name.startsWith('alias/aws/')) {
+  if (name.startsWith(ALIAS_NAME.reservedPrefix)) {
     throw kmsError(
       'InvalidAliasNameException',
       `${name} is not a valid alias name: the prefix alias/aws/ is reserved for AWS managed keys.`,
@@ -25,7 +26,7 @@ export function checkAliasName(name: string): void {
   }
   /* Precondition: only letters, digits, / _ and - follow alias/ (the model's pattern also
      admits ':', which AWS refuses with this message). */
-  if (name.includes(':')) {
+  if (!ALIAS_NAME.pattern.test(name)) {
     throw kmsError('ValidationException', `${name} contains invalid characters for an alias`);
   }
 }

@@ -4,7 +4,7 @@
  * encryption/decryption for Encrypt, Decrypt and ReEncrypt.
  */
 import type { EncryptionAlgorithmSpec } from '@aws-sdk/client-kms';
-import type { BackingKeyHandle } from '../hsm/hsm.js';
+import type { BackingKeyHandle, SignInput } from '../hsm/hsm.js';
 import { encryptOaep, publicKeyFromDer } from '../hsm/asymmetric.js';
 import type { EncryptionContext } from '../hsm/encryption-context.js';
 import { kmsError } from '../protocol/errors.js';
@@ -68,7 +68,19 @@ export function signingAlgorithm(
   if (messageType === 'DIGEST' && message.length !== info.digestLength) {
     throw kmsError('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
   }
+  // Model (Sign MessageType): "the length of the Message value must be 64 bytes".
+  if (messageType === 'EXTERNAL_MU' && message.length !== info.digestLength) {
+    throw kmsError(
+      'ValidationException',
+      `External mu must be ${info.digestLength} bytes for algorithm ${algorithm}.`,
+    );
+  }
   return { ...info, scheme: info.scheme };
+}
+
+/** The HSM's SignInput for a MessageType that signingAlgorithm() accepted. */
+export function signInput(messageType: string): SignInput {
+  return messageType === 'DIGEST' || messageType === 'EXTERNAL_MU' ? messageType : 'RAW';
 }
 
 export interface KeyMaterial {

@@ -8,16 +8,21 @@
  *   only sealed) and an opaque import token: single use, bound to the key, valid 24 hours.
  * - ImportKeyMaterial unwraps the material inside the HSM and stores it as a key version
  *   whose id is the key material id (an HMAC of key id + material under the hierarchy), so a
- *   re-import is accepted only for the same material (IncorrectKeyMaterialException) and
- *   old ciphertexts, which name the version, decrypt again after a re-import.
- * - DeleteImportedKeyMaterial and expiry delete the EKTs and put the key in PendingImport.
+ *   re-import (EXISTING_KEY_MATERIAL) is accepted only for material already associated with
+ *   the key (IncorrectKeyMaterialException) and old ciphertexts, which name the version,
+ *   decrypt again after a re-import.
+ * - Symmetric keys also take NEW_KEY_MATERIAL after the first import: it waits in
+ *   PENDING_ROTATION until RotateKeyOnDemand makes it current; older materials keep
+ *   decrypting.
+ * - DeleteImportedKeyMaterial and expiry delete one material's EKT; losing a permanently
+ *   associated material puts the key in PendingImport.
  */
 import { createHash } from 'node:crypto';
 import { hasKeyMaterialId } from './key-metadata.js';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { ImportedMaterialKind } from '../hsm/key-import.js';
 import { kmsError } from '../protocol/errors.js';
-import type { ExpirationModel } from '../storage/import-repository.js';
+import type { ExpirationModel, ImportedMaterialRecord } from '../storage/import-repository.js';
 import type { KeyRecord, KeyState, Storage } from '../storage/repository.js';
 import { ConcurrentUpdateError } from '../storage/repository.js';
 import { authorizeKey } from './authorize.js';
@@ -81,20 +86,39 @@ export function importTokenId(token: Uint8Array): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Whether the key can hold several imported materials (AWS: symmetric encryption keys). */
+export function rotatesImportedMaterial(key: KeyRecord): boolean {
+  return key.keySpec === 'SYMMETRIC_DEFAULT';
+}
+
 /**
- * Delete a key's imported material: its EKTs go (ciphertexts fail until the same material is
- * re-imported) and the key is PendingImport, except that a PendingDeletion key stays so.
- * Retries once when the key changed concurrently.
+ * Delete one imported material: its EKT goes at once. Material pending rotation is simply
+ * forgotten (it was never used, and the key's state does not change). Permanently associated
+ * material (current or not) stays listed as PENDING_IMPORT and the key becomes PendingImport,
+ * as AWS does ("if you delete any of them ... the key state becomes PendingImport"); a
+ * PendingDeletion key stays so. Its ciphertexts decrypt again once the same material is
+ * re-imported. Retries when the key changed concurrently.
  */
-export async function deleteMaterial(storage: Storage, key: KeyRecord): Promise<KeyRecord> {
+export async function deleteMaterial(
+  storage: Storage,
+  key: KeyRecord,
+  material: ImportedMaterialRecord,
+): Promise<KeyRecord> {
   let current = key;
   for (let attempt = 0; ; attempt++) {
     const next: KeyState =
-      current.keyState === 'PendingDeletion' || current.keyState === 'PendingReplicaDeletion'
+      material.pendingRotation ||
+      current.keyState === 'PendingDeletion' ||
+      current.keyState === 'PendingReplicaDeletion'
         ? current.keyState
         : 'PendingImport';
     try {
-      return await storage.imports.deleteImportedMaterial(current, next);
+      return await storage.imports.deleteImportedMaterial({
+        key: current,
+        materialId: material.materialId,
+        keyState: next,
+        forget: material.pendingRotation,
+      });
     } catch (err) {
       if (!(err instanceof ConcurrentUpdateError) || attempt > 2) throw err;
       const fresh = await storage.getKey(key.region, key.keyId);
@@ -105,26 +129,30 @@ export async function deleteMaterial(storage: Storage, key: KeyRecord): Promise<
 }
 
 /**
- * KeyMetadata members of an EXTERNAL key from its import state: ExpirationModel and ValidTo
- * while material is present; after DeleteImportedKeyMaterial (or expiry) AWS keeps showing
- * the deleted material's CurrentKeyMaterialId (symmetric encryption keys only, as always).
+ * KeyMetadata members of an EXTERNAL key from its current material: ExpirationModel and
+ * ValidTo while it is imported. After DeleteImportedKeyMaterial (or expiry) AWS keeps showing
+ * the deleted material's CurrentKeyMaterialId (symmetric encryption keys only, as always);
+ * keyhold keeps the current version for that, and a key whose material was deleted before
+ * keyhold kept it (no current version) shows its material's id from the import record.
  */
 export async function importMetadata(
   storage: Storage,
   key: KeyRecord,
 ): Promise<Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo' | 'CurrentKeyMaterialId'>> {
   if (key.origin !== 'EXTERNAL') return {};
-  const state = await storage.imports.getImportState(key.region, key.keyId);
-  if (state === undefined) return {};
-  if (state.imported !== true || state.expirationModel === undefined) {
-    return key.currentVersionId === undefined && hasKeyMaterialId(key)
-      ? { CurrentKeyMaterialId: state.materialId }
+  const materials = await storage.imports.listImportedMaterials(key.region, key.keyId);
+  if (key.currentVersionId === undefined) {
+    const first = materials.find((x) => !x.pendingRotation);
+    return first !== undefined && hasKeyMaterialId(key)
+      ? { CurrentKeyMaterialId: first.materialId }
       : {};
   }
+  const m = materials.find((x) => x.materialId === key.currentVersionId);
+  if (m?.imported !== true || m.expirationModel === undefined) return {};
   const md: Pick<KeyMetadata, 'ExpirationModel' | 'ValidTo'> = {
-    ExpirationModel: state.expirationModel,
+    ExpirationModel: m.expirationModel,
   };
-  if (state.validTo !== undefined) md.ValidTo = state.validTo;
+  if (m.validTo !== undefined) md.ValidTo = m.validTo;
   return md;
 }
 
@@ -136,8 +164,9 @@ export interface ImportJobDeps {
 const BATCH = 500;
 
 /**
- * The expiry job: imported material whose ValidTo has passed is deleted (the key goes to
- * PendingImport), and expired import tokens are dropped. Returns how many keys expired.
+ * The expiry job: imported material whose ValidTo has passed is deleted (deleteMaterial:
+ * permanently associated material puts the key in PendingImport), and expired import tokens
+ * are dropped. Returns how many materials expired.
  */
 export async function expireImportedMaterial(deps: ImportJobDeps): Promise<number> {
   const now = deps.clock.now();
@@ -145,10 +174,10 @@ export async function expireImportedMaterial(deps: ImportJobDeps): Promise<numbe
   let expired = 0;
   for (;;) {
     const due = await deps.storage.imports.listExpiredImports(now, BATCH);
-    for (const s of due) {
-      const key = await deps.storage.getKey(s.region, s.keyId);
+    for (const m of due) {
+      const key = await deps.storage.getKey(m.region, m.keyId);
       if (key === undefined) continue;
-      await deleteMaterial(deps.storage, key);
+      await deleteMaterial(deps.storage, key, m);
       expired++;
     }
     if (due.length < BATCH) return expired;

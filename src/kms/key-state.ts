@@ -170,7 +170,9 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
   // Not in Part B: RotateKeyOnDemand makes new key material, so it follows EnableKeyRotation;
   // ListKeyRotations only reads history, so it follows GetKeyRotationStatus but for
   // PendingImport (AWS lists imported key material of EXTERNAL keys).
-  RotateKeyOnDemand: ROTATION,
+  // A PendingImport key (EXTERNAL, symmetric) rotates on demand once its material is back
+  // (AWS answers "… is pending import.").
+  RotateKeyOnDemand: { ...ROTATION, PendingImport: pendingImport },
   ListKeyRotations: { ...ALWAYS, Unavailable: customKeyStore },
   // Multi-Region keys (Part B; [14] creating, [15] updating). Unavailable is N/A (no custom
   // key store key is multi-Region).

@@ -1,6 +1,7 @@
 /**
- * Typed KMS errors, mapped to the wire in exactly one place (protocol/http.ts).
- * Every error keyhold returns is a KmsError whose `code` is the AWS `__type`.
+ * Typed KMS errors, mapped to the wire in exactly one place (handle-request.ts errorBody).
+ * Every error keyhold returns is a KmsError whose `code` is the AWS `__type`; an empty
+ * message means AWS sends none, and the body then has no `message` member.
  */
 
 /** Status codes per error name. Real KMS answers 400 for client faults (reference 01 §2). */

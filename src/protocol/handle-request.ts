@@ -92,6 +92,10 @@ export async function handleKmsRequest(
     deps.services.usage?.record(outcome.operation, ctx?.keyArns ?? [], now, eventId, requestId);
   }
   for (const b of ctx?.sensitive ?? []) b.fill(0);
+  // The request's own secret bytes: the decoded Plaintext (Encrypt) and the raw body.
+  const plaintext = outcome.input?.Plaintext;
+  if (plaintext instanceof Uint8Array) plaintext.fill(0);
+  body.fill(0);
   observeKmsRequest(
     isOperationName(outcome.operation) ? outcome.operation : 'unknown',
     (performance.now() - started) / 1000,
@@ -171,7 +175,11 @@ function quotasOf(deps: RequestHandlerDeps): RequestQuotas | null {
   if (q === undefined) {
     const clock = deps.services.clock;
     q = deps.config.quotas
-      ? new RequestQuotas({ scale: deps.config.quotaScale, now: () => clock.now().getTime() })
+      ? new RequestQuotas({
+          scale: deps.config.quotaScale,
+          rps: deps.config.quotaRps,
+          now: () => clock.now().getTime(),
+        })
       : null;
     limiters.set(deps, q);
   }

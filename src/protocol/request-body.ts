@@ -13,6 +13,14 @@ export function bodyTooLarge(max = MAX_BODY_BYTES): KmsError {
   return kmsError('RequestEntityTooLargeException', `Request body must be at most ${max} bytes.`);
 }
 
+/** The client went away before its body was complete. */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before the request body was complete');
+    this.name = 'RequestAbortedError';
+  }
+}
+
 /** True when the request declares a body over the limit (Content-Length). */
 export function declaresTooLarge(req: IncomingMessage, max = MAX_BODY_BYTES): boolean {
   const length = req.headers['content-length'];
@@ -45,5 +53,9 @@ export function readBody(req: IncomingMessage, max = MAX_BODY_BYTES): Promise<Bu
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
     );
     req.on('error', reject);
+    // A client gone mid-body (or cut off by the request timeout): nothing left to answer.
+    req.once('close', () => {
+      if (!req.complete) reject(new RequestAbortedError());
+    });
   });
 }

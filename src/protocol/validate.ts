@@ -16,7 +16,8 @@
  * - Paths: camelCase member names joined by `.`; list items `tags.1.member.tagKey` (1-based);
  *   map values of structure type `<map>.<key>.<member>`.
  * - Sensitive shapes (e.g. Plaintext) print `Value at 'plaintext' ...` (observed from real KMS):
- *   the value is never echoed. Missing members print `Value null at ...`.
+ *   the value is never echoed, not even as null when missing. Other missing members print
+ *   `Value null at ...`.
  * - Blob values print like Java's ByteBuffer, as KMS does:
  *   `Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'`.
  * - Numbers/booleans print as `'5000'`/`'true'`; lists as Java `[a, b]`, maps as `{k=v}`;
@@ -480,6 +481,8 @@ interface MemberSpec {
   seg: string;
   node: Node;
   required: boolean;
+  /** AWS hides a sensitive member's value even when it is missing: `Value at 'plaintext'`. */
+  sensitive: boolean;
 }
 
 function buildStructure(shape: ModelShape): Node {
@@ -491,6 +494,7 @@ function buildStructure(shape: ModelShape): Node {
       seg: lowerFirst(name),
       node: compile(target),
       required: required.has(name),
+      sensitive: shapeOf(target).sensitive === true,
     });
   }
   const count = members.length;
@@ -504,7 +508,8 @@ function buildStructure(shape: ModelShape): Node {
       const m = members[i]!;
       const raw = obj[m.name];
       if (raw === undefined || raw === null) {
-        if (m.required) pushError(null, childPrefix + m.seg, 'Member must not be null');
+        if (m.required)
+          pushError(m.sensitive ? undefined : null, childPrefix + m.seg, 'Member must not be null');
         continue;
       }
       out[m.name] = m.node.parse(raw, childPrefix, m.seg);

@@ -178,6 +178,11 @@ function bySigningAlgorithm(alg: unknown): Quota | undefined {
 export interface QuotaOptions {
   /** Multiplies every rate (and so every burst); 1 = AWS's defaults. */
   scale?: number;
+  /**
+   * Requests per second by operation name, replacing that operation's quota (unscaled; an
+   * operation of a shared quota sets the shared quota) — as a quota increase would in AWS.
+   */
+  rps?: Readonly<Record<string, number>>;
   /** Milliseconds on the server's clock. */
   now: () => number;
 }
@@ -201,11 +206,19 @@ export class RequestQuotas {
   readonly #buckets = new Map<string, Bucket>();
   readonly #scale: number;
   readonly #now: () => number;
+  /** Quota name → configured rate (QuotaOptions.rps). */
+  readonly #rps = new Map<string, number>();
 
   constructor(opts: QuotaOptions) {
     this.#scale = opts.scale ?? 1;
     if (!(this.#scale > 0)) throw new RangeError('quota scale must be a positive number');
     this.#now = opts.now;
+    for (const [op, rps] of Object.entries(opts.rps ?? {})) {
+      const q = (OPERATION_QUOTAS as Record<string, Quota | undefined>)[op];
+      if (q === undefined) throw new RangeError(`no request quota for operation ${op}`);
+      if (!(rps > 0)) throw new RangeError(`the quota of ${op} must be a positive number`);
+      this.#rps.set(q.quota, rps);
+    }
   }
 
   /**
@@ -216,7 +229,9 @@ export class RequestQuotas {
     const key = `${accountId}/${region}/${quota.quota}`;
     let b = this.#buckets.get(key);
     if (b === undefined) {
-      const rps = (quota.quota === SYMMETRIC ? symmetricRps(region) : quota.rps) * this.#scale;
+      const rps =
+        this.#rps.get(quota.quota) ??
+        (quota.quota === SYMMETRIC ? symmetricRps(region) : quota.rps) * this.#scale;
       const capacity = Math.max(1, rps);
       b = { tokens: capacity, last: now, perMs: rps / 1000, capacity };
       this.#buckets.set(key, b);

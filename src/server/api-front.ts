@@ -17,7 +17,12 @@ import {
   type RequestHandlerDeps,
 } from '../protocol/handle-request.js';
 import { headerValue } from '../protocol/http-message.js';
-import { bodyTooLarge, declaresTooLarge, readBody } from '../protocol/request-body.js';
+import {
+  bodyTooLarge,
+  declaresTooLarge,
+  readBody,
+  RequestAbortedError,
+} from '../protocol/request-body.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { closeAfterAnswer } from './edge.js';
 
@@ -49,6 +54,8 @@ export async function handleApiRequest(
     const body = await readBody(req);
     await dispatch(body);
   } catch (err) {
+    // A request that ended badly (aborted, timed out) has no one left to answer.
+    if (err instanceof RequestAbortedError || req.destroyed) return;
     refuse(res, toKmsError(err), deps.logger);
   }
 }

@@ -3,7 +3,6 @@
  * audit → HTTP. `startKeyhold` returns a handle whose `close()` finishes in-flight
  * requests, flushes the audit log and closes storage.
  */
-import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -29,6 +28,7 @@ import { handleApiRequest } from './api-front.js';
 import type { RequestHandlerDeps } from '../protocol/handle-request.js';
 import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
+import { ensurePrivateDataDir, octal } from './data-dir.js';
 import { serveHealth } from './health.js';
 import { openNodeStorage, withDomainKeyReload, type NodeStorage } from './storage-select.js';
 
@@ -68,7 +68,12 @@ export async function startKeyhold(
 ): Promise<KeyholdNode> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? pino({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const dir = ensurePrivateDataDir(config.dataDir);
+  if (dir.tightenedFrom !== undefined)
+    logger.warn(
+      { dataDir: config.dataDir },
+      `data directory was ${octal(dir.tightenedFrom)}; tightened to 0700`,
+    );
   const node = await openNodeStorage(config);
   let ringRef: DomainKeyring | undefined;
   const storage =
@@ -85,6 +90,11 @@ export async function startKeyhold(
       DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
     );
     ringRef = ring;
+    if (root.upgrade !== undefined) {
+      // The root key just unwrapped the domain keys: safe to re-wrap it under stronger scrypt.
+      const kdf = await root.upgrade();
+      logger.info({ kdf }, 'root key passphrase wrapping upgraded');
+    }
     // Another node rotated the domain key: load it before it is needed.
     node.onInvalidate((m) => {
       if (m.kind === 'domain-keys' || m.kind === 'all')
@@ -160,7 +170,7 @@ export async function startKeyhold(
     const server = createGuardedServer(config.http, (req, res, expectsContinue) => {
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (isConsoleRequest(req)) {
-        void serveConsole(req, res);
+        void serveConsole(req, res, undefined, { regions: config.regions });
         return;
       }
       void handleApiRequest(deps, identities, req, res, expectsContinue);

@@ -94,10 +94,19 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** Answer one console request from the asset directory (default: dist/console). */
+/** What the console may know before signing in: the Regions this server answers in. */
+export interface ConsoleInfo {
+  regions: readonly string[];
+}
+
+/** `/console/regions.json`: the console's Region selector (public, like an endpoint list). */
+export const REGIONS_PATH = `${CONSOLE_PATH}/regions.json`;
+
 export async function serveConsole(
   req: IncomingMessage,
   res: ServerResponse,
   root: string = CONSOLE_ROOT,
+  info: ConsoleInfo = { regions: [] },
 ): Promise<void> {
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -108,6 +117,17 @@ export async function serveConsole(
     if (url.pathname === CONSOLE_PATH) {
       res.writeHead(301, { ...SECURITY_HEADERS, Location: `${CONSOLE_PATH}/${url.search}` });
       res.end();
+      return;
+    }
+    if (url.pathname === REGIONS_PATH) {
+      const body = JSON.stringify({ Regions: info.regions });
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-cache',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     // URL parsing resolves `%2e%2e` segments: what is left must still be under /console/.

@@ -5,12 +5,13 @@
  * key's passphrase salt is shared, cross-node cache invalidation, job leases, and the
  * readiness checks.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
-import { loadRootKey, type LoadedRootKey } from '../hsm/root-key.js';
+import { loadRootKey, openRootKey, type LoadedRootKey } from '../hsm/root-key.js';
+import type { RootWrapStore } from '../hsm/root-passphrase.js';
 import { DEFAULT_KEY_CACHE, withKeyCache } from '../storage/key-cache.js';
 import type { AuditAnchorStore } from '../audit/anchor.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
@@ -79,7 +80,7 @@ function openSqlite(config: Readonly<Config>): NodeStorage {
     kind: 'sqlite',
     nodeId: 'local',
     storage,
-    loadRootKey: async (passphrase) => loadRootKey({ dataDir: config.dataDir, passphrase }),
+    loadRootKey: (passphrase) => openRootKey({ dataDir: config.dataDir, passphrase }),
     openAudit: () => new ThreadedAuditRepository(join(config.dataDir, 'audit.db')),
     auditAnchors: new SqliteAuditAnchors(inner.db),
     bootstrap: (fn) => fn(),
@@ -125,9 +126,8 @@ async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
     storage,
     async loadRootKey(passphrase) {
       if (passphrase !== undefined && passphrase !== '') {
-        // Every node must derive the same root key from the same passphrase: one salt, in storage.
-        const salt = await pg.getOrCreateMeta('root_salt', randomBytes(32).toString('hex'));
-        return loadRootKey({ dataDir: config.dataDir, passphrase, salt: Buffer.from(salt, 'hex') });
+        // Every node must open the same root key from the same passphrase: its wrapping is in storage.
+        return openRootKey({ dataDir: config.dataDir, passphrase, store: pgWrapStore(pg) });
       }
       // A key file: generated only for a new store; later nodes must be given the same file.
       const fresh = (await pg.listDomainKeys()).length === 0;
@@ -185,6 +185,18 @@ async function openPostgres(config: Readonly<Config>): Promise<NodeStorage> {
       await listener.close();
       await pg.close();
     },
+  };
+}
+
+/** The root key's passphrase wrapping in kms_meta (legacy deployments: the bare salt). */
+export function pgWrapStore(pg: PostgresStorage): RootWrapStore {
+  return {
+    where: 'kms_meta root_key_wrapped',
+    readWrapped: () => pg.getMeta('root_key_wrapped'),
+    createWrapped: (value) => pg.getOrCreateMeta('root_key_wrapped', value),
+    replaceWrapped: (value) => pg.setMeta('root_key_wrapped', value),
+    readLegacySalt: () => pg.getMeta('root_salt'),
+    removeLegacySalt: () => pg.deleteMeta('root_salt'),
   };
 }
 

@@ -44,4 +44,11 @@ export interface CustomKeyStoreRepository {
   /** Keys still in the store (CustomKeyStoreHasCMKsException). */
   countKeysInStore(region: string, customKeyStoreId: string): Promise<number>;
   deleteKeyBinding(region: string, keyId: string): Promise<void>;
+
+  /**
+   * AES-GCM invocations under a token key (crypto bound, hsm/gcm-budget.ts): atomically add
+   * `n` to the counter named `counterId` (0 when new) and return the new total. Kept in
+   * kms_meta as `gcm_invocations/<counterId>`.
+   */
+  reserveGcmInvocations(counterId: string, n: number): Promise<number>;
 }

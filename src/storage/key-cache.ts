@@ -114,8 +114,13 @@ export function withKeyCache(inner: Storage, opts: KeyCacheOptions = DEFAULT_KEY
     },
   });
 
-  // Import and deletion of imported material change a key's versions and current version.
-  const importing = new Set(['completeImport', 'deleteImportedMaterial']);
+  // Import, deletion of and rotation to imported material change a key's versions and current
+  // version.
+  const importing = new Set([
+    'completeImport',
+    'deleteImportedMaterial',
+    'rotateToImportedMaterial',
+  ]);
   const imports = new Proxy(inner.imports, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);

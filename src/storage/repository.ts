@@ -232,6 +232,10 @@ export interface AuditQuery {
   from?: string | undefined;
   to?: string | undefined;
   afterSeq?: number | undefined;
+  /** Only rows with a smaller seq (paging newest first). */
+  beforeSeq?: number | undefined;
+  /** Newest (highest seq) first instead of oldest first. */
+  newestFirst?: boolean | undefined;
   limit: number;
 }
 
@@ -241,6 +245,7 @@ export interface AuditRepository {
   getAuditHead(): Promise<AuditHead | undefined>;
   /** Rows in seq order starting after `afterSeq` (for verify: all of them, paged). */
   readAudit(afterSeq: number, limit: number): Promise<AuditRow[]>;
+  /** Matching rows in seq order (descending when `newestFirst`), at most `limit`. */
   queryAudit(query: AuditQuery): Promise<AuditRow[]>;
 }
 

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../config/config.js';
+import { DEFAULT_GCM_INVOCATION_LIMIT } from '../hsm/gcm-budget.js';
 import type { AuthorizationPolicy } from './authorization.js';
 import { parseAuthorization } from './authorization.js';
 
@@ -19,10 +20,15 @@ export interface XksCredential {
   createdAt?: Date;
 }
 
+/**
+ * `invocationCounterFile`: where the AES-GCM invocation counters of the backend's keys are
+ * kept (see invocationCounterPath for the default).
+ */
 export type BackendConfig =
-  | { type: 'software'; keyFile: string; passphrase: string }
+  | { type: 'software'; keyFile: string; passphrase: string; invocationCounterFile?: string }
   | {
       type: 'pkcs11';
+      invocationCounterFile?: string;
       module: string;
       tokenLabel: string;
       pin: string;
@@ -56,6 +62,12 @@ export interface XksProxyConfig {
     backendTimeoutMs: number;
     /** Requests per second over all API paths (token bucket, burst = rate); 0 = no limit. */
     maxRequestsPerSecond: number;
+    /**
+     * Encryptions per external key (random 96-bit IVs, NIST SP 800-38D bound 2^32); past it
+     * Encrypt answers InvalidStateException and Decrypt keeps working. Optional in configs
+     * built in code; default DEFAULT_GCM_INVOCATION_LIMIT (2^30).
+     */
+    gcmInvocationsPerKey?: number;
   };
 }
 
@@ -174,6 +186,9 @@ export function loadXksProxyConfig(
       maxRequestsPerSecond:
         int(limits.maxRequestsPerSecond, 'limits.maxRequestsPerSecond') ??
         XKS_DEFAULTS.limits.maxRequestsPerSecond,
+      gcmInvocationsPerKey:
+        int(limits.gcmInvocationsPerKey, 'limits.gcmInvocationsPerKey') ??
+        DEFAULT_GCM_INVOCATION_LIMIT,
     },
   };
   validateXksProxyConfig(cfg);
@@ -217,6 +232,9 @@ export function validateXksProxyConfig(cfg: XksProxyConfig): void {
   if (!(cfg.limits.backendTimeoutMs > 0)) fail('limits.backendTimeoutMs must be positive');
   if (!(cfg.limits.maxRequestsPerSecond >= 0))
     fail('limits.maxRequestsPerSecond must be 0 (off) or more');
+  const gcm = cfg.limits.gcmInvocationsPerKey;
+  if (gcm !== undefined && (!Number.isInteger(gcm) || gcm < 1 || gcm > 2 ** 32))
+    fail('limits.gcmInvocationsPerKey must be from 1 to 4294967296 (2^32)');
   if (cfg.limits.maxPlaintextBytes < 4300 || cfg.limits.maxAadBytes < 8192) {
     fail('limits below the spec minimums (plaintext 4300 bytes, AAD 8192 bytes)');
   }
@@ -274,7 +292,7 @@ function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => strin
     const passphrase =
       envSecret(env, 'KEYHOLD_XKS_KEY_FILE_PASSPHRASE') ??
       secret(b, 'passphrase', 'backend', env, path);
-    return { type, keyFile: path(keyFile), passphrase };
+    return { type, keyFile: path(keyFile), passphrase, ...counterFile(b, path) };
   }
   if (type === 'pkcs11') {
     const module = env.KEYHOLD_XKS_PKCS11_MODULE || str(b.module, 'backend.module');
@@ -292,9 +310,29 @@ function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => strin
       pin,
       ...(disabledKeys !== undefined ? { disabledKeys } : {}),
       ...(maxSessions !== undefined ? { maxSessions } : {}),
+      // Default: next to the config file.
+      invocationCounterFile: path(
+        str(b.invocationCounterFile, 'backend.invocationCounterFile') ?? 'xks-gcm-invocations.json',
+      ),
     };
   }
   return fail(`backend.type must be 'software' or 'pkcs11', not '${type}'`);
+}
+
+function counterFile(b: Json, path: (p: string) => string): { invocationCounterFile?: string } {
+  const f = str(b.invocationCounterFile, 'backend.invocationCounterFile');
+  return f === undefined ? {} : { invocationCounterFile: path(f) };
+}
+
+/**
+ * The counter file of a backend: configured, else `<keyFile>.invocations.json` next to the
+ * software key file; for PKCS#11 the config file's `xks-gcm-invocations.json` (set by the
+ * loader), else that name in the working directory.
+ */
+export function invocationCounterPath(b: BackendConfig): string {
+  if (b.invocationCounterFile !== undefined) return b.invocationCounterFile;
+  if (b.type === 'software') return `${b.keyFile}.invocations.json`;
+  return resolve('xks-gcm-invocations.json');
 }
 
 /** `name` inline, `nameFile` (a path) or `nameEnv` (a variable name). */

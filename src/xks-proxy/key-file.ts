@@ -18,6 +18,7 @@ import {
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ConfigError } from '../config/config.js';
+import { checkScryptParams } from '../hsm/root-passphrase.js';
 import { SecretBytes } from '../hsm/secret-bytes.js';
 import { XKS_KEY_USAGES, type XksKeyStatus, type XksKeyUsage } from './backend.js';
 
@@ -31,7 +32,17 @@ const scrypt = promisify(scryptCb) as (
 const FORMAT = 'keyhold-xks-keys';
 /** Spec: externalKeyId ≤ 128 chars of `A-Z a-z 0-9 - . _`. */
 export const KEY_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
-const DEFAULT_KDF = { N: 32768, r: 8, p: 1 };
+/** scrypt for new files and `keys upgrade` (as the root passphrase: 128 MiB, ~0.4 s). */
+export const KEY_FILE_KDF: Readonly<KdfParams> = { N: 2 ** 17, r: 8, p: 1 };
+/** Characters (code points) of a passphrase; files made before this rule needed 8. */
+export const MIN_KEY_FILE_PASSPHRASE_LENGTH = 16;
+const LEGACY_MIN_PASSPHRASE_LENGTH = 8;
+
+export interface KdfParams {
+  N: number;
+  r: number;
+  p: number;
+}
 
 export interface KeyEntry {
   id: string;
@@ -78,7 +89,7 @@ export class KeyFile {
   static async create(
     path: string,
     passphrase: string,
-    kdf: { N: number; r: number; p: number } = DEFAULT_KDF,
+    kdf: KdfParams = KEY_FILE_KDF,
   ): Promise<KeyFile> {
     checkPassphrase(passphrase);
     const body: FileBody = {
@@ -93,9 +104,17 @@ export class KeyFile {
     return file;
   }
 
-  /** Open and authenticate a key file; a wrong passphrase or any edit fails here. */
-  static async open(path: string, passphrase: string): Promise<KeyFile> {
-    checkPassphrase(passphrase);
+  /**
+   * Open and authenticate a key file; a wrong passphrase or any edit fails here.
+   * `legacyPassphrase` admits a passphrase of the old 8-character minimum (only to re-key).
+   */
+  static async open(
+    path: string,
+    passphrase: string,
+    opts: { legacyPassphrase?: boolean } = {},
+  ): Promise<KeyFile> {
+    if (opts.legacyPassphrase === true) checkPassphrase(passphrase, LEGACY_MIN_PASSPHRASE_LENGTH);
+    else checkPassphrase(passphrase, MIN_KEY_FILE_PASSPHRASE_LENGTH, true);
     let raw: unknown;
     try {
       raw = JSON.parse(await readFile(path, 'utf8'));
@@ -103,6 +122,11 @@ export class KeyFile {
       throw new KeyFileError(`cannot read key file ${path}: ${(err as Error).message}`);
     }
     const { mac, ...body } = parseBody(raw);
+    try {
+      checkScryptParams(body.kdf, path);
+    } catch (err) {
+      throw new KeyFileError((err as Error).message);
+    }
     const [seal, macKey] = await deriveKeys(passphrase, body.kdf);
     const file = new KeyFile(path, body, seal, macKey);
     const want = file.#mac();
@@ -116,6 +140,37 @@ export class KeyFile {
     }
     for (const k of body.keys) file.#keys.set(k.id, file.#unseal(k));
     return file;
+  }
+
+  /** The stored scrypt parameters are below KEY_FILE_KDF (`keys upgrade` re-keys the file). */
+  get weakKdf(): boolean {
+    const k = this.#body.kdf;
+    return k.N * k.r * k.p < KEY_FILE_KDF.N * KEY_FILE_KDF.r * KEY_FILE_KDF.p;
+  }
+
+  /**
+   * Re-seal every key under `passphrase` (the current one or a new one), a new salt and
+   * `kdf`, and rewrite the file atomically. The key material does not change.
+   */
+  async rekey(passphrase: string, kdf: KdfParams = KEY_FILE_KDF): Promise<void> {
+    checkPassphrase(passphrase);
+    const next: FileBody['kdf'] = {
+      name: 'scrypt',
+      salt: randomBytes(16).toString('base64'),
+      ...kdf,
+    };
+    const [seal, mac] = await deriveKeys(passphrase, next);
+    const oldSeal = this.#sealKey;
+    const oldMac = this.#macKey;
+    this.#sealKey = seal;
+    this.#macKey = mac;
+    this.#body.kdf = next;
+    for (const k of this.#body.keys) {
+      k.sealed = this.#seal(k.id, (this.#keys.get(k.id) as SecretBytes).bytes);
+    }
+    oldSeal.zeroize();
+    oldMac.zeroize();
+    await this.#write('w');
   }
 
   list(): KeyEntry[] {
@@ -256,8 +311,15 @@ async function deriveKeys(
   return keys;
 }
 
-function checkPassphrase(p: string): void {
-  if (p.length < 8) throw new KeyFileError('the key file passphrase must be at least 8 characters');
+function checkPassphrase(p: string, min = MIN_KEY_FILE_PASSPHRASE_LENGTH, opening = false): void {
+  if ([...p].length < min) {
+    // Opening: the file may predate the 16-character rule; say how to move it on.
+    throw new KeyFileError(
+      opening
+        ? `the key file passphrase must be at least ${min} characters (re-key an older file: keyhold xks-proxy keys upgrade --new-passphrase-file …)`
+        : `the key file passphrase must be at least ${min} characters`,
+    );
+  }
 }
 
 function checkUsage(usage: readonly string[]): XksKeyUsage[] {

@@ -4,6 +4,7 @@
  * Unknown request fields are ignored (spec Appendix B: KMS may add fields).
  */
 import { isAuthorized, type AuthorizationPolicy, type XksKeyOperation } from './authorization.js';
+import { GcmLimitReachedError, type GcmInvocationBudget } from '../hsm/gcm-budget.js';
 import { AuthTagError, type XksBackend, type XksKeyMetadata } from './backend.js';
 import type { XksProxyConfig } from './config.js';
 import { xksError } from './errors.js';
@@ -14,6 +15,8 @@ export type XksOperation = XksKeyOperation | 'GetHealthStatus';
 
 export interface OperationContext {
   backend: XksBackend;
+  /** Counts encryptions per external key (random-IV GCM bound); absent = not counted. */
+  gcm?: GcmInvocationBudget | undefined;
   config: Pick<XksProxyConfig, 'health' | 'limits'>;
   authorization: AuthorizationPolicy | undefined;
 }
@@ -110,6 +113,20 @@ async function getKeyMetadata(
   return lookUp(ctx, keyId);
 }
 
+/** One more random-IV encryption under the key; past the limit the key only decrypts. */
+async function countEncryption(ctx: OperationContext, keyId: string): Promise<void> {
+  if (ctx.gcm === undefined) return;
+  try {
+    await ctx.gcm.take(keyId);
+  } catch (err) {
+    if (!(err instanceof GcmLimitReachedError)) throw backendFailure(err);
+    throw xksError(
+      'InvalidStateException',
+      `The external key has reached its AES-GCM invocation limit (${ctx.gcm.limit} encryptions); it can still decrypt`,
+    );
+  }
+}
+
 async function encrypt(
   ctx: OperationContext,
   keyId: string,
@@ -133,6 +150,7 @@ async function encrypt(
   // DECRYPT; the official test client expects InvalidKeyUsageException for an
   // encrypt-only key here.
   if (cdiv !== undefined) usable(meta, 'DECRYPT');
+  await countEncryption(ctx, keyId);
 
   const ctm = CIPHERTEXT_METADATA_V1;
   const fullAad = hsmAad(aad, ctm);

@@ -17,7 +17,9 @@ import { registry } from '../metrics/registry.js';
 import type { AuthorizationPolicy } from './authorization.js';
 import type { XksBackend } from './backend.js';
 import type { XksCredential, XksProxyConfig } from './config.js';
-import { validateXksProxyConfig } from './config.js';
+import { invocationCounterPath, validateXksProxyConfig } from './config.js';
+import { DEFAULT_GCM_INVOCATION_LIMIT, GcmInvocationBudget } from '../hsm/gcm-budget.js';
+import { InvocationCounterFile } from './invocation-counter-file.js';
 import { errorBody, XksError, xksError } from './errors.js';
 import {
   trackCredentials,
@@ -34,6 +36,7 @@ import {
 } from './operations.js';
 import { CredentialSet } from './sigv4-auth.js';
 import { tlsOptions } from './tls-options.js';
+import { installMtlsGate, mtlsPolicy } from './mtls-refusal.js';
 import { KEY_ID_RE } from './key-file.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -71,6 +74,11 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
   const untrack = trackCredentials(credentials);
   const ctx: OperationContext = {
     backend: opts.backend,
+    // Random-IV AES-GCM under long-lived keys: count encryptions per key, durably.
+    gcm: new GcmInvocationBudget(
+      await InvocationCounterFile.open(invocationCounterPath(config.backend)),
+      { limit: config.limits.gcmInvocationsPerKey ?? DEFAULT_GCM_INVOCATION_LIMIT },
+    ),
     config,
     authorization: config.authorization,
   };
@@ -86,6 +94,10 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  let clientPolicy = mtlsPolicy(config);
+  // A refused client certificate ends the handshake with a TLS alert (mtls-gate.ts); the
+  // subject check below stays as a second line.
+  if (clientPolicy !== undefined) installMtlsGate(server, () => clientPolicy, log, now);
   if (allowedSubjects !== undefined) {
     server.on('secureConnection', (sock: TLSSocket) => {
       const cn = sock.getPeerCertificate()?.subject?.CN;
@@ -246,6 +258,7 @@ export async function startXksProxy(config: XksProxyConfig, opts: StartOptions):
       ctx.config = next;
       limiter.setRate(next.limits.maxRequestsPerSecond);
       server.setSecureContext(tlsOptions(next));
+      if (clientPolicy !== undefined) clientPolicy = mtlsPolicy(next) ?? clientPolicy;
     },
     async close() {
       untrack();

@@ -4,6 +4,7 @@
  * TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 / TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2).
  * The proxy offers exactly those and nothing else.
  */
+import { constants } from 'node:crypto';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { XksProxyConfig } from './config.js';
 
@@ -33,6 +34,9 @@ export function tlsOptions(
           ca: cfg.mtls.ca,
           requestCert: true,
           rejectUnauthorized: true,
+          // The handshake gate (mtls-gate.ts) judges the certificate of the first handshake;
+          // a TLS 1.2 renegotiation (encrypted) could present another one unseen.
+          secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
         }
       : {}),
   };

@@ -91,3 +91,13 @@ export function recordTargets(page: Page): string[] {
   });
   return targets;
 }
+
+/**
+ * Start things side by side; once all have settled, hand each started one to `keep` (so
+ * after() can close it) and only then throw the first failure, so a before() hook that
+ * fails halfway leaves nothing running.
+ */
+export async function startAll(starts: (() => Promise<void>)[]): Promise<void> {
+  const results = await Promise.allSettled(starts.map((f) => f()));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}

@@ -9,7 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateCustomKeyStoreCommand, DescribeCustomKeyStoresCommand } from '@aws-sdk/client-kms';
+import {
+  ConnectCustomKeyStoreCommand,
+  CreateCustomKeyStoreCommand,
+  DescribeCustomKeyStoresCommand,
+  DescribeKeyCommand,
+  DisconnectCustomKeyStoreCommand,
+} from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createSoftHsmToken, softHsmAvailable } from '../helpers/softhsm.js';
 import { launchBrowser, newPage, screenshot, signIn, type TestBrowser } from './browser.js';
@@ -119,6 +125,36 @@ describe('console: custom key stores', { skip, timeout: 180_000 }, () => {
     await bad.getByRole('button', { name: 'Disconnect' }).click();
     await bad.locator('.badge[data-state="DISCONNECTED"]').waitFor({ timeout: 30_000 });
     assert.equal((await stateOf(ids['console-bad'] as string))?.ConnectionErrorCode, undefined);
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('creates a key in a connected CloudHSM-type store from the wizard', async () => {
+    const id = ids['console-good'] as string;
+    await server.client.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
+    for (let i = 0; i < 100 && (await stateOf(id))?.ConnectionState !== 'CONNECTED'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const page = await newPage(browser);
+    await signIn(page, server.url);
+    await page.goto(`${server.url}/console/create`);
+    await page.getByText('Advanced options').click();
+    await page.getByLabel('AWS CloudHSM key store').check();
+    // Only connected stores can be chosen (the failed one is disconnected).
+    assert.ok(await page.getByRole('radio', { name: /console-bad/ }).isDisabled());
+    await page.getByRole('radio', { name: /console-good/ }).check();
+    await page.getByLabel('Alias').fill('in-the-hsm');
+    for (let step = 2; step <= 5; step++) {
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByRole('heading', { name: new RegExp(`Step ${step} of 5`) }).waitFor();
+    }
+    assert.match(await page.getByTestId('review-origin').innerText(), new RegExp(id));
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.waitForURL(/\/console\/keys\/[0-9a-f-]{36}\?created=1$/);
+    const d = await server.client.send(new DescribeKeyCommand({ KeyId: 'alias/in-the-hsm' }));
+    assert.equal(d.KeyMetadata?.Origin, 'AWS_CLOUDHSM');
+    assert.equal(d.KeyMetadata?.CustomKeyStoreId, id);
+    await page.getByRole('tab', { name: 'Cryptographic configuration' }).click();
+    assert.match(await page.locator('.tabpanel').innerText(), /AWS_CLOUDHSM/);
+    await server.client.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId: id }));
     assert.deepEqual(page.errors, []);
   });
 });

@@ -163,7 +163,9 @@ describe('console: keys', { timeout: 240_000 }, () => {
     const other = await server.client.send(new CreateKeyCommand({ Description: 'other key' }));
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
     const row = page.locator(`tr[data-key-id="${keyId}"]`);
-    await row.waitFor();
+    // Rows appear from ListKeys at once; details and tags fill in as they arrive.
+    await row.locator('td[data-tags="ok"]').waitFor();
+    await row.locator('.badge').waitFor();
     assert.match(await row.innerText(), new RegExp(alias));
     assert.match(await row.innerText(), /team=payments/);
     assert.equal(await row.locator('.badge').getAttribute('data-state'), 'Enabled');
@@ -255,10 +257,10 @@ describe('console: keys', { timeout: 240_000 }, () => {
     await page.goto(`${server.url}/console/create`);
     await page.getByLabel('Alias').fill('aws/reserved');
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Aliases beginning with aws/ are reserved').waitFor();
+    await page.getByText('Aliases beginning with alias/aws/ are reserved').waitFor();
     await page.getByLabel('Alias').fill('has spaces');
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Enter an alias').waitFor();
+    await page.getByText('An alias name may use letters, digits').waitFor();
     assert.ok(await page.getByRole('heading', { name: /Step 1 of 5/ }).isVisible());
     assert.ok(!targets.includes('TrentService.CreateKey'));
   });
@@ -374,6 +376,13 @@ describe('console: keys', { timeout: 240_000 }, () => {
     const badge = page.locator('#state-h .badge');
     assert.equal(await badge.getAttribute('data-state'), 'Enabled');
     await page.getByRole('button', { name: 'Disable key' }).click();
+    // Confirmed first: cancelling changes nothing.
+    const dialog = page.getByRole('dialog', { name: 'Disable key?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await stateOf(keyId), 'Enabled');
+    await page.getByRole('button', { name: 'Disable key' }).click();
+    await dialog.getByRole('button', { name: 'Disable key' }).click();
     await page.locator('#state-h .badge[data-state="Disabled"]').waitFor();
     assert.equal(await stateOf(keyId), 'Disabled');
     await screenshot(page, 'key-disabled');
@@ -390,9 +399,14 @@ describe('console: keys', { timeout: 240_000 }, () => {
     assert.ok(await page.getByRole('button', { name: 'Schedule key deletion' }).isDisabled());
     await page.getByLabel('Waiting period (days, 7–30)').fill('7');
     await page.getByRole('button', { name: 'Schedule key deletion' }).click();
-    // A second, explicit confirmation before anything is sent.
+    // A second, explicit confirmation before anything is sent; Escape cancels it.
+    const dialog = page.getByRole('dialog', { name: 'Schedule key deletion?' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
     assert.equal(await stateOf(keyId), 'Enabled');
-    await page.getByRole('button', { name: 'Confirm: delete this key after 7 days' }).click();
+    await page.getByRole('button', { name: 'Schedule key deletion' }).click();
+    await dialog.getByRole('button', { name: 'Schedule deletion after 7 days' }).click();
     await page.locator('#state-h .badge[data-state="PendingDeletion"]').waitFor();
     const d = await server.client.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(d.KeyMetadata?.KeyState, 'PendingDeletion');

@@ -37,7 +37,7 @@ function raw(url: string, path: string, method = 'GET'): Promise<Res> {
 describe('console assets', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ env: { KEYHOLD_REGIONS: 'eu-west-1,ap-south-1' } });
   });
   after(async () => {
     await server?.stop();
@@ -47,6 +47,16 @@ describe('console assets', () => {
     const files = readdirSync(`${CONSOLE_ROOT}/assets`);
     assert.ok(files.some((f) => f.endsWith('.js')));
     assert.ok(files.some((f) => f.endsWith('.css')));
+  });
+
+  it('tells the console the Regions it serves (regions.json), read-only', async () => {
+    const r = await raw(server.url, '/console/regions.json');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.headers['cache-control'], 'no-cache');
+    assert.match(String(r.headers['content-security-policy']), /default-src 'none'/);
+    assert.deepEqual(JSON.parse(r.body), { Regions: ['us-east-1', 'eu-west-1', 'ap-south-1'] });
+    assert.equal((await raw(server.url, '/console/regions.json', 'POST')).status, 405);
   });
 
   it('redirects /console to /console/', async () => {

@@ -5,6 +5,7 @@
  * CKA_ENCRYPT / CKA_DECRYPT; DISABLED is the backend's disabled-ids list.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { pk } from '../../src/pkcs11/binding.js';
 import { findSlot, loadModule } from '../../src/pkcs11/index.js';
 import type { XksKeyStatus, XksKeyUsage } from '../../src/xks-proxy/backend.js';
@@ -14,7 +15,7 @@ import { createSoftHsmToken } from './softhsm.js';
 import type { TestXksKey } from './xks-proxy.js';
 
 export async function openTestPkcs11Backend(
-  _dir: string,
+  dir: string,
   keys: TestXksKey[],
 ): Promise<{
   backend: Pkcs11Backend;
@@ -32,6 +33,7 @@ export async function openTestPkcs11Backend(
     module: t.modulePath,
     tokenLabel: t.label,
     pin: t.userPin,
+    invocationCounterFile: join(dir, 'gcm-invocations.json'),
   };
   const backend = await Pkcs11Backend.open(backendConfig);
   const disabled = new Set<string>();

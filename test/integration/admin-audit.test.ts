@@ -77,6 +77,17 @@ describe('admin API: audit and explain', () => {
     assert.equal(r.Events.length, 5);
     assert.ok(r.Events.every((e) => e.eventName === 'Encrypt' && e.resources?.[0]?.ARN === keyArn));
     assert.equal(r.NextToken, undefined);
+    // Exactly Limit matches: no token to an empty page, in either order.
+    for (const Order of ['OldestFirst', 'NewestFirst']) {
+      const exact = await call<{ Events: Event[]; NextToken?: string }>('QueryAudit', {
+        KeyArn: keyArn,
+        EventName: 'Encrypt',
+        Limit: 5,
+        Order,
+      });
+      assert.equal(exact.Events.length, 5);
+      assert.equal(exact.NextToken, undefined, Order);
+    }
     const none = await call<{ Events: Event[] }>('QueryAudit', {
       KeyArn: keyArn,
       StartTime: Date.now() / 1000 + 3600,
@@ -110,6 +121,66 @@ describe('admin API: audit and explain', () => {
     );
     assert.equal(new Set(seen).size, seen.length);
     assert.ok(pages >= 3);
+  });
+
+  it('QueryAudit NewestFirst pages from the newest event back to the oldest', async () => {
+    const all = await call<{ Events: Event[] }>('QueryAudit', { KeyArn: keyArn, Limit: 1000 });
+    const oldestFirst = all.Events.map((e) => e.eventID);
+    assert.ok(oldestFirst.length >= 6);
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await call<{ Events: Event[]; NextToken?: string }>('QueryAudit', {
+        KeyArn: keyArn,
+        Order: 'NewestFirst',
+        Limit: 2,
+        ...(token !== undefined ? { NextToken: token } : {}),
+      });
+      seen.push(...r.Events.map((e) => e.eventID));
+      token = r.NextToken;
+      pages++;
+    } while (token !== undefined && pages < 20);
+    assert.deepEqual(seen, [...oldestFirst].reverse());
+    assert.ok(pages >= 3);
+    // Events recorded after the first page do not shift the pages that follow.
+    const first = await call<{ Events: Event[]; NextToken: string }>('QueryAudit', {
+      KeyArn: keyArn,
+      Order: 'NewestFirst',
+      Limit: 2,
+    });
+    await server.client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('y') }));
+    const second = await call<{ Events: Event[] }>('QueryAudit', {
+      KeyArn: keyArn,
+      Order: 'NewestFirst',
+      Limit: 2,
+      NextToken: first.NextToken,
+    });
+    assert.deepEqual(
+      second.Events.map((e) => e.eventID),
+      [...oldestFirst].reverse().slice(2, 4),
+    );
+  });
+
+  it('QueryAudit refuses a bad Order and a token from the other order', async () => {
+    await fails(call('QueryAudit', { Order: 'Sideways' }), 'ValidationError');
+    await fails(call('QueryAudit', { Order: 7 }), 'ValidationError');
+    const newest = await call<{ NextToken: string }>('QueryAudit', {
+      Order: 'NewestFirst',
+      Limit: 1,
+    });
+    const oldest = await call<{ NextToken: string }>('QueryAudit', { Limit: 1 });
+    assert.match(newest.NextToken, /^older-\d+$/);
+    assert.match(oldest.NextToken, /^\d+$/);
+    await fails(call('QueryAudit', { NextToken: newest.NextToken }), 'ValidationError');
+    await fails(
+      call('QueryAudit', { Order: 'NewestFirst', NextToken: oldest.NextToken }),
+      'ValidationError',
+    );
+    await fails(
+      call('QueryAudit', { Order: 'NewestFirst', NextToken: 'older-x' }),
+      'ValidationError',
+    );
   });
 
   it('QueryAudit validates its input', async () => {

@@ -202,25 +202,35 @@ describe('bounded audit events', () => {
     assert.ok(grown <= 64 * 1024, `audit.db grew by ${grown} bytes`);
   });
 
-  it('the flood is one full event (User-Agent cut to 1 KB) and, at shutdown, one summary', async () => {
+  it('the flood is one full event per minute (User-Agent cut to 1 KB) and summaries counting the rest', async () => {
     await server?.stop();
     server = undefined;
-    const r = await cli(['audit', 'query', '--event', 'ListKeys', '--data-dir', dataDir]);
-    assert.equal(r.code, 0, r.stderr);
-    const flood = lines(r.stdout).filter((e) => e.userAgent.startsWith('flood/'));
-    assert.equal(flood.length, 2);
-    const [first, summary] = flood;
-    assert.equal(first?.userIdentity.type, 'Unknown');
-    assert.equal(first?.errorCode, 'MissingAuthenticationTokenException');
-    assert.equal(first?.userAgent.length, 1024);
-    assert.equal(first?.omitted, true);
-    assert.equal(first?.additionalEventData?.aggregatedRequests, undefined);
-    assert.equal(summary?.additionalEventData?.aggregatedRequests, 2999);
-    server = await startTestServer({
-      dataDir,
-      // SQLite even when KEYHOLD_TEST_STORAGE=postgres: the flood test measures audit.db.
-      env: { KEYHOLD_STORAGE_URL: '', KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
-    });
+    try {
+      const r = await cli(['audit', 'query', '--event', 'ListKeys', '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const flood = lines(r.stdout).filter((e) => e.userAgent.startsWith('flood/'));
+      const full = flood.filter((e) => e.additionalEventData?.aggregatedRequests === undefined);
+      const counted = flood.reduce(
+        (n, e) => n + (e.additionalEventData?.aggregatedRequests ?? 0),
+        0,
+      );
+      // One window per minute of flood: one on an idle machine, a few on a loaded one.
+      assert.ok(full.length >= 1 && full.length <= 4, `${full.length} full events`);
+      assert.equal(full.length + counted, 3000);
+      const summaries = flood.length - full.length;
+      assert.ok(summaries >= 1 && summaries <= full.length, `${summaries} summaries`);
+      const first = full[0];
+      assert.equal(first?.userIdentity.type, 'Unknown');
+      assert.equal(first?.errorCode, 'MissingAuthenticationTokenException');
+      assert.equal(first?.userAgent.length, 1024);
+      assert.equal(first?.omitted, true);
+    } finally {
+      server = await startTestServer({
+        dataDir,
+        // SQLite even when KEYHOLD_TEST_STORAGE=postgres: the flood test measures audit.db.
+        env: { KEYHOLD_STORAGE_URL: '', KEYHOLD_SEED_FILE: join(seedDir, 'seed.json') },
+      });
+    }
   });
 
   it('a denied Decrypt with a 900 KB encryption context writes an event under 110 KB, marked', async () => {

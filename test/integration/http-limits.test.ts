@@ -159,6 +159,25 @@ describe('request bodies', () => {
     assert.ok((await within(c.closed)) < 5_000, 'the connection is closed');
   });
 
+  it('a CreateKey with an oversized chunked body is refused and creates nothing', async () => {
+    const before = (await server.client.send(new ListKeysCommand({ Limit: 1000 }))).Keys?.length;
+    const signed = await signKmsRequest(
+      server.url,
+      'TrentService.CreateKey',
+      '{}',
+      {},
+      { 'transfer-encoding': 'chunked' },
+    );
+    const c = await rawConnect(server.url);
+    c.socket.write(signed.head);
+    const description = `{"Description":"${'x'.repeat(MIB + 10)}"}`;
+    c.socket.write(`${description.length.toString(16)}\r\n${description}\r\n0\r\n\r\n`);
+    await c.waitFor(/\r\n\r\n[\s\S]*\}/);
+    assertTooLarge(c.received());
+    const after = (await server.client.send(new ListKeysCommand({ Limit: 1000 }))).Keys?.length;
+    assert.equal(after, before, 'no key was created');
+  });
+
   it('a chunked body over 1 MiB gets 413 (counted as it arrives), not a reset', async () => {
     const signed = await signKmsRequest(
       server.url,

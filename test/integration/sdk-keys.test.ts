@@ -149,14 +149,14 @@ describe('CreateKey', () => {
     assert.equal(out.KeyMetadata?.KeyState, 'Enabled');
   });
 
-  it('unsupported KeySpec (ML_DSA_44: no ML-DSA in Node 20) → UnsupportedOperationException', async () => {
+  it('unsupported KeySpec (SM2: AWS China Regions only) → UnsupportedOperationException', async () => {
     const err = await expectAwsError(
       server.client.send(
-        new CreateKeyCommand({ KeySpec: 'ML_DSA_44' as KeySpec, KeyUsage: 'SIGN_VERIFY' }),
+        new CreateKeyCommand({ KeySpec: 'SM2' as KeySpec, KeyUsage: 'SIGN_VERIFY' }),
       ),
       'UnsupportedOperationException',
     );
-    assert.match(err.message, /ML_DSA_44/);
+    assert.match(err.message, /SM2/);
     assert.equal(err.$metadata?.httpStatusCode, 400);
   });
 

@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
 import { DomainKeyring, RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
-import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
+import { derivePurposeKey, loadRootKey, openRootKey } from '../../src/hsm/root-key.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
@@ -21,7 +21,7 @@ function tempDir(): string {
 
 async function setup(dir = tempDir(), passphrase?: string) {
   const storage = new SqliteStorage(join(dir, 'keyhold.db'));
-  const root = loadRootKey({ dataDir: dir, passphrase });
+  const root = await openRootKey({ dataDir: dir, passphrase });
   const ring = await DomainKeyring.open(
     storage,
     derivePurposeKey(root.key, 'domain-key-wrap'),

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { OPERATION_NAMES } from '../../src/protocol/validate.js';
 import {
   KEY_PAIR_QUOTAS,
@@ -78,6 +79,38 @@ describe('token bucket', () => {
     const big = fake().quotas(10);
     assert.equal(takeN(big, 100), 50);
     assert.throws(() => fake().quotas(0), RangeError);
+  });
+
+  it("replaces an operation's rate when configured (unscaled), and only that one", () => {
+    const c = { t: 1_000_000 };
+    const q = new RequestQuotas({
+      now: () => c.t,
+      scale: 0.2,
+      rps: { ListResourceTags: 0.1, Encrypt: 3 },
+    });
+    const tags = OPERATION_QUOTAS.ListResourceTags;
+    assert.equal(takeN(q, 5, tags), 1); // 0.1/s: one in each 10 s
+    c.t += 9_999;
+    assert.equal(takeN(q, 5, tags), 0);
+    c.t += 1;
+    assert.equal(takeN(q, 5, tags), 1);
+    assert.equal(takeN(q, 5, createKey), 1); // CreateKey keeps its scaled 5 × 0.2 = 1/s
+    // Encrypt sets the shared symmetric quota, which Decrypt draws on too.
+    assert.equal(takeN(q, 2, OPERATION_QUOTAS.Encrypt), 2);
+    assert.equal(takeN(q, 5, OPERATION_QUOTAS.Decrypt), 1);
+    assert.throws(() => new RequestQuotas({ now: () => 0, rps: { Nope: 1 } }), RangeError);
+    assert.throws(() => new RequestQuotas({ now: () => 0, rps: { ListKeys: 0 } }), RangeError);
+  });
+
+  it('reads KEYHOLD_QUOTA_RPS and refuses what is not Operation=rate', () => {
+    const env = (v: string) => ({ KEYHOLD_QUOTA_RPS: v });
+    assert.deepEqual(loadConfig({}, env('ListResourceTags=0.1, CreateKey=20')).quotaRps, {
+      ListResourceTags: 0.1,
+      CreateKey: 20,
+    });
+    assert.deepEqual(loadConfig({}, {}).quotaRps, {});
+    for (const bad of ['ListKeys', 'ListKeys=0', 'ListKeys=-1', 'ListKeys=fast', 'Nope=5'])
+      assert.throws(() => loadConfig({}, env(bad)), ConfigError, bad);
   });
 
   it('keeps buckets per account, Region and quota', () => {

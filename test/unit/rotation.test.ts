@@ -65,7 +65,11 @@ describe('rotation key-state rows (reference 02 Part B)', () => {
   const EXPECTED: Record<string, Partial<Record<KeyState, string>>> = {
     EnableKeyRotation: ROTATION,
     DisableKeyRotation: ROTATION,
-    RotateKeyOnDemand: ROTATION,
+    // A PendingImport key is EXTERNAL and symmetric here: it rotates to imported material.
+    RotateKeyOnDemand: {
+      ...ROTATION,
+      PendingImport: 'KMSInvalidStateException: is pending import.',
+    },
     GetKeyRotationStatus: {
       PendingImport: ROTATION.PendingImport,
       Unavailable: ROTATION.Unavailable,
@@ -117,7 +121,7 @@ describe('which keys rotate', () => {
         isKms('UnsupportedOperationException'),
       );
       // EnableKeyRotation / RotateKeyOnDemand refuse the spec after the key state, and
-      // DisableKeyRotation accepts it (useRotationKey; test/integration/sdk-fidelity.test.ts).
+      // DisableKeyRotation accepts it (useRotationKey; test/integration/sdk-fidelity-messages.test.ts).
       for (const op of [
         'EnableKeyRotation',
         'DisableKeyRotation',
@@ -139,6 +143,24 @@ describe('which keys rotate', () => {
     );
     assert.throws(
       () => checkRotationSupported(ext, 'GetKeyRotationStatus'),
+      isKms('UnsupportedOperationException'),
+    );
+    // On demand, a symmetric EXTERNAL key rotates (to imported material); others do not.
+    assert.doesNotThrow(() => checkRotationSupported(ext, 'RotateKeyOnDemand'));
+    assert.throws(
+      () =>
+        checkRotationSupported(
+          record({ origin: 'EXTERNAL', multiRegion: true }),
+          'RotateKeyOnDemand',
+        ),
+      isKms('UnsupportedOperationException'),
+    );
+    assert.throws(
+      () =>
+        checkRotationSupported(
+          record({ origin: 'EXTERNAL', keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' }),
+          'RotateKeyOnDemand',
+        ),
       isKms('UnsupportedOperationException'),
     );
     for (const origin of ['AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'])

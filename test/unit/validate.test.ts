@@ -70,7 +70,7 @@ describe('required members', () => {
         validation('Encrypt', {}),
       "2 validation errors detected: Value '5000' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024; Value '' at 'customKeyStoreId' failed to satisfy constraint: Member must have length greater than or equal to 1" +
         '|' +
-        "2 validation errors detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null; Value null at 'plaintext' failed to satisfy constraint: Member must not be null",
+        "2 validation errors detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null; Value at 'plaintext' failed to satisfy constraint: Member must not be null",
     );
   });
 });
@@ -222,15 +222,15 @@ describe('nested shapes', () => {
     );
   });
 
-  it('validates nested structures with dotted paths', () => {
+  it('validates nested structures with dotted paths (sensitive members: no value, not even null)', () => {
     assert.equal(
       validation('CreateCustomKeyStore', {
         CustomKeyStoreName: 'n',
         XksProxyAuthenticationCredential: {},
       }),
       '2 validation errors detected: ' +
-        "Value null at 'xksProxyAuthenticationCredential.accessKeyId' failed to satisfy constraint: Member must not be null; " +
-        "Value null at 'xksProxyAuthenticationCredential.rawSecretAccessKey' failed to satisfy constraint: Member must not be null",
+        "Value at 'xksProxyAuthenticationCredential.accessKeyId' failed to satisfy constraint: Member must not be null; " +
+        "Value at 'xksProxyAuthenticationCredential.rawSecretAccessKey' failed to satisfy constraint: Member must not be null",
     );
     // a wrong type inside a nested map is a serialization error
     assert.equal(

@@ -1,15 +1,29 @@
 /**
  * The proxy's TLS: TLS 1.2+ only, only the four cipher suites the spec lists, and mTLS
  * (client CA and allowed subject) when configured. Probed with Node's TLS client offering one
- * version / one suite at a time.
+ * version / one suite at a time, and with curl as AWS's XKS test client runs it: a bad client
+ * certificate must end the handshake with a handshake_failure alert, not a reset.
  */
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { startTestXksProxy, type TestXksProxy } from '../helpers/xks-proxy.js';
 
 const health = { requestMetadata: { kmsRequestId: 'r', kmsOperation: 'KmsHealthCheck' } };
+
+/** Run curl without blocking the event loop (the proxy runs in this process). */
+function curl(args: string[]): Promise<{ code: number; text: string }> {
+  return new Promise((resolve) => {
+    execFile('curl', args, { timeout: 10_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, text: `${stdout}${stderr}` });
+    });
+  });
+}
 
 /** Handshake and report the negotiated protocol/cipher, or the error. */
 function handshake(
@@ -200,6 +214,148 @@ describe('xks-proxy mTLS', () => {
       assert.equal(r.ok, false, JSON.stringify(r));
     });
   }
+  // AWS's XKS test client (test_negative_mtls) runs `curl -v` with an expired and a
+  // self-signed client certificate and expects "TLS alert, handshake failure".
+  describe('a bad client certificate ends the handshake with a handshake_failure alert', () => {
+    let bad: Record<string, { certPath: string; keyPath: string; certPem: string; keyPem: string }>;
+    before(() => {
+      const selfSigned = join(other.dir, 'self');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          `${selfSigned}.key`,
+          '-out',
+          `${selfSigned}.pem`,
+          '-days',
+          '2',
+          '-subj',
+          `/CN=${x.pki.client.cn}`,
+        ],
+        { stdio: 'ignore' },
+      );
+      bad = {
+        expired: x.pki.issueClient(x.pki.client.cn, { days: -1 }),
+        'self-signed': {
+          certPath: `${selfSigned}.pem`,
+          keyPath: `${selfSigned}.key`,
+          certPem: readFileSync(`${selfSigned}.pem`, 'utf8'),
+          keyPem: readFileSync(`${selfSigned}.key`, 'utf8'),
+        },
+        'from another CA': other.client,
+        'with a subject not allowed': x.pki.issueClient('cks.kms.eu-west-1.amazonaws.com'),
+      };
+    });
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      for (const name of [
+        'expired',
+        'self-signed',
+        'from another CA',
+        'with a subject not allowed',
+      ]) {
+        it(`${version}: a client certificate ${name} → alert handshake failure (node tls)`, async () => {
+          const c = bad[name] as { certPem: string; keyPem: string };
+          const r = await handshake(x.port, {
+            ca: x.caPem,
+            minVersion: version,
+            maxVersion: version,
+            cert: c.certPem,
+            key: c.keyPem,
+          });
+          assert.equal(r.ok, false, JSON.stringify(r));
+          assert.match((r as { error: string }).error, /alert handshake failure/);
+        });
+      }
+      for (const name of ['expired', 'self-signed']) {
+        it(`${version}: curl -v with a client certificate ${name} prints "TLS alert, handshake failure"`, async () => {
+          const c = bad[name] as { certPath: string; keyPath: string };
+          const out = await curl([
+            '-v',
+            '-sS',
+            '--cacert',
+            x.pki.caPath,
+            '--cert',
+            c.certPath,
+            '--key',
+            c.keyPath,
+            ...(version === 'TLSv1.2' ? ['--tlsv1.2', '--tls-max', '1.2'] : ['--tlsv1.3']),
+            `https://localhost:${x.port}/ping`,
+          ]);
+          assert.notEqual(out.code, 0);
+          assert.match(out.text, /\(IN\), TLS alert, handshake failure/);
+          assert.doesNotMatch(out.text, /pong/);
+        });
+      }
+      it(`${version}: curl with the configured client certificate gets through`, async () => {
+        const out = await curl([
+          '-sS',
+          '--cacert',
+          x.pki.caPath,
+          '--cert',
+          x.pki.client.certPath,
+          '--key',
+          x.pki.client.keyPath,
+          ...(version === 'TLSv1.2' ? ['--tlsv1.2', '--tls-max', '1.2'] : ['--tlsv1.3']),
+          `https://localhost:${x.port}/ping`,
+        ]);
+        assert.equal(out.code, 0, out.text);
+        assert.match(out.text, /pong/);
+      });
+    }
+    it('TLS 1.3 with TLS_CHACHA20_POLY1305_SHA256: refused with the alert, accepted with the right certificate', async () => {
+      const opts = {
+        ca: x.caPem,
+        minVersion: 'TLSv1.3',
+        ciphers: 'TLS_CHACHA20_POLY1305_SHA256',
+      } as const;
+      const refused = await handshake(x.port, {
+        ...opts,
+        cert: other.client.certPem,
+        key: other.client.keyPem,
+      });
+      assert.match((refused as { error: string }).error, /alert handshake failure/);
+      const ok = await handshake(x.port, {
+        ...opts,
+        cert: x.pki.client.certPem,
+        key: x.pki.client.keyPem,
+      });
+      assert.equal(ok.ok, true, JSON.stringify(ok));
+    });
+  });
+
+  it('TLS 1.2: an accepted client cannot renegotiate (a new certificate would go unchecked)', async () => {
+    const s = connect({
+      host: '127.0.0.1',
+      port: x.port,
+      servername: 'localhost',
+      ca: x.caPem,
+      maxVersion: 'TLSv1.2',
+      cert: x.pki.client.certPem,
+      key: x.pki.client.keyPem,
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', resolve);
+      s.once('error', reject);
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      s.once('error', (e) => resolve(`error: ${e.message}`));
+      s.once('close', () => resolve('closed'));
+      const started = s.renegotiate({ rejectUnauthorized: true }, (err) =>
+        resolve(err === null ? 'renegotiated' : `error: ${err.message}`),
+      );
+      if (!started) resolve('not started');
+    });
+    s.destroy();
+    assert.notEqual(outcome, 'renegotiated');
+  });
+
   it('a refused client never reaches the API (signed request rejected at the socket)', async () => {
     await assert.rejects(x.call('health', health));
   });

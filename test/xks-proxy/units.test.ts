@@ -116,7 +116,14 @@ describe('software key file', () => {
     );
     await assert.rejects(f.addKey({ id: 'm', material: Buffer.alloc(16) }), /32 bytes/);
     f.close();
-    await assert.rejects(KeyFile.create(join(dir, 'k6.json'), 'short'), /at least 8/);
+    await assert.rejects(
+      KeyFile.create(join(dir, 'k6.json'), 'short'),
+      /^KeyFileError: the key file passphrase must be at least 16 characters$/,
+    );
+    await assert.rejects(
+      KeyFile.create(join(dir, 'k6.json'), '15 characters..'),
+      /at least 16 characters/,
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { ConsoleRetryStrategy } from './retry';
 
 export interface Session {
   region: string;
@@ -66,7 +67,8 @@ export function kms(s: Session): KMSClient {
         endpoint: origin(),
         region: s.region,
         credentials: credsOf(s),
-        maxAttempts: 2,
+        // Throttling is retried with backoff (retry.ts); what still fails reaches the page.
+        retryStrategy: new ConsoleRetryStrategy(),
       }),
     };
   }
@@ -195,4 +197,11 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** The Regions this keyhold serves (`/console/regions.json`), for the Region selector. */
+export async function servedRegions(): Promise<string[]> {
+  const res = await fetch(new URL('/console/regions.json', origin()));
+  if (!res.ok) throw new AdminError(`HTTP${res.status}`, 'Could not read the Regions.');
+  return ((await res.json()) as { Regions: string[] }).Regions;
 }

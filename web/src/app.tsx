@@ -1,7 +1,7 @@
 /** The console shell: header, navigation, and the page for the current path. */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { isRoot, loadSession, saveSession, type Session } from './api';
+import { isRoot, loadSession, saveSession, servedRegions, type Session } from './api';
 import { Aliases } from './pages/aliases';
 import { Audit } from './pages/audit';
 import { CreateKey } from './pages/create-key';
@@ -11,7 +11,7 @@ import { KeyStores } from './pages/key-stores';
 import { Keys } from './pages/keys';
 import { SignIn } from './pages/sign-in';
 import { navigate, useRoute } from './router';
-import { Link, Page } from './ui';
+import { Link, Page, useAsync } from './ui';
 
 const NAV: { to: string; label: string; admin?: boolean }[] = [
   { to: '/keys', label: 'Keys' },
@@ -38,6 +38,7 @@ function route(path: string, query: URLSearchParams, session: Session) {
         session={session}
         keyId={decodeURIComponent(key[1] as string)}
         created={query.get('created') === '1'}
+        tab={query.get('tab')}
       />
     );
   switch (path) {
@@ -65,6 +66,27 @@ function route(path: string, query: URLSearchParams, session: Session) {
   }
 }
 
+/** Switch Region without signing out: the same credentials sign for another Region. */
+function RegionSelect(props: { session: Session; onChange: (s: Session) => void }) {
+  const regions = useAsync(servedRegions, []);
+  const list = [...new Set([props.session.region, ...(regions.data ?? [])])];
+  return (
+    <label class="region">
+      <span class="sr-only">Region</span>
+      <select
+        name="region"
+        aria-label="Region"
+        value={props.session.region}
+        onChange={(e) => props.onChange({ ...props.session, region: e.currentTarget.value })}
+      >
+        {list.map((r) => (
+          <option key={r}>{r}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function App() {
   const [session, setSession] = useState(() => fresh(loadSession()));
   const { path, query, visit } = useRoute();
@@ -87,7 +109,14 @@ export function App() {
             <span class="mono wrap" data-testid="caller-arn" title="Signed in as">
               {session.arn}
             </span>
-            <span class="muted">{session.region}</span>
+            <RegionSelect
+              session={session}
+              onChange={(s) => {
+                saveSession(s);
+                setSession(s);
+                navigate('/keys');
+              }}
+            />
             <button type="button" onClick={signOut}>
               Sign out
             </button>

@@ -159,3 +159,47 @@ export function fmtDate(d: Date | undefined): string {
   if (d === undefined) return '—';
   return d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 }
+
+/**
+ * An id or ARN that wraps only between its parts (after ":" and "/"), never inside a UUID
+ * or a name; the text copies as one string.
+ */
+export function Id({ value, class: cls }: { value: string | undefined; class?: string }) {
+  if (value === undefined) return <span>—</span>;
+  const parts = value.split(/(?<=[:/])/);
+  return (
+    <span class={`id ${cls ?? ''}`} data-id={value}>
+      {parts.map((p, i) => (
+        <span key={i}>
+          <span class="id-part">{p}</span>
+          {i < parts.length - 1 && <wbr />}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** Copies `value` to the clipboard; says so for screen readers too. */
+export function CopyButton({ value, label }: { value: string | undefined; label: string }) {
+  const [done, setDone] = useState<'copied' | 'failed'>();
+  if (value === undefined) return null;
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      setDone('copied');
+    } catch {
+      setDone('failed');
+    }
+    setTimeout(() => setDone(undefined), 2000);
+  };
+  return (
+    <>
+      <button type="button" class="copy" aria-label={`Copy ${label}`} onClick={() => void copy()}>
+        {done === 'copied' ? 'Copied' : done === 'failed' ? 'Copy failed' : 'Copy'}
+      </button>
+      <span class="sr-only" role="status">
+        {done === 'copied' ? `${label} copied` : ''}
+      </span>
+    </>
+  );
+}

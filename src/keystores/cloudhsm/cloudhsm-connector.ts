@@ -21,6 +21,7 @@ import {
   GCM_IV_BYTES,
   GCM_TAG_BYTES,
 } from '../../pkcs11/index.js';
+import { GcmInvocationBudget, GcmLimitReachedError } from '../../hsm/gcm-budget.js';
 import { pk } from '../../pkcs11/binding.js';
 import { invalidCiphertext, kmsError, type KmsError } from '../../protocol/errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
@@ -43,7 +44,11 @@ export class CloudHsmConnector implements KeyStoreConnector {
   readonly type = 'AWS_CLOUDHSM' as const;
   private readonly tokens = new Map<string, Token>();
 
-  constructor(private readonly clusters: Readonly<Record<string, CloudHsmClusterConfig>>) {}
+  constructor(
+    private readonly clusters: Readonly<Record<string, CloudHsmClusterConfig>>,
+    /** Counts encryptions per token key (random IVs: SP 800-38D bound); none = unbounded. */
+    private readonly gcm?: GcmInvocationBudget,
+  ) {}
 
   /** The configured cluster, or CloudHsmClusterNotFoundException (model doc wording). */
   cluster(clusterId: string): CloudHsmClusterConfig {
@@ -190,6 +195,7 @@ export class CloudHsmConnector implements KeyStoreConnector {
 
   async encrypt(input: StoreCryptoInput & { plaintext: Buffer }): Promise<Buffer> {
     const token = this.requireToken(input.store, input.key);
+    await this.countEncryption(input.key, input.binding.backingKeyId);
     try {
       const handle = await this.keyHandle(token, input.key);
       const r = await token.encryptGcm(handle, input.plaintext, input.aad);
@@ -234,8 +240,9 @@ export class CloudHsmConnector implements KeyStoreConnector {
     _services: Services,
     store: CustomKeyStoreRecord,
     key: KeyRecord,
-    _binding: CustomKeyStoreKeyRecord,
+    binding: CustomKeyStoreKeyRecord,
   ): Promise<'SUCCESS' | 'FAILURE'> {
+    this.gcm?.forget(`cloudhsm/${key.arn}/${binding.backingKeyId}`);
     // Best effort, as AWS: it fails when the store is disconnected.
     const token = this.tokens.get(store.customKeyStoreId);
     if (token === undefined) return 'FAILURE';
@@ -246,6 +253,23 @@ export class CloudHsmConnector implements KeyStoreConnector {
       return 'SUCCESS';
     } catch {
       return 'FAILURE';
+    }
+  }
+
+  /**
+   * One more random-IV GCM encryption under this token key, counted before the token call (a
+   * failed call stays counted: over-counting is safe). Past the limit the key only decrypts.
+   */
+  private async countEncryption(key: KeyRecord, backingKeyId: string): Promise<void> {
+    if (this.gcm === undefined) return;
+    try {
+      await this.gcm.take(`cloudhsm/${key.arn}/${backingKeyId}`);
+    } catch (e) {
+      if (!(e instanceof GcmLimitReachedError)) throw e;
+      throw kmsError(
+        'KMSInvalidStateException',
+        `${key.arn} has reached the AES-GCM invocation limit of its key material (${this.gcm.limit} encryptions); it can still decrypt. Create a new KMS key to encrypt.`,
+      );
     }
   }
 

@@ -7,8 +7,10 @@ import { deleteMaterial, useImportKey } from '../import.js';
 import { operation } from '../operation.js';
 
 /**
- * DeleteImportedKeyMaterial: the key's EKTs are deleted at once and the key is PendingImport
- * (a PendingDeletion key stays PendingDeletion); on a PendingImport key it has no effect.
+ * DeleteImportedKeyMaterial: the named material (default: the current one) loses its EKT at
+ * once. Deleting permanently associated material puts the key in PendingImport (a
+ * PendingDeletion key stays PendingDeletion); deleting material pending rotation forgets it
+ * and leaves the key as it is. Deleting material that is already gone has no effect.
  * Re-importing the same material makes the key and its ciphertexts usable again.
  */
 export default operation<DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialResponse>({
@@ -18,15 +20,21 @@ export default operation<DeleteImportedKeyMaterialRequest, DeleteImportedKeyMate
   async handler(ctx, input) {
     const key = await useImportKey(ctx, input.KeyId as string, 'DeleteImportedKeyMaterial');
     ctx.keyArns.push(key.arn);
-    const materialId = key.currentVersionId;
-    if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== materialId) {
+    const materialId = input.KeyMaterialId ?? key.currentVersionId;
+    if (materialId === undefined) return { KeyId: key.arn };
+    const materials = await ctx.services.storage.imports.listImportedMaterials(
+      key.region,
+      key.keyId,
+    );
+    const material = materials.find((m) => m.materialId === materialId);
+    /* Precondition: a named material is one of this key's (ListKeyRotations lists them). */
+    if (material === undefined) {
       throw kmsError(
         'NotFoundException',
-        `Key material ${input.KeyMaterialId} is not the current key material of ${key.arn}.`,
+        `Key material ${materialId} is not associated with ${key.arn}.`,
       );
     }
-    if (materialId === undefined) return { KeyId: key.arn };
-    await deleteMaterial(ctx.services.storage, key);
+    if (material.imported) await deleteMaterial(ctx.services.storage, key, material);
     return { KeyId: key.arn, KeyMaterialId: materialId };
   },
 });

@@ -20,12 +20,15 @@ export default operation<EncryptRequest, EncryptResponse>({
         conditions: { 'kms:EncryptionAlgorithm': input.EncryptionAlgorithm ?? SYMMETRIC_DEFAULT },
       },
     });
+    // A view, not a copy: the runner zeroes the decoded Plaintext after the response.
+    const given = input.Plaintext as Uint8Array;
+    const plaintext = Buffer.from(given.buffer, given.byteOffset, given.byteLength);
     // Symmetric keys make a keyhold blob; RSA keys raw RSAES-OAEP ciphertext (asymmetric.ts).
     const out = await encryptFor(
       ctx,
       key,
       'Encrypt',
-      Buffer.from(input.Plaintext as Uint8Array),
+      plaintext,
       input.EncryptionAlgorithm,
       input.EncryptionContext,
       input.DryRun === true,

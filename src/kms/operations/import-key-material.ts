@@ -1,13 +1,14 @@
 import type { ImportKeyMaterialRequest, ImportKeyMaterialResponse } from '@aws-sdk/client-kms';
 import type { ImportWrappingAlgorithm } from '../../hsm/key-import.js';
 import { kmsError } from '../../protocol/errors.js';
-import type { ExpirationModel } from '../../storage/import-repository.js';
+import type { ExpirationModel, ImportedMaterialRecord } from '../../storage/import-repository.js';
 import { ConcurrentUpdateError, type KeyRecord } from '../../storage/repository.js';
 import {
   expectedMaterial,
   importTokenId,
   isExpirationModel,
   MAX_VALID_TO_MS,
+  rotatesImportedMaterial,
   useImportKey,
 } from '../import.js';
 import { checkKeyState } from '../key-state.js';
@@ -22,9 +23,25 @@ function invalidToken(): never {
 }
 
 /**
+ * A PendingImport key becomes Enabled once every permanently associated material (all but
+ * the one pending rotation) is imported; any other state stays (e.g. Disabled).
+ */
+function stateAfterImport(
+  key: KeyRecord,
+  materials: readonly ImportedMaterialRecord[],
+  material: ImportedMaterialRecord,
+): KeyRecord['keyState'] {
+  if (key.keyState !== 'PendingImport') return key.keyState;
+  const all = [...materials.filter((m) => m.materialId !== material.materialId), material];
+  return all.every((m) => m.pendingRotation || m.imported) ? 'Enabled' : 'PendingImport';
+}
+
+/**
  * ImportKeyMaterial: unwrap the material inside the HSM with the token's wrapping key and
- * make it the key's backing key version (id = key material id). A re-import must be the same
- * material; it may change the expiration. The token is consumed with the import.
+ * store it as a key version (id = key material id). The first import makes it current;
+ * NEW_KEY_MATERIAL afterwards (symmetric keys) leaves it PENDING_ROTATION for
+ * RotateKeyOnDemand; EXISTING_KEY_MATERIAL re-imports material of this key (and may change
+ * its expiration). The token is consumed with the import.
  */
 export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
   name: 'ImportKeyMaterial',
@@ -63,24 +80,47 @@ export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
       );
     }
 
-    const state = await ctx.services.storage.imports.getImportState(key.region, key.keyId);
-    /* Precondition: new material only as the first import (keyhold does not rotate imported material). */
-    if (input.ImportType === 'NEW_KEY_MATERIAL' && state !== undefined) {
+    const materials = await ctx.services.storage.imports.listImportedMaterials(
+      key.region,
+      key.keyId,
+    );
+    const symmetric = rotatesImportedMaterial(key);
+    /* Precondition: the newer members are for symmetric encryption keys only (model doc). */
+    if (!symmetric && input.KeyMaterialDescription !== undefined) {
       throw kmsError(
-        'UnsupportedOperationException',
-        `${key.arn} already has imported key material; keyhold supports re-importing the same key material only (ImportType EXISTING_KEY_MATERIAL).`,
+        'ValidationException',
+        'KeyMaterialDescription is only usable with symmetric encryption KMS keys.',
       );
     }
-    if (input.ImportType === 'EXISTING_KEY_MATERIAL' && state === undefined) {
+    // Model: NEW_KEY_MATERIAL when nothing was ever imported, else EXISTING_KEY_MATERIAL.
+    const importType =
+      input.ImportType ?? (materials.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+    if (input.KeyMaterialId !== undefined && importType === 'NEW_KEY_MATERIAL') {
+      throw kmsError(
+        'ValidationException',
+        'You cannot specify KeyMaterialId with ImportType NEW_KEY_MATERIAL.',
+      );
+    }
+    if (importType === 'EXISTING_KEY_MATERIAL' && materials.length === 0) {
       throw kmsError(
         'IncorrectKeyMaterialException',
         `${key.arn} has no previously imported key material; use ImportType NEW_KEY_MATERIAL.`,
       );
     }
-    if (input.KeyMaterialId !== undefined && input.ImportType === 'NEW_KEY_MATERIAL') {
+    const rotation = importType === 'NEW_KEY_MATERIAL' && materials.length > 0;
+    /* Precondition: only symmetric keys take more than one material (AWS). */
+    if (rotation && !symmetric) {
       throw kmsError(
-        'ValidationException',
-        'You cannot specify KeyMaterialId with ImportType NEW_KEY_MATERIAL.',
+        'UnsupportedOperationException',
+        `${key.arn} already has imported key material; key spec ${key.keySpec} cannot have more than one (only symmetric encryption keys rotate imported key material).`,
+      );
+    }
+    /* Precondition: at most one material waits for rotation at a time. */
+    const waiting = materials.find((m) => m.pendingRotation);
+    if (rotation && waiting !== undefined) {
+      throw kmsError(
+        'KMSInvalidStateException',
+        `${key.arn} already has key material pending rotation (${waiting.materialId}); rotate the key with RotateKeyOnDemand or delete that key material first.`,
       );
     }
 
@@ -106,8 +146,15 @@ export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
       encryptedKeyMaterial: Buffer.from(input.EncryptedKeyMaterial as Uint8Array),
       expected: expectedMaterial(key),
     });
-    /* Precondition: a re-import is the material imported before (same key material id). */
-    if (state !== undefined && state.materialId !== imported.versionId) {
+    const known = materials.find((m) => m.materialId === imported.versionId);
+    /* Precondition: new material is new; a re-import is material of this key. */
+    if (importType === 'NEW_KEY_MATERIAL' && known !== undefined) {
+      throw kmsError(
+        'IncorrectKeyMaterialException',
+        `The key material is already associated with ${key.arn} as ${known.materialId}; use ImportType EXISTING_KEY_MATERIAL to re-import it.`,
+      );
+    }
+    if (importType === 'EXISTING_KEY_MATERIAL' && known === undefined) {
       throw kmsError(
         'IncorrectKeyMaterialException',
         `The key material does not match the key material previously imported into ${key.arn}.`,
@@ -119,9 +166,21 @@ export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
         `The key material does not have the key material ID ${input.KeyMaterialId}.`,
       );
     }
+    const material: ImportedMaterialRecord = {
+      region: key.region,
+      keyId: key.keyId,
+      materialId: imported.versionId,
+      pendingRotation: known?.pendingRotation ?? rotation,
+      imported: true,
+      expirationModel,
+      validTo: expirationModel === 'KEY_MATERIAL_EXPIRES' ? validTo : undefined,
+      description: input.KeyMaterialDescription ?? known?.description,
+      associatedAt: known?.associatedAt ?? ctx.now,
+    };
 
     for (let attempt = 0; ; attempt++) {
       try {
+        const currentVersionId = key.currentVersionId ?? imported.versionId;
         const result = await ctx.services.storage.imports.completeImport({
           key,
           tokenId,
@@ -134,10 +193,9 @@ export default operation<ImportKeyMaterialRequest, ImportKeyMaterialResponse>({
             publicKey: imported.publicKey,
             createdAt: ctx.now,
           },
-          // A re-import into a key that has material keeps its state (e.g. Disabled).
-          keyState: key.keyState === 'PendingImport' ? 'Enabled' : key.keyState,
-          expirationModel,
-          validTo: expirationModel === 'KEY_MATERIAL_EXPIRES' ? validTo : undefined,
+          currentVersionId,
+          keyState: stateAfterImport(key, materials, material),
+          material,
         });
         if (result.kind === 'token-used') return invalidToken();
         return { KeyId: key.arn, KeyMaterialId: imported.versionId };

@@ -35,6 +35,7 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
         operation: 'ReEncrypt',
         action: 'kms:ReEncryptTo',
         aliases: true,
+        usage: 'ENCRYPT_DECRYPT',
         authz: {
           encryptionContext: input.DestinationEncryptionContext,
           grantTokens: input.GrantTokens,

@@ -64,6 +64,6 @@ async function byKeyAndId(
   // account) or a key ARN, as for RevokeGrant; aliases are refused (InvalidArnException).
   const key = await resolveKey(ctx, keyId, { aliases: false });
   const grant = await ctx.services.storage.grants.getGrant(key.region, key.keyId, grantId);
-  if (grant === undefined) throw kmsError('NotFoundException', 'Grant ID not found');
+  if (grant === undefined) throw kmsError('NotFoundException', `Grant ID ${grantId} not found`);
   return { key, grant };
 }

@@ -21,7 +21,7 @@ export default operation<RevokeGrantRequest, Record<string, never>>({
     // A well-formed id of no grant of this key: NotFoundException (what AWS SDK users such
     // as the Terraform provider treat as "already gone").
     if ((await grants.getGrant(key.region, key.keyId, grantId)) === undefined)
-      throw kmsError('NotFoundException', 'Grant ID not found');
+      throw kmsError('NotFoundException', `Grant ID ${grantId} not found`);
     if (input.DryRun === true) dryRunSucceeded();
     await grants.deleteGrant(key.region, key.keyId, grantId);
     return {};

@@ -2,6 +2,7 @@ import type { RotateKeyOnDemandRequest, RotateKeyOnDemandResponse } from '@aws-s
 import { kmsError } from '../../protocol/errors.js';
 import { checkKeyState } from '../key-state.js';
 import { operation } from '../operation.js';
+import { rotateToImportedMaterial } from '../rotate-imported.js';
 import {
   MAX_ON_DEMAND_ROTATIONS,
   ON_DEMAND_CONFLICT_WINDOW_MS,
@@ -12,7 +13,8 @@ import {
 
 /**
  * RotateKeyOnDemand: a new current key material at once (synchronously, so no rotation is
- * ever "in progress" afterwards). It does not move the automatic schedule (model doc).
+ * ever "in progress" afterwards). It does not move the automatic schedule (model doc). A key
+ * with imported material rotates to the material imported for it (rotate-imported.ts).
  */
 export default operation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse>({
   name: 'RotateKeyOnDemand',
@@ -20,6 +22,10 @@ export default operation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse>({
   readOnly: false,
   async handler(ctx, input) {
     const key = await useRotationKey(ctx, input.KeyId as string, 'RotateKeyOnDemand');
+    if (key.origin === 'EXTERNAL') {
+      await rotateToImportedMaterial(ctx, key, MAX_ON_DEMAND_ROTATIONS);
+      return { KeyId: key.arn };
+    }
     const settings = await ctx.services.storage.rotation.getRotationSettings(key.region, key.keyId);
     /* Precondition: no automatic rotation is due now or within the next 20 minutes. */
     if (

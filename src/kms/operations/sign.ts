@@ -1,5 +1,5 @@
 import type { SignRequest, SignResponse } from '@aws-sdk/client-kms';
-import { keyMaterial, signingAlgorithm } from '../asymmetric.js';
+import { keyMaterial, signingAlgorithm, signInput } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -24,12 +24,7 @@ export default operation<SignRequest, SignResponse>({
     const info = signingAlgorithm(key, algorithm, messageType, message);
     if (input.DryRun === true) dryRunSucceeded();
     const { handle } = await keyMaterial(ctx, key);
-    const signature = ctx.services.hsm.sign(
-      handle,
-      message,
-      info.scheme,
-      messageType === 'DIGEST' ? 'DIGEST' : 'RAW',
-    );
+    const signature = ctx.services.hsm.sign(handle, message, info.scheme, signInput(messageType));
     return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
   },
 });

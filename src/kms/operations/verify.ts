@@ -1,7 +1,7 @@
 import type { VerifyRequest, VerifyResponse } from '@aws-sdk/client-kms';
-import { publicKeyFromDer, verifyWith } from '../../hsm/asymmetric.js';
+import { verifyWithSpki } from '../../hsm/asymmetric.js';
 import { kmsError } from '../../protocol/errors.js';
-import { publicKeyOf, signingAlgorithm } from '../asymmetric.js';
+import { publicKeyOf, signingAlgorithm, signInput } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';
 
@@ -26,12 +26,12 @@ export default operation<VerifyRequest, VerifyResponse>({
     const info = signingAlgorithm(key, algorithm, messageType, message);
     if (input.DryRun === true) dryRunSucceeded();
     // Verification needs only the public key: it runs outside the HSM boundary.
-    const valid = verifyWith(
-      publicKeyFromDer(await publicKeyOf(ctx, key)),
+    const valid = verifyWithSpki(
+      await publicKeyOf(ctx, key),
       message,
       Buffer.from(input.Signature as Uint8Array),
       info.scheme,
-      messageType === 'DIGEST' ? 'DIGEST' : 'RAW',
+      signInput(messageType),
     );
     /* Postcondition: an invalid signature is an error, never SignatureValid: false (AWS). */
     // AWS sends this error without a message.

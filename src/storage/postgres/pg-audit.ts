@@ -27,6 +27,7 @@ function toAuditRow(r: Row): AuditRow {
 
 const FILTERS: ReadonlyArray<{ key: keyof AuditQuery; sql: (n: number) => string }> = [
   { key: 'afterSeq', sql: (n) => `seq > $${n}` },
+  { key: 'beforeSeq', sql: (n) => `seq < $${n}` },
   { key: 'keyArn', sql: (n) => `strpos(' ' || key_arns || ' ', ' ' || $${n} || ' ') > 0` },
   { key: 'principalArn', sql: (n) => `principal_arn = $${n}` },
   { key: 'eventName', sql: (n) => `event_name = $${n}` },
@@ -110,7 +111,7 @@ export class PgAuditRepository implements AuditRepository {
     return r.rows.map(toAuditRow);
   }
 
-  /** Matching rows of this chain in seq order. */
+  /** Matching rows of this chain in seq order (or newest first). */
   async queryAudit(query: AuditQuery): Promise<AuditRow[]> {
     const where = ['chain_id = $1'];
     const params: unknown[] = [this.chainId];
@@ -122,7 +123,7 @@ export class PgAuditRepository implements AuditRepository {
     }
     params.push(query.limit);
     const r = await this.db.query(
-      `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.length}`,
+      `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq${query.newestFirst === true ? ' DESC' : ''} LIMIT $${params.length}`,
       params,
     );
     return r.rows.map(toAuditRow);

@@ -115,6 +115,16 @@ export class PgCustomKeyStoreRepository implements CustomKeyStoreRepository {
     return { ...store, revision: store.revision + 1 };
   }
 
+  async reserveGcmInvocations(counterId: string, n: number): Promise<number> {
+    const r = await this.db.query<{ value: string }>(
+      `INSERT INTO kms_meta (name, value) VALUES ($1, $2::bigint::text)
+       ON CONFLICT (name) DO UPDATE SET value = (kms_meta.value::bigint + $2::bigint)::text
+       RETURNING value`,
+      [`gcm_invocations/${counterId}`, n],
+    );
+    return Number(r.rows[0]?.value);
+  }
+
   async deleteStore(region: string, id: string): Promise<boolean> {
     const r = await this.db.query(
       'DELETE FROM custom_key_stores WHERE region = $1 AND store_id = $2',

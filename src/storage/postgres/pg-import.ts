@@ -6,12 +6,15 @@
 import type {
   CompleteImportInput,
   CompleteImportResult,
+  DeleteMaterialInput,
   ExpirationModel,
+  ImportedMaterialRecord,
   ImportRepository,
-  ImportStateRecord,
   ImportTokenRecord,
+  RotateToMaterialInput,
 } from '../import-repository.js';
-import type { KeyRecord, KeyState } from '../repository.js';
+import type { KeyRecord } from '../repository.js';
+import type { RotateKeyResult } from '../rotation-repository.js';
 import { changes, type PgDb } from './pg-db.js';
 import { ms, setCurrentVersion, upsertVersion, type Row } from './pg-rows.js';
 
@@ -57,17 +60,17 @@ export class PgImportRepository implements ImportRepository {
     );
   }
 
-  async getImportState(region: string, keyId: string): Promise<ImportStateRecord | undefined> {
-    const r = await this.db.query('SELECT * FROM key_imports WHERE region = $1 AND key_id = $2', [
-      region,
-      keyId,
-    ]);
-    const row = r.rows[0];
-    return row === undefined ? undefined : rowToState(row);
+  async listImportedMaterials(region: string, keyId: string): Promise<ImportedMaterialRecord[]> {
+    const r = await this.db.query(
+      `SELECT * FROM key_import_materials WHERE region = $1 AND key_id = $2
+       ORDER BY associated_at, material_id`,
+      [region, keyId],
+    );
+    return r.rows.map(rowToMaterial);
   }
 
   async completeImport(input: CompleteImportInput): Promise<CompleteImportResult> {
-    const { key, version } = input;
+    const { key, version, material: m } = input;
     return this.db.tx(async (c): Promise<CompleteImportResult> => {
       const consumed = await c.query(
         'DELETE FROM import_tokens WHERE token_id = $1 AND region = $2 AND key_id = $3',
@@ -75,60 +78,99 @@ export class PgImportRepository implements ImportRepository {
       );
       if (changes(consumed) !== 1) return { kind: 'token-used' };
       // A concurrent change throws, which rolls back the token consumption above.
-      const next = await setCurrentVersion(c, key, version.versionId, input.keyState);
+      const next = await setCurrentVersion(c, key, input.currentVersionId, input.keyState);
       await upsertVersion(c, version);
       await c.query(
-        `INSERT INTO key_imports (region, key_id, material_id, imported, expiration_model, valid_to)
-         VALUES ($1, $2, $3, true, $4, $5)
-         ON CONFLICT (region, key_id) DO UPDATE SET material_id = excluded.material_id,
-           imported = true, expiration_model = excluded.expiration_model, valid_to = excluded.valid_to`,
+        `INSERT INTO key_import_materials (region, key_id, material_id, pending_rotation, imported,
+           expiration_model, valid_to, description, associated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (region, key_id, material_id) DO UPDATE SET
+           pending_rotation = excluded.pending_rotation, imported = excluded.imported,
+           expiration_model = excluded.expiration_model, valid_to = excluded.valid_to,
+           description = excluded.description, associated_at = excluded.associated_at`,
         [
-          key.region,
-          key.keyId,
-          version.versionId,
-          input.expirationModel,
-          input.validTo?.getTime() ?? null,
+          m.region,
+          m.keyId,
+          m.materialId,
+          m.pendingRotation,
+          m.imported,
+          m.expirationModel ?? null,
+          m.validTo?.getTime() ?? null,
+          m.description ?? null,
+          m.associatedAt.getTime(),
         ],
       );
       return { kind: 'imported', key: next };
     });
   }
 
-  async deleteImportedMaterial(key: KeyRecord, keyState: KeyState): Promise<KeyRecord> {
+  async deleteImportedMaterial(input: DeleteMaterialInput): Promise<KeyRecord> {
+    const { key, materialId } = input;
     return this.db.tx(async (c) => {
-      const next = await setCurrentVersion(c, key, undefined, keyState);
-      await c.query('DELETE FROM key_versions WHERE region = $1 AND key_id = $2', [
-        key.region,
-        key.keyId,
-      ]);
+      const next = await setCurrentVersion(c, key, key.currentVersionId, input.keyState);
+      const ids = [key.region, key.keyId, materialId];
       await c.query(
-        `UPDATE key_imports SET imported = false, expiration_model = NULL, valid_to = NULL
-         WHERE region = $1 AND key_id = $2`,
-        [key.region, key.keyId],
+        'DELETE FROM key_versions WHERE region = $1 AND key_id = $2 AND version_id = $3',
+        ids,
+      );
+      await c.query(
+        input.forget
+          ? 'DELETE FROM key_import_materials WHERE region = $1 AND key_id = $2 AND material_id = $3'
+          : `UPDATE key_import_materials SET imported = false, expiration_model = NULL, valid_to = NULL
+             WHERE region = $1 AND key_id = $2 AND material_id = $3`,
+        ids,
       );
       return next;
     });
   }
 
-  async listExpiredImports(before: Date, limit: number): Promise<ImportStateRecord[]> {
+  async rotateToImportedMaterial(input: RotateToMaterialInput): Promise<RotateKeyResult> {
+    const { key, materialId, rotation: r } = input;
+    return this.db.tx(async (c): Promise<RotateKeyResult> => {
+      const count = await c.query(
+        `SELECT count(*) AS n FROM key_rotations
+         WHERE region = $1 AND key_id = $2 AND rotation_type = 'ON_DEMAND'`,
+        [key.region, key.keyId],
+      );
+      if (Number(count.rows[0]?.n ?? 0) >= input.maxOnDemand) return { kind: 'limit-exceeded' };
+      const next = await setCurrentVersion(c, key, materialId);
+      await c.query(
+        `UPDATE key_import_materials SET pending_rotation = false
+         WHERE region = $1 AND key_id = $2 AND material_id = $3`,
+        [key.region, key.keyId, materialId],
+      );
+      await c.query(
+        `INSERT INTO key_rotations (region, key_id, version_id, rotation_date, rotation_type)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [r.region, r.keyId, r.versionId, r.rotationDate.getTime(), r.rotationType],
+      );
+      return { kind: 'rotated', key: next };
+    });
+  }
+
+  async listExpiredImports(before: Date, limit: number): Promise<ImportedMaterialRecord[]> {
     const r = await this.db.query(
-      `SELECT * FROM key_imports WHERE imported AND valid_to IS NOT NULL AND valid_to <= $1
+      `SELECT * FROM key_import_materials
+       WHERE imported AND valid_to IS NOT NULL AND valid_to <= $1
        ORDER BY valid_to LIMIT $2`,
       [before.getTime(), limit],
     );
-    return r.rows.map(rowToState);
+    return r.rows.map(rowToMaterial);
   }
 }
 
-function rowToState(r: Row): ImportStateRecord {
-  const s: ImportStateRecord = {
+function rowToMaterial(r: Row): ImportedMaterialRecord {
+  const m: ImportedMaterialRecord = {
     region: String(r.region),
     keyId: String(r.key_id),
     materialId: String(r.material_id),
+    pendingRotation: r.pending_rotation === true,
     imported: r.imported === true,
+    associatedAt: ms(r.associated_at),
   };
   if (r.expiration_model !== null)
-    s.expirationModel = String(r.expiration_model) as ExpirationModel;
-  if (r.valid_to !== null) s.validTo = ms(r.valid_to);
-  return s;
+    m.expirationModel = String(r.expiration_model) as ExpirationModel;
+  if (r.valid_to !== null) m.validTo = ms(r.valid_to);
+  if (r.description !== null) m.description = String(r.description);
+  return m;
 }

@@ -208,6 +208,25 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     `,
     run: bindExistingPrincipals,
   },
+  {
+    version: 5,
+    description: 'several imported key materials per key',
+    sql: `
+      -- One row per imported material (NEW_KEY_MATERIAL + RotateKeyOnDemand), not per key.
+      CREATE TABLE key_import_materials (
+        region ${T} NOT NULL, key_id ${T} NOT NULL, material_id ${T} NOT NULL,
+        pending_rotation BOOLEAN NOT NULL, imported BOOLEAN NOT NULL, expiration_model ${T},
+        valid_to BIGINT, description ${T}, associated_at BIGINT NOT NULL,
+        PRIMARY KEY (region, key_id, material_id)
+      );
+      CREATE INDEX key_import_materials_expiry ON key_import_materials (valid_to) WHERE imported;
+      INSERT INTO key_import_materials (region, key_id, material_id, pending_rotation, imported,
+          expiration_model, valid_to, description, associated_at)
+        SELECT region, key_id, material_id, false, imported, expiration_model, valid_to, NULL, 0
+        FROM key_imports;
+      DROP TABLE key_imports;
+    `,
+  },
 ];
 
 /** Bind existing documents to the principals that exist now (as SQLite migration 011). */

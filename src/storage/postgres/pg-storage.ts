@@ -119,6 +119,17 @@ export class PostgresStorage implements Storage {
     return String(r.rows[0]?.value);
   }
 
+  async setMeta(name: string, value: string): Promise<void> {
+    await this.db.query(
+      'INSERT INTO kms_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value',
+      [name, value],
+    );
+  }
+
+  async deleteMeta(name: string): Promise<void> {
+    await this.db.query('DELETE FROM kms_meta WHERE name = $1', [name]);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
@@ -218,7 +229,7 @@ export class PostgresStorage implements Storage {
         'key_rotation_settings',
         'key_rotations',
         'import_tokens',
-        'key_imports',
+        'key_import_materials',
         'key_last_usage',
         'custom_key_store_keys',
       ]) {

@@ -5,6 +5,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from './driver.js';
+import { ensurePrivateDbFile } from './private-file.js';
 import { AUDIT_SCHEMA_SQL } from './sqlite-audit.js';
 import type { Migration } from './migrations.js';
 
@@ -16,6 +17,7 @@ export function openAuditDb(
   path: string,
   options: { readonly?: boolean } = {},
 ): BetterSqlite3.Database {
+  if (options.readonly !== true) ensurePrivateDbFile(path);
   const db = new Database(path, {
     readonly: options.readonly === true,
     fileMustExist: options.readonly === true,

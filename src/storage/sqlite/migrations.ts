@@ -14,6 +14,7 @@ import { IMPORT_MIGRATION } from './migrations/007-import.js';
 import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.js';
 import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
 import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
+import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface Migration {
@@ -107,4 +108,5 @@ export const MIGRATIONS: readonly Migration[] = [
   CUSTOM_KEY_STORES_MIGRATION,
   CHANGE_LOG_MIGRATION,
   PRINCIPAL_IDS_MIGRATION,
+  IMPORT_MATERIALS_MIGRATION,
 ];

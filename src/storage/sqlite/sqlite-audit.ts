@@ -65,6 +65,7 @@ function toAuditRow(r: EventRow): AuditRow {
 /** Query filters as SQL, in a fixed order so that each combination has one cached statement. */
 const FILTERS: ReadonlyArray<{ key: keyof AuditQuery; sql: string }> = [
   { key: 'afterSeq', sql: 'seq > ?' },
+  { key: 'beforeSeq', sql: 'seq < ?' },
   // Whole-word match inside the space-separated list (instr: no LIKE wildcards to escape).
   { key: 'keyArn', sql: "instr(' ' || key_arns || ' ', ' ' || ? || ' ') > 0" },
   { key: 'principalArn', sql: 'principal_arn = ?' },
@@ -126,7 +127,7 @@ export class SqliteAuditRepository implements AuditRepository {
     return this.selectAfter.all(afterSeq, limit).map(toAuditRow);
   }
 
-  /** Matching rows in seq order, starting after `afterSeq`. */
+  /** Matching rows in seq order (or newest first), after `afterSeq` / before `beforeSeq`. */
   async queryAudit(query: AuditQuery): Promise<AuditRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -139,7 +140,7 @@ export class SqliteAuditRepository implements AuditRepository {
     const sql =
       `SELECT ${COLUMNS} FROM audit_events` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY seq LIMIT ?';
+      (query.newestFirst === true ? ' ORDER BY seq DESC LIMIT ?' : ' ORDER BY seq LIMIT ?');
     let stmt = this.queries.get(sql);
     if (stmt === undefined) {
       stmt = this.db.prepare<unknown[], EventRow>(sql);

@@ -79,6 +79,13 @@ export class SqliteCustomKeyStoreRepository implements CustomKeyStoreRepository 
     return { ...store, revision: store.revision + 1 };
   }
 
+  async reserveGcmInvocations(counterId: string, n: number): Promise<number> {
+    const row = this.#s.reserveGcm.get(`gcm_invocations/${counterId}`, String(n), n) as {
+      value: string;
+    };
+    return Number(row.value);
+  }
+
   async deleteStore(region: string, id: string): Promise<boolean> {
     return this.#s.delete.run(region, id).changes === 1;
   }
@@ -127,6 +134,11 @@ function prepare(db: BetterSqlite3.Database) {
       `INSERT INTO custom_key_stores (${cols}) VALUES (@region, @store_id, @account_id, @name, @store_type, @connection_state, @connection_error_code, @creation_date, @settings, @sealed_secret, @sealed_pending_secret, @revision)`,
     ),
     get: db.prepare('SELECT * FROM custom_key_stores WHERE region = ? AND store_id = ?'),
+    reserveGcm: db.prepare(
+      `INSERT INTO kms_meta (name, value) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)
+       RETURNING value`,
+    ),
     getByName: db.prepare(
       'SELECT * FROM custom_key_stores WHERE region = ? AND account_id = ? AND name = ?',
     ),

@@ -5,6 +5,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from './driver.js';
+import { ensurePrivateDbFile } from './private-file.js';
 import {
   ConcurrentUpdateError,
   DuplicateKeyError,
@@ -46,6 +47,7 @@ export class SqliteStorage implements Storage {
   readonly changes: SqliteChangeLog;
 
   constructor(path: string) {
+    ensurePrivateDbFile(path);
     const db = new Database(path);
     // busy_timeout first: another process (an offline CLI) may open the file while a node writes.
     db.pragma('busy_timeout = 5000');

@@ -668,6 +668,164 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         assert.equal(await s.rotation.getRotationSettings(REGION, k.keyId), undefined);
       }),
     );
+    // ---- imported key materials ----
+
+    it(
+      'imports: materials per key — first import, one pending rotation, rotation to it, deletion, expiry',
+      withStore(async (s) => {
+        const k = newKey({
+          origin: 'EXTERNAL',
+          keyState: 'PendingImport',
+          currentVersionId: undefined,
+        });
+        await s.createKey(k, undefined, []);
+        const token = (id: string) =>
+          s.imports.putImportToken({
+            tokenId: id,
+            region: REGION,
+            keyId: k.keyId,
+            wrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+            wrappingKeySpec: 'RSA_2048',
+            sealedPrivateKey: randomBytes(40),
+            validTo: new Date(1_800_000_000_000),
+          });
+        const first = newVersion(k, new Date(1_700_000_100_000));
+        const material = (v: KeyVersionRecord, pendingRotation: boolean) => ({
+          region: REGION,
+          keyId: k.keyId,
+          materialId: v.versionId,
+          pendingRotation,
+          imported: true,
+          expirationModel: 'KEY_MATERIAL_EXPIRES' as const,
+          validTo: new Date(1_700_500_000_000),
+          description: 'first:material',
+          associatedAt: v.createdAt,
+        });
+        await token('t1');
+        const m1 = material(first, false);
+        const r1 = await s.imports.completeImport({
+          key: k,
+          tokenId: 't1',
+          version: first,
+          currentVersionId: first.versionId,
+          keyState: 'Enabled',
+          material: m1,
+        });
+        const k1 = {
+          ...k,
+          keyState: 'Enabled' as const,
+          currentVersionId: first.versionId,
+          revision: 1,
+        };
+        assert.deepEqual(r1, { kind: 'imported', key: k1 });
+        // The token is single use.
+        assert.deepEqual(
+          await s.imports.completeImport({
+            key: k1,
+            tokenId: 't1',
+            version: first,
+            currentVersionId: first.versionId,
+            keyState: 'Enabled',
+            material: m1,
+          }),
+          { kind: 'token-used' },
+        );
+
+        const second = newVersion(k, new Date(1_700_000_200_000));
+        const m2 = { ...material(second, true), description: undefined };
+        await token('t2');
+        const r2 = await s.imports.completeImport({
+          key: k1,
+          tokenId: 't2',
+          version: second,
+          currentVersionId: first.versionId,
+          keyState: 'Enabled',
+          material: m2,
+        });
+        const k2 = { ...k1, revision: 2 };
+        assert.deepEqual(r2, { kind: 'imported', key: k2 });
+        assert.deepEqual(
+          (await s.imports.listImportedMaterials(REGION, k.keyId)).map(defined),
+          [m1, m2].map(defined),
+        );
+
+        // Rotation to the pending material: current, no longer pending, one ON_DEMAND rotation.
+        const rotation = {
+          region: REGION,
+          keyId: k.keyId,
+          versionId: second.versionId,
+          rotationDate: new Date(1_700_000_300_000),
+          rotationType: 'ON_DEMAND' as const,
+        };
+        assert.deepEqual(
+          await s.imports.rotateToImportedMaterial({
+            key: k2,
+            materialId: second.versionId,
+            rotation,
+            maxOnDemand: 0,
+          }),
+          { kind: 'limit-exceeded' },
+        );
+        await assert.rejects(
+          s.imports.rotateToImportedMaterial({
+            key: k1,
+            materialId: second.versionId,
+            rotation,
+            maxOnDemand: 25,
+          }),
+          ConcurrentUpdateError,
+        );
+        const r3 = await s.imports.rotateToImportedMaterial({
+          key: k2,
+          materialId: second.versionId,
+          rotation,
+          maxOnDemand: 25,
+        });
+        const k3 = { ...k2, currentVersionId: second.versionId, revision: 3 };
+        assert.deepEqual(r3, { kind: 'rotated', key: k3 });
+        assert.deepEqual(await s.rotation.listRotations(REGION, k.keyId), [rotation]);
+        assert.equal(
+          (await s.imports.listImportedMaterials(REGION, k.keyId))[1]?.pendingRotation,
+          false,
+        );
+
+        // Expiry lists materials; deleting the first keeps it listed, not imported, EKT gone.
+        assert.deepEqual(
+          (await s.imports.listExpiredImports(new Date(1_700_500_000_000), 10))
+            .map((m) => m.materialId)
+            .sort(),
+          [first.versionId, second.versionId].sort(),
+        );
+        const k4 = await s.imports.deleteImportedMaterial({
+          key: k3,
+          materialId: first.versionId,
+          keyState: 'PendingImport',
+          forget: false,
+        });
+        assert.deepEqual(k4, { ...k3, keyState: 'PendingImport', revision: 4 });
+        assert.deepEqual(await s.getKey(REGION, k.keyId), k4);
+        assert.equal(await s.getKeyVersion(REGION, k.keyId, first.versionId), undefined);
+        assert.deepEqual(await s.getKeyVersion(REGION, k.keyId, second.versionId), second);
+        const after = await s.imports.listImportedMaterials(REGION, k.keyId);
+        assert.deepEqual(
+          defined(after[0]),
+          defined({ ...m1, imported: false, expirationModel: undefined, validTo: undefined }),
+        );
+        // Forgetting removes the row.
+        await s.imports.deleteImportedMaterial({
+          key: k4,
+          materialId: second.versionId,
+          keyState: 'PendingImport',
+          forget: true,
+        });
+        assert.equal((await s.imports.listImportedMaterials(REGION, k.keyId)).length, 1);
+        assert.deepEqual(await s.imports.listExpiredImports(new Date(1_900_000_000_000), 10), []);
+        // Deleting the key deletes its materials.
+        await s.deleteKey(REGION, k.keyId);
+        assert.deepEqual(await s.imports.listImportedMaterials(REGION, k.keyId), []);
+      }),
+    );
+
     // ---- custom key stores ----
 
     it(

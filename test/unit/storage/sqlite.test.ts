@@ -51,3 +51,34 @@ it('sqlite: opening an existing database applies no migration twice', async () =
   assert.equal(again.n, tables.n);
   await s.close();
 });
+
+it("sqlite: migration 10 keeps a key_imports row as the key's first, permanent material", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'keyhold-sqlite-')), 'keyhold.db');
+  const db = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 11)) {
+    db.exec(m.sql);
+    m.run?.(db);
+  }
+  db.pragma('user_version = 11');
+  db.prepare(
+    `INSERT INTO key_imports (region, key_id, material_id, imported, expiration_model, valid_to)
+     VALUES ('us-east-1', 'k1', 'm1', 1, 'KEY_MATERIAL_EXPIRES', 1800000000000),
+            ('us-east-1', 'k2', 'm2', 0, NULL, NULL)`,
+  ).run();
+  db.close();
+  const s = new SqliteStorage(path);
+  assert.deepEqual(await s.imports.listImportedMaterials('us-east-1', 'k1'), [
+    {
+      region: 'us-east-1',
+      keyId: 'k1',
+      materialId: 'm1',
+      pendingRotation: false,
+      imported: true,
+      expirationModel: 'KEY_MATERIAL_EXPIRES',
+      validTo: new Date(1_800_000_000_000),
+      associatedAt: new Date(0),
+    },
+  ]);
+  assert.equal((await s.imports.listImportedMaterials('us-east-1', 'k2'))[0]?.imported, false);
+  await s.close();
+});

@@ -3,7 +3,9 @@ import { CreateAliasCommand, DeleteAliasCommand, UpdateAliasCommand } from '@aws
 import { useState } from 'preact/hooks';
 import { kms, type Session } from '../api';
 import { Busy, ErrorBox, fmtDate, Link, Page, useAction, useAsync } from '../ui';
-import { listAliases } from './keys';
+import { aliasNameProblem } from '../../../src/kms/key-spec-table';
+import { useConfirm } from '../widgets';
+import { listAliases } from './keys-data';
 
 export function Aliases({ session }: { session: Session }) {
   const data = useAsync(() => listAliases(session), [session]);
@@ -12,6 +14,8 @@ export function Aliases({ session }: { session: Session }) {
   const [target, setTarget] = useState('');
   const [retarget, setRetarget] = useState<Record<string, string>>({});
   const client = kms(session);
+  const { dialog, ask } = useConfirm();
+  const [problem, setProblem] = useState<string>();
   // AWS managed aliases (alias/aws/...) have no target until a service uses them.
   const rows = (data.data ?? []).filter(
     (a) => a.TargetKeyId !== undefined || !a.AliasName?.startsWith('alias/aws/'),
@@ -19,6 +23,7 @@ export function Aliases({ session }: { session: Session }) {
 
   return (
     <Page title="Aliases">
+      {dialog}
       <ErrorBox error={data.error} />
       {data.loading && <Busy label="Loading aliases…" />}
       <table class="list">
@@ -80,15 +85,27 @@ export function Aliases({ session }: { session: Session }) {
                     <button
                       type="button"
                       aria-label={`Delete ${n}`}
-                      onClick={() =>
-                        act
+                      onClick={async () => {
+                        const ok = await ask({
+                          title: `Delete ${n}?`,
+                          body: (
+                            <p>
+                              Applications that use <code>{n}</code> stop finding its key. The key
+                              itself is not changed.
+                            </p>
+                          ),
+                          confirm: 'Delete alias',
+                          danger: true,
+                        });
+                        if (!ok) return;
+                        await act
                           .run(
                             'Deleting alias…',
                             async () =>
                               void (await client.send(new DeleteAliasCommand({ AliasName: n }))),
                           )
-                          .then((ok) => ok && data.reload())
-                      }
+                          .then((ok) => ok && data.reload());
+                      }}
                     >
                       Delete
                     </button>
@@ -108,14 +125,13 @@ export function Aliases({ session }: { session: Session }) {
         class="card row"
         onSubmit={(e) => {
           e.preventDefault();
+          const full = name.startsWith('alias/') ? name : `alias/${name}`;
+          const p = aliasNameProblem(full);
+          setProblem(p);
+          if (p !== undefined) return;
           void act
             .run('Creating alias…', async () => {
-              await client.send(
-                new CreateAliasCommand({
-                  AliasName: name.startsWith('alias/') ? name : `alias/${name}`,
-                  TargetKeyId: target,
-                }),
-              );
+              await client.send(new CreateAliasCommand({ AliasName: full, TargetKeyId: target }));
               setName('');
               setTarget('');
             })
@@ -146,6 +162,11 @@ export function Aliases({ session }: { session: Session }) {
           Create alias
         </button>
       </form>
+      {problem !== undefined && (
+        <p class="error-text" role="alert">
+          {problem}
+        </p>
+      )}
       {act.busy !== undefined && <Busy label={act.busy} />}
       <ErrorBox error={act.error} />
     </Page>

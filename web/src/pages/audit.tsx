@@ -1,8 +1,12 @@
-/** The audit log (keyhold admin API, account root): filter events, and the chain's verification. */
+/**
+ * The audit log (keyhold admin API, account root): the newest events first (QueryAudit Order
+ * NewestFirst), a page at a time back to older ones, the last hour shown on open; and the
+ * chain's verification.
+ */
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { admin, kms, type Session } from '../api';
-import { Busy, ErrorBox, Page, useAction, useAsync } from '../ui';
+import { Busy, ErrorBox, Id, Page, useAction, useAsync } from '../ui';
 
 interface AuditEvent {
   eventTime: string;
@@ -24,7 +28,8 @@ interface Verify {
   Resets?: { Seq: number; EventTime: string; Reason: string; PreviousAnchor?: { Seq: number } }[];
 }
 
-const MAX_EVENTS = 1000;
+/** Events per QueryAudit page ("Load older events" fetches the next). */
+const PAGE = 100;
 const EVENT_NAMES = [
   'CreateKey',
   'DescribeKey',
@@ -99,16 +104,32 @@ function ChainStatus({ session }: { session: Session }) {
   );
 }
 
+interface Found {
+  events: AuditEvent[];
+  /** The cursor to the next older page, when there is one. */
+  older: string | undefined;
+  /** The query that found them (the filters as they were when Search was pressed). */
+  query: Record<string, unknown>;
+}
+
 export function Audit({ session }: { session: Session }) {
   const [key, setKey] = useState('');
   const [principal, setPrincipal] = useState('');
   const [eventName, setEventName] = useState('');
-  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 24 * 3600 * 1000)));
+  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 3600 * 1000)));
   const [to, setTo] = useState('');
-  const [events, setEvents] = useState<AuditEvent[]>();
-  const [loaded, setLoaded] = useState(0);
-  const [truncated, setTruncated] = useState(false);
+  const [found, setFound] = useState<Found>();
+  // Counts finished searches, so a page (and a test) can tell a new result from the last.
+  const [searches, setSearches] = useState(0);
   const act = useAction();
+
+  const fetchPage = (query: Record<string, unknown>, token: string | undefined) =>
+    admin<{ Events: AuditEvent[]; NextToken?: string }>(session, 'QueryAudit', {
+      ...query,
+      Order: 'NewestFirst',
+      Limit: PAGE,
+      ...(token !== undefined ? { NextToken: token } : {}),
+    });
 
   const search = (e?: Event) => {
     e?.preventDefault();
@@ -119,31 +140,30 @@ export function Audit({ session }: { session: Session }) {
         const d = await kms(session).send(new DescribeKeyCommand({ KeyId: keyArn }));
         keyArn = d.KeyMetadata?.Arn;
       }
-      const out: AuditEvent[] = [];
-      let token: string | undefined;
-      setLoaded(0);
-      do {
-        const page = await admin<{ Events: AuditEvent[]; NextToken?: string }>(
-          session,
-          'QueryAudit',
-          {
-            KeyArn: keyArn,
-            PrincipalArn: principal.trim() || undefined,
-            EventName: eventName.trim() || undefined,
-            StartTime: epoch(from),
-            EndTime: epoch(to),
-            Limit: 250,
-            ...(token !== undefined ? { NextToken: token } : {}),
-          },
-        );
-        out.push(...page.Events);
-        setLoaded(out.length);
-        token = page.NextToken;
-      } while (token !== undefined && out.length < MAX_EVENTS);
-      setTruncated(token !== undefined);
-      setEvents(out.reverse());
+      const query = {
+        KeyArn: keyArn,
+        PrincipalArn: principal.trim() || undefined,
+        EventName: eventName.trim() || undefined,
+        StartTime: epoch(from),
+        EndTime: epoch(to),
+      };
+      const page = await fetchPage(query, undefined);
+      setFound({ events: page.Events, older: page.NextToken, query });
+      setSearches((n) => n + 1);
     });
   };
+
+  const older = () => {
+    const f = found;
+    if (f?.older === undefined) return;
+    void act.run('Loading older events…', async () => {
+      const page = await fetchPage(f.query, f.older);
+      setFound({ ...f, events: [...f.events, ...page.Events], older: page.NextToken });
+    });
+  };
+
+  // Show the last hour straight away rather than an empty page.
+  useEffect(() => search(), []);
 
   return (
     <Page title="Audit log">
@@ -200,54 +220,73 @@ export function Audit({ session }: { session: Session }) {
           </button>
         </div>
       </form>
-      {act.busy !== undefined && (
-        <Busy label={`${act.busy} ${loaded} events so far`} value={loaded} max={MAX_EVENTS} />
-      )}
+      {act.busy !== undefined && <Busy label={act.busy} />}
       <ErrorBox error={act.error} />
-      {events !== undefined && (
+      {found !== undefined && (
         <>
-          <p role="status" data-testid="audit-count">
-            {events.length} events
-            {truncated ? ` (the newest ${MAX_EVENTS} are not all shown: narrow the filters)` : ''},
-            newest first.
+          <p role="status" data-testid="audit-count" data-search={searches}>
+            {found.events.length === 0
+              ? 'No events match.'
+              : `The ${found.events.length} newest matching events, newest first${
+                  found.older !== undefined ? '; older ones follow with "Load older events"' : ''
+                }.`}
           </p>
-          <table class="list audit">
-            <thead>
-              <tr>
-                <th scope="col">Time (UTC)</th>
-                <th scope="col">Event</th>
-                <th scope="col">Principal</th>
-                <th scope="col">Key</th>
-                <th scope="col">Result</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((ev) => (
-                <tr key={ev.eventID} data-event-name={ev.eventName}>
-                  <td data-label="Time">{ev.eventTime.replace('T', ' ').replace('Z', '')}</td>
-                  <td data-label="Event">
-                    <details>
-                      <summary>{ev.eventName}</summary>
-                      <pre class="code small">{JSON.stringify(ev, null, 2)}</pre>
-                    </details>
-                  </td>
-                  <td data-label="Principal" class="mono wrap">
-                    {ev.userIdentity.arn ?? ev.userIdentity.type}
-                  </td>
-                  <td data-label="Key" class="mono wrap">
-                    {ev.resources?.map((r) => r.ARN.split('/').at(-1)).join(', ') ?? '—'}
-                  </td>
-                  <td data-label="Result">
-                    {ev.errorCode ? (
-                      <span class="badge bad">{ev.errorCode}</span>
-                    ) : (
-                      <span class="badge ok">OK</span>
-                    )}
-                  </td>
+          {found.events.length > 0 && (
+            <table class="list audit">
+              <thead>
+                <tr>
+                  <th scope="col">Time (UTC)</th>
+                  <th scope="col">Event</th>
+                  <th scope="col">Principal</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Result</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {found.events.map((ev) => (
+                  <tr
+                    key={ev.eventID}
+                    data-event-id={ev.eventID}
+                    data-event-name={ev.eventName}
+                    data-event-time={ev.eventTime}
+                  >
+                    <td data-label="Time">{ev.eventTime.replace('T', ' ').replace('Z', '')}</td>
+                    <td data-label="Event">
+                      <details>
+                        <summary>{ev.eventName}</summary>
+                        <pre class="code small">{JSON.stringify(ev, null, 2)}</pre>
+                      </details>
+                    </td>
+                    <td data-label="Principal">
+                      <Id value={ev.userIdentity.arn ?? ev.userIdentity.type} />
+                    </td>
+                    <td data-label="Key" class="mono">
+                      {ev.resources === undefined || ev.resources.length === 0
+                        ? '—'
+                        : ev.resources.map((r, i) => (
+                            <span key={r.ARN}>
+                              {i > 0 && ', '}
+                              <span class="nowrap-id">{r.ARN.split('/').at(-1)}</span>
+                            </span>
+                          ))}
+                    </td>
+                    <td data-label="Result">
+                      {ev.errorCode ? (
+                        <span class="badge bad">{ev.errorCode}</span>
+                      ) : (
+                        <span class="badge ok">OK</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {found.older !== undefined && (
+            <button type="button" onClick={older} disabled={act.busy !== undefined}>
+              Load older events
+            </button>
+          )}
         </>
       )}
     </Page>

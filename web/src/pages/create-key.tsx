@@ -3,45 +3,23 @@
  * administrators, key users, review with the policy preview. Finishing calls CreateKey
  * with that policy, then CreateAlias.
  */
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-  type KeySpec,
-  type KeyUsageType,
-} from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { admin, isRoot, kms, type Session } from '../api';
+import { aliasNameProblem } from '../../../src/kms/key-spec-table';
 import { defaultKeyPolicy } from '../policy';
 import { navigate } from '../router';
 import { Busy, ErrorBox, Page, useAsync } from '../ui';
+import {
+  configProblem,
+  DEFAULT_CONFIG,
+  KeyConfigFields,
+  ORIGINS,
+  usageOf,
+  type KeyConfig,
+} from './create-key-config';
 
 const STEPS = ['Alias and description', 'Tags', 'Key administrators', 'Key users', 'Review'];
-
-const KEY_TYPES: Readonly<Record<string, { usage: KeyUsageType; specs: KeySpec[] }>> = {
-  'Symmetric, encrypt and decrypt': { usage: 'ENCRYPT_DECRYPT', specs: ['SYMMETRIC_DEFAULT'] },
-  'Asymmetric, encrypt and decrypt': {
-    usage: 'ENCRYPT_DECRYPT',
-    specs: ['RSA_2048', 'RSA_3072', 'RSA_4096'],
-  },
-  'Asymmetric, sign and verify': {
-    usage: 'SIGN_VERIFY',
-    specs: [
-      'ECC_NIST_P256',
-      'ECC_NIST_P384',
-      'ECC_NIST_P521',
-      'ECC_SECG_P256K1',
-      'RSA_2048',
-      'RSA_3072',
-      'RSA_4096',
-    ],
-  },
-  'HMAC, generate and verify MAC': {
-    usage: 'GENERATE_VERIFY_MAC',
-    specs: ['HMAC_256', 'HMAC_224', 'HMAC_384', 'HMAC_512'],
-  },
-};
-
-const ALIAS_RE = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 
 interface Identity {
   arn: string;
@@ -123,8 +101,8 @@ function PrincipalPicker(props: {
 
 export function CreateKey({ session }: { session: Session }) {
   const [step, setStep] = useState(0);
-  const [keyType, setKeyType] = useState(Object.keys(KEY_TYPES)[0] as string);
-  const [keySpec, setKeySpec] = useState<KeySpec>('SYMMETRIC_DEFAULT');
+  const [config, setConfig] = useState<KeyConfig>(DEFAULT_CONFIG);
+  const keySpec = config.keySpec;
   const [alias, setAlias] = useState('');
   const [description, setDescription] = useState('');
   const [tags, setTags] = useState<{ k: string; v: string }[]>([]);
@@ -141,7 +119,7 @@ export function CreateKey({ session }: { session: Session }) {
     () => (isRoot(session) ? loadIdentities(session) : Promise.reject(new Error('not root'))),
     [session],
   );
-  const usage = (KEY_TYPES[keyType] as { usage: KeyUsageType }).usage;
+  const usage = usageOf(config);
 
   useEffect(() => heading.current?.focus(), [step]);
 
@@ -160,10 +138,10 @@ export function CreateKey({ session }: { session: Session }) {
   const policyText = JSON.stringify(policy, null, 2);
 
   const validate = (): string | undefined => {
-    if (step === 0 && !ALIAS_RE.test(`alias/${alias.replace(/^alias\//, '')}`))
-      return 'Enter an alias: letters, digits, slashes, underscores and dashes (up to 250).';
-    if (step === 0 && alias.replace(/^alias\//, '').startsWith('aws/'))
-      return 'Aliases beginning with aws/ are reserved for AWS managed keys.';
+    if (step === 0 && alias.trim() === '') return 'Enter an alias.';
+    const aliasProblem = aliasNameProblem(`alias/${alias.replace(/^alias\//, '')}`);
+    if (step === 0 && aliasProblem !== undefined) return aliasProblem;
+    if (step === 0 && configProblem(config) !== undefined) return configProblem(config);
     if (step === 1 && tags.some((t) => t.k.trim() === ''))
       return 'Every tag needs a key (or remove the row).';
     if (step === 1 && new Set(tags.map((t) => t.k)).size !== tags.length)
@@ -185,6 +163,12 @@ export function CreateKey({ session }: { session: Session }) {
         new CreateKeyCommand({
           KeySpec: keySpec,
           KeyUsage: usage,
+          Origin: config.origin,
+          ...(config.multiRegion ? { MultiRegion: true } : {}),
+          ...(config.origin === 'AWS_CLOUDHSM' || config.origin === 'EXTERNAL_KEY_STORE'
+            ? { CustomKeyStoreId: config.customKeyStoreId }
+            : {}),
+          ...(config.origin === 'EXTERNAL_KEY_STORE' ? { XksKeyId: config.xksKeyId.trim() } : {}),
           Description: description,
           Policy: policyText,
           ...(tags.length > 0 ? { Tags: tags.map((t) => ({ TagKey: t.k, TagValue: t.v })) } : {}),
@@ -204,7 +188,8 @@ export function CreateKey({ session }: { session: Session }) {
         setProblem(`The key ${keyId} was created, but its alias was not.`);
         return;
       }
-      navigate(`/keys/${keyId}?created=1`);
+      // Imported key material comes next: open the key on its Key material tab.
+      navigate(`/keys/${keyId}?created=1${config.origin === 'EXTERNAL' ? '&tab=material' : ''}`);
     } catch (e) {
       setError(e);
     } finally {
@@ -236,34 +221,7 @@ export function CreateKey({ session }: { session: Session }) {
         </h2>
         {step === 0 && (
           <>
-            <label>
-              Key type and usage
-              <select
-                name="keyType"
-                value={keyType}
-                onChange={(e) => {
-                  const t = e.currentTarget.value;
-                  setKeyType(t);
-                  setKeySpec((KEY_TYPES[t] as { specs: KeySpec[] }).specs[0] as KeySpec);
-                }}
-              >
-                {Object.keys(KEY_TYPES).map((t) => (
-                  <option key={t}>{t}</option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Key spec
-              <select
-                name="keySpec"
-                value={keySpec}
-                onChange={(e) => setKeySpec(e.currentTarget.value as KeySpec)}
-              >
-                {(KEY_TYPES[keyType] as { specs: KeySpec[] }).specs.map((s) => (
-                  <option key={s}>{s}</option>
-                ))}
-              </select>
-            </label>
+            <KeyConfigFields session={session} config={config} onChange={setConfig} />
             <label>
               Alias
               <span class="input-prefix">
@@ -386,6 +344,17 @@ export function CreateKey({ session }: { session: Session }) {
                 <dd>
                   {keySpec} / {usage}
                 </dd>
+              </div>
+              <div>
+                <dt>Origin</dt>
+                <dd data-testid="review-origin">
+                  {ORIGINS[config.origin]}
+                  {config.customKeyStoreId !== '' ? ` (${config.customKeyStoreId})` : ''}
+                </dd>
+              </div>
+              <div>
+                <dt>Regionality</dt>
+                <dd>{config.multiRegion ? 'Multi-Region' : 'Single-Region'}</dd>
               </div>
               <div>
                 <dt>Tags</dt>

@@ -3,19 +3,20 @@ import {
   DisableKeyRotationCommand,
   EnableKeyRotationCommand,
   GetKeyRotationStatusCommand,
-  ListGrantsCommand,
   ListKeyRotationsCommand,
   ListResourceTagsCommand,
-  RevokeGrantCommand,
   RotateKeyOnDemandCommand,
   TagResourceCommand,
   UntagResourceCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, DeleteAliasCommand } from '@aws-sdk/client-kms';
 import { useState } from 'preact/hooks';
+import { aliasNameProblem } from '../../../src/kms/key-spec-table';
 import { allPages, kms, type Session } from '../api';
 import { Busy, ErrorBox, fmtDate, Link, useAction, useAsync } from '../ui';
-import { listAliases } from './keys';
+import { ActionButton, DeniedList, useConfirm, useGuarded } from '../widgets';
+import { listAliases } from './keys-data';
 
 export function RotationSection({ session, meta }: { session: Session; meta: KeyMetadata }) {
   const id = meta.KeyId as string;
@@ -28,7 +29,9 @@ export function RotationSection({ session, meta }: { session: Session; meta: Key
     });
     return { status, rotations };
   }, [session, id]);
-  const act = useAction();
+  const guarded = useGuarded();
+  const { act, denied } = guarded;
+  const { dialog, ask } = useConfirm();
   const [period, setPeriod] = useState('365');
   const periodOk = /^\d+$/.test(period) && Number(period) >= 90 && Number(period) <= 2560;
   const s = data.data?.status;
@@ -37,6 +40,7 @@ export function RotationSection({ session, meta }: { session: Session; meta: Key
 
   return (
     <div class="card" aria-labelledby="rotation-h">
+      {dialog}
       <h2 id="rotation-h">Key rotation</h2>
       {unsupported ? (
         <p class="muted">
@@ -126,20 +130,32 @@ export function RotationSection({ session, meta }: { session: Session; meta: Key
                 </button>
               </>
             )}
-            <button
-              type="button"
-              onClick={() =>
-                act
-                  .run(
-                    'Rotating key material…',
-                    async () =>
-                      void (await client.send(new RotateKeyOnDemandCommand({ KeyId: id }))),
+            <ActionButton
+              action="kms:RotateKeyOnDemand"
+              denied={denied}
+              onClick={async () => {
+                const ok = await ask({
+                  title: 'Rotate the key material now?',
+                  body: (
+                    <p>
+                      KMS creates new key material for this key and uses it for everything encrypted
+                      from now on; the old material stays to decrypt what it protected. On-demand
+                      rotations are limited (10 per key) and cannot be undone.
+                    </p>
+                  ),
+                  confirm: 'Rotate now',
+                });
+                if (!ok) return;
+                if (
+                  await guarded.run('kms:RotateKeyOnDemand', 'Rotating key material…', () =>
+                    client.send(new RotateKeyOnDemandCommand({ KeyId: id })),
                   )
-                  .then((ok) => ok && data.reload())
-              }
+                )
+                  data.reload();
+              }}
             >
               Rotate now
-            </button>
+            </ActionButton>
           </div>
           <h3>Rotation history</h3>
           {data.data && data.data.rotations.length === 0 ? (
@@ -166,25 +182,106 @@ export function RotationSection({ session, meta }: { session: Session; meta: Key
       )}
       {act.busy !== undefined && <Busy label={act.busy} />}
       <ErrorBox error={act.error} />
+      <DeniedList denied={denied} />
     </div>
   );
 }
 
-export function AliasesSection({ session, keyId }: { session: Session; keyId: string }) {
+/** This key's aliases: add one, delete one (confirmed). */
+export function AliasesSection(props: { session: Session; keyId: string; onChange: () => void }) {
+  const { session, keyId } = props;
   const data = useAsync(() => listAliases(session, keyId), [session, keyId]);
+  const guarded = useGuarded();
+  const { act, denied } = guarded;
+  const { dialog, ask } = useConfirm();
+  const [name, setName] = useState('');
+  const [problem, setProblem] = useState<string>();
+  const client = kms(session);
+  const changed = () => {
+    data.reload();
+    props.onChange();
+  };
+  const remove = async (alias: string) => {
+    const ok = await ask({
+      title: `Delete ${alias}?`,
+      body: (
+        <p>
+          Applications that use <code>{alias}</code> stop finding this key. The key itself is not
+          changed.
+        </p>
+      ),
+      confirm: 'Delete alias',
+      danger: true,
+    });
+    if (
+      ok &&
+      (await guarded.run('kms:DeleteAlias', 'Deleting alias…', () =>
+        client.send(new DeleteAliasCommand({ AliasName: alias })),
+      ))
+    )
+      changed();
+  };
   return (
     <div class="card" aria-labelledby="aliases-h">
+      {dialog}
       <h2 id="aliases-h">Aliases</h2>
       <ErrorBox error={data.error} />
       {data.data?.length === 0 && <p class="muted">No aliases.</p>}
       <ul class="plain">
         {data.data?.map((a) => (
-          <li key={a.AliasName} class="mono">
-            {a.AliasName}
+          <li key={a.AliasName} class="row tight">
+            <span class="mono">{a.AliasName}</span>
+            <ActionButton
+              action="kms:DeleteAlias"
+              denied={denied}
+              onClick={() => void remove(a.AliasName as string)}
+            >
+              <span aria-label={`Delete ${a.AliasName}`}>Delete</span>
+            </ActionButton>
           </li>
         ))}
       </ul>
-      <Link to="/aliases">Manage aliases</Link>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const full = name.startsWith('alias/') ? name : `alias/${name}`;
+          const p = aliasNameProblem(full);
+          setProblem(p);
+          if (p !== undefined) return;
+          void guarded
+            .run('kms:CreateAlias', 'Creating alias…', () =>
+              client.send(new CreateAliasCommand({ AliasName: full, TargetKeyId: keyId })),
+            )
+            .then((ok) => {
+              if (!ok) return;
+              setName('');
+              changed();
+            });
+        }}
+      >
+        <label>
+          New alias for this key
+          <input
+            name="newAlias"
+            value={name}
+            placeholder="alias/orders"
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={denied.has('kms:CreateAlias')}>
+          Add alias
+        </button>
+      </form>
+      {problem !== undefined && (
+        <p class="error-text" role="alert">
+          {problem}
+        </p>
+      )}
+      {act.busy !== undefined && <Busy label={act.busy} />}
+      <ErrorBox error={act.error} />
+      <DeniedList denied={denied} />
+      <Link to="/aliases">All aliases</Link>
     </div>
   );
 }
@@ -272,78 +369,6 @@ export function TagsSection({ session, keyId }: { session: Session; keyId: strin
         </label>
         <button type="submit">Add tag</button>
       </form>
-      {act.busy !== undefined && <Busy label={act.busy} />}
-      <ErrorBox error={act.error} />
-    </div>
-  );
-}
-
-export function GrantsSection({ session, keyId }: { session: Session; keyId: string }) {
-  const client = kms(session);
-  const data = useAsync(
-    () =>
-      allPages(async (Marker) => {
-        const r = await client.send(new ListGrantsCommand({ KeyId: keyId, Marker }));
-        return { items: r.Grants ?? [], next: r.Truncated ? r.NextMarker : undefined };
-      }),
-    [session, keyId],
-  );
-  const act = useAction();
-  return (
-    <div class="card" aria-labelledby="grants-h">
-      <h2 id="grants-h">Grants</h2>
-      <ErrorBox error={data.error} />
-      {data.data?.length === 0 && <p class="muted">No grants.</p>}
-      {data.data !== undefined && data.data.length > 0 && (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">Grant</th>
-              <th scope="col">Grantee</th>
-              <th scope="col">Operations</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="sr-only">Revoke</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.data.map((g) => (
-              <tr key={g.GrantId}>
-                <td data-label="Grant" class="mono">
-                  {g.Name || g.GrantId?.slice(0, 16)}
-                </td>
-                <td data-label="Grantee" class="mono">
-                  {g.GranteePrincipal}
-                </td>
-                <td data-label="Operations">{g.Operations?.join(', ')}</td>
-                <td data-label="Created">{fmtDate(g.CreationDate)}</td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() =>
-                      act
-                        .run(
-                          'Revoking grant…',
-                          async () =>
-                            void (await client.send(
-                              new RevokeGrantCommand({
-                                KeyId: keyId,
-                                GrantId: g.GrantId as string,
-                              }),
-                            )),
-                        )
-                        .then((ok) => ok && data.reload())
-                    }
-                  >
-                    Revoke
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
       {act.busy !== undefined && <Busy label={act.busy} />}
       <ErrorBox error={act.error} />
     </div>

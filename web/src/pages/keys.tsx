@@ -1,126 +1,206 @@
-/** Keys: every key with its aliases, state and tags; filter, sort, open one. */
-import {
-  DescribeKeyCommand,
-  ListAliasesCommand,
-  ListKeysCommand,
-  ListResourceTagsCommand,
-  type AliasListEntry,
-  type KeyMetadata,
-  type Tag,
-} from '@aws-sdk/client-kms';
-import { useMemo, useState } from 'preact/hooks';
-import { allPages, kms, mapLimit, type Session } from '../api';
+/**
+ * Keys, a page at a time: ListKeys with Limit/Marker, aliases from one ListAliases listing,
+ * details and tags for the rows on screen only. Filter and sort act on the page shown;
+ * aliases match across the whole account. Nothing that failed is passed off as empty.
+ */
+import type { KeyMetadata } from '@aws-sdk/client-kms';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { Session } from '../api';
+import { explainError } from '../errors';
 import { Badge, Busy, ErrorBox, fmtDate, Link, Page, useAsync } from '../ui';
-
-interface Row {
-  meta: KeyMetadata;
-  aliases: string[];
-  tags: Tag[];
-}
+import { Cell, CellError, ElsewhereMatches, Failures } from './keys-cells';
+import {
+  aliasIndex,
+  DEFAULT_PAGE_SIZE,
+  fillRows,
+  listAliases,
+  listKeyPage,
+  PAGE_SIZES,
+  retrying,
+  type KeyRow,
+} from './keys-data';
 
 type SortKey = 'alias' | 'id' | 'state' | 'created' | 'spec';
 
-export async function listAliases(s: Session, keyId?: string): Promise<AliasListEntry[]> {
-  return allPages(async (Marker) => {
-    const r = await kms(s).send(
-      new ListAliasesCommand({ Marker, ...(keyId ? { KeyId: keyId } : {}) }),
-    );
-    return { items: r.Aliases ?? [], next: r.Truncated ? r.NextMarker : undefined };
-  });
-}
-
-async function loadKeys(
-  s: Session,
-  progress: (done: number, total: number) => void,
-): Promise<Row[]> {
-  const client = kms(s);
-  const keys = await allPages(async (Marker) => {
-    const r = await client.send(new ListKeysCommand({ Marker }));
-    return { items: r.Keys ?? [], next: r.Truncated ? r.NextMarker : undefined };
-  });
-  const aliases = await listAliases(s);
-  progress(0, keys.length);
-  return mapLimit(
-    keys,
-    6,
-    async (k) => {
-      const id = k.KeyId as string;
-      const { KeyMetadata: meta } = await client.send(new DescribeKeyCommand({ KeyId: id }));
-      // Tags need kms:ListResourceTags; a key the caller cannot read tags of still shows.
-      const tags = await client
-        .send(new ListResourceTagsCommand({ KeyId: id }))
-        .then((r) => r.Tags ?? [])
-        .catch(() => [] as Tag[]);
-      return {
-        meta: meta as KeyMetadata,
-        aliases: aliases.filter((a) => a.TargetKeyId === id).map((a) => a.AliasName as string),
-        tags,
-      };
-    },
-    (done) => progress(done, keys.length),
-  );
-}
-
 const STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable'];
+const PAGE_SIZE_KEY = 'keyhold.console.pageSize';
 
-function sortValue(r: Row, k: SortKey): string {
+function savedPageSize(): number {
+  const n = Number(localStorage.getItem(PAGE_SIZE_KEY));
+  return (PAGE_SIZES as readonly number[]).includes(n) ? n : DEFAULT_PAGE_SIZE;
+}
+
+/** One box per kind of failure: ListAliases denied like ListKeys says nothing new. */
+const sameError = (a: unknown, b: unknown) =>
+  b !== undefined && explainError(a).name === explainError(b).name;
+
+const metaOf = (r: KeyRow): KeyMetadata | undefined =>
+  r.meta.state === 'ok' ? r.meta.value : undefined;
+
+function sortValue(r: KeyRow, aliases: string[], k: SortKey): string {
+  const m = metaOf(r);
   switch (k) {
     case 'alias':
-      return r.aliases[0] ?? '\uffff';
+      return aliases[0] ?? '\uffff';
     case 'id':
-      return r.meta.KeyId ?? '';
+      return r.keyId;
     case 'state':
-      return r.meta.KeyState ?? '';
+      return m?.KeyState ?? '';
     case 'spec':
-      return r.meta.KeySpec ?? '';
+      return m?.KeySpec ?? '';
     case 'created':
-      return r.meta.CreationDate?.toISOString() ?? '';
+      return m?.CreationDate?.toISOString() ?? '';
   }
 }
 
 export function Keys({ session }: { session: Session }) {
-  const [progress, setProgress] = useState<{ done: number; total: number }>();
-  const list = useAsync(
-    () => loadKeys(session, (done, total) => setProgress({ done, total })),
-    [session],
-  );
+  const [pageSize, setPageSize] = useState(savedPageSize);
+  // markers[n] is the ListKeys Marker of page n (page 0 has none).
+  const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]);
+  const [pageNo, setPageNo] = useState(0);
+  const [tick, setTick] = useState(0);
+  const [page, setPage] = useState<{ rows: KeyRow[]; next: string | undefined }>();
+  const [listError, setListError] = useState<unknown>();
+  const [loading, setLoading] = useState(true);
   const [filter, setFilter] = useState('');
   const [state, setState] = useState('');
-  const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: 'created', asc: false });
+  const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>();
+  const aliases = useAsync(() => listAliases(session), [session, tick]);
+  const byKey = useMemo(() => aliasIndex(aliases.data ?? []), [aliases.data]);
 
+  const updateRow = (r: KeyRow) =>
+    setPage((p) => p && { ...p, rows: p.rows.map((x) => (x.keyId === r.keyId ? r : x)) });
+
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    setListError(undefined);
+    // No rows of the last page under the new page's number while this one loads.
+    setPage(undefined);
+    listKeyPage(session, pageSize, markers[pageNo]).then(
+      async ({ keyIds, next }) => {
+        if (!live) return;
+        const rows: KeyRow[] = keyIds.map((keyId) => ({
+          keyId,
+          meta: { state: 'loading' },
+          tags: { state: 'loading' },
+        }));
+        setPage({ rows, next });
+        setMarkers((m) => [...m.slice(0, pageNo + 1), next]);
+        setLoading(false);
+        await fillRows(
+          session,
+          rows,
+          (r) => live && updateRow(r),
+          () => live,
+        );
+      },
+      (e: unknown) => {
+        if (!live) return;
+        setListError(e);
+        setLoading(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [session, pageSize, pageNo, tick]);
+
+  const retryFailed = () => {
+    if (page === undefined) return;
+    const again = page.rows.map(retrying);
+    setPage({ ...page, rows: again });
+    void fillRows(session, again, updateRow, () => true);
+  };
+
+  const f = filter.trim().toLowerCase();
   const rows = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    const match = (r: Row) =>
-      f === '' ||
-      [
-        r.meta.KeyId,
-        r.meta.Description,
-        ...r.aliases,
-        ...r.tags.map((t) => `${t.TagKey}=${t.TagValue}`),
+    const all = page?.rows ?? [];
+    const match = (r: KeyRow) => {
+      if (f === '') return true;
+      const m = metaOf(r);
+      const tags = r.tags.state === 'ok' ? r.tags.value : [];
+      return [
+        r.keyId,
+        m?.Description,
+        ...(byKey.get(r.keyId) ?? []),
+        ...tags.map((t) => `${t.TagKey}=${t.TagValue}`),
       ]
         .filter((x): x is string => typeof x === 'string')
         .some((x) => x.toLowerCase().includes(f));
-    const out = (list.data ?? []).filter(
-      (r) => match(r) && (state === '' || r.meta.KeyState === state),
-    );
-    out.sort((a, b) => {
-      const c = sortValue(a, sort.key).localeCompare(sortValue(b, sort.key));
-      return sort.asc ? c : -c;
-    });
+    };
+    const out = all.filter((r) => match(r) && (state === '' || metaOf(r)?.KeyState === state));
+    if (sort !== undefined)
+      out.sort((a, b) => {
+        const c = sortValue(a, byKey.get(a.keyId) ?? [], sort.key).localeCompare(
+          sortValue(b, byKey.get(b.keyId) ?? [], sort.key),
+        );
+        return sort.asc ? c : -c;
+      });
     return out;
-  }, [list.data, filter, state, sort]);
+  }, [page, byKey, f, state, sort]);
+  const unsearched = f === '' ? 0 : (page?.rows ?? []).filter((r) => r.tags.state !== 'ok').length;
 
   const header = (key: SortKey, label: string) => (
-    <th scope="col" aria-sort={sort.key === key ? (sort.asc ? 'ascending' : 'descending') : 'none'}>
+    <th
+      scope="col"
+      aria-sort={sort?.key === key ? (sort.asc ? 'ascending' : 'descending') : 'none'}
+    >
       <button
         type="button"
         class="sort"
-        onClick={() => setSort((s) => ({ key, asc: s.key === key ? !s.asc : true }))}
+        onClick={() => setSort((s) => ({ key, asc: s?.key === key ? !s.asc : true }))}
       >
         {label}
-        <span aria-hidden="true">{sort.key === key ? (sort.asc ? ' ▲' : ' ▼') : ''}</span>
+        <span aria-hidden="true">{sort?.key === key ? (sort.asc ? ' ▲' : ' ▼') : ''}</span>
       </button>
     </th>
+  );
+
+  const first = pageNo * pageSize + 1;
+  const pager = (
+    <div class="pager" role="navigation" aria-label="Key pages">
+      <label>
+        Keys per page
+        <select
+          name="pageSize"
+          value={String(pageSize)}
+          onChange={(e) => {
+            const n = Number(e.currentTarget.value);
+            localStorage.setItem(PAGE_SIZE_KEY, String(n));
+            setPageSize(n);
+            setMarkers([undefined]);
+            setPageNo(0);
+          }}
+        >
+          {PAGE_SIZES.map((n) => (
+            <option key={n} value={String(n)}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button
+        type="button"
+        disabled={pageNo === 0 || loading}
+        onClick={() => setPageNo(pageNo - 1)}
+      >
+        Previous page
+      </button>
+      <span data-testid="page-range">
+        Page {pageNo + 1}
+        {page !== undefined && page.rows.length > 0
+          ? `: keys ${first}–${first + page.rows.length - 1}`
+          : ''}
+      </span>
+      <button
+        type="button"
+        disabled={page?.next === undefined || loading}
+        onClick={() => setPageNo(pageNo + 1)}
+      >
+        Next page
+      </button>
+    </div>
   );
 
   return (
@@ -128,7 +208,7 @@ export function Keys({ session }: { session: Session }) {
       title="Keys"
       actions={
         <>
-          <button type="button" onClick={list.reload}>
+          <button type="button" onClick={() => setTick((t) => t + 1)}>
             Refresh
           </button>
           <Link to="/create" class="button primary">
@@ -144,7 +224,7 @@ export function Keys({ session }: { session: Session }) {
             type="search"
             name="filter"
             value={filter}
-            placeholder="alias, key ID, description or tag"
+            placeholder="alias, key ID, description or tag (this page)"
             onInput={(e) => setFilter(e.currentTarget.value)}
           />
         </label>
@@ -160,20 +240,30 @@ export function Keys({ session }: { session: Session }) {
           </select>
         </label>
       </div>
-      <ErrorBox error={list.error} />
-      {list.loading && (
-        <Busy
-          label={
-            progress && progress.total > 0
-              ? `Loading key ${progress.done} of ${progress.total}…`
-              : 'Loading keys…'
-          }
-          value={progress?.done}
-          max={progress?.total}
+      {pager}
+      <ErrorBox error={listError} />
+      {aliases.error !== undefined && !sameError(aliases.error, listError) && (
+        <div data-testid="aliases-error">
+          <ErrorBox error={aliases.error} />
+        </div>
+      )}
+      {page !== undefined && <Failures rows={page.rows} onRetry={retryFailed} />}
+      {f !== '' && unsearched > 0 && (
+        <p class="note" data-testid="unsearched">
+          The tags of {unsearched} key{unsearched === 1 ? '' : 's'} on this page are not loaded, so
+          the filter could not search them.
+        </p>
+      )}
+      {f !== '' && aliases.data !== undefined && (
+        <ElsewhereMatches
+          aliases={aliases.data}
+          filter={f}
+          onPage={new Set((page?.rows ?? []).map((r) => r.keyId))}
         />
       )}
-      {list.data !== undefined && (
-        <table class="list keys">
+      {loading && <Busy label="Loading keys…" />}
+      {page !== undefined && (
+        <table class="list keys" aria-busy={loading}>
           <caption class="sr-only">KMS keys, {rows.length} shown</caption>
           <thead>
             <tr>
@@ -186,37 +276,70 @@ export function Keys({ session }: { session: Session }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((r) => (
-              <tr key={r.meta.KeyId} data-key-id={r.meta.KeyId}>
-                <td data-label="Aliases">{r.aliases.length > 0 ? r.aliases.join(', ') : '—'}</td>
-                <td data-label="Key ID">
-                  <Link to={`/keys/${r.meta.KeyId}`} class="mono">
-                    {r.meta.KeyId}
-                  </Link>
-                  {r.meta.Description ? <div class="muted">{r.meta.Description}</div> : null}
-                </td>
-                <td data-label="State">
-                  <Badge state={r.meta.KeyState} />
-                </td>
-                <td data-label="Key spec">
-                  {r.meta.KeySpec}
-                  <div class="muted">{r.meta.KeyUsage}</div>
-                </td>
-                <td data-label="Created">{fmtDate(r.meta.CreationDate)}</td>
-                <td data-label="Tags">
-                  {r.tags.length === 0
-                    ? '—'
-                    : r.tags.map((t) => (
-                        <span class="tag" key={t.TagKey}>
-                          {t.TagKey}={t.TagValue}
-                        </span>
-                      ))}
-                </td>
-              </tr>
-            ))}
+            {rows.map((r) => {
+              const names = byKey.get(r.keyId) ?? [];
+              return (
+                <tr key={r.keyId} data-key-id={r.keyId}>
+                  <td data-label="Aliases">
+                    {aliases.data === undefined ? (
+                      aliases.error !== undefined ? (
+                        <CellError error={aliases.error} />
+                      ) : (
+                        '…'
+                      )
+                    ) : names.length > 0 ? (
+                      names.join(', ')
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td data-label="Key ID">
+                    <Link to={`/keys/${r.keyId}`} class="mono nowrap-id">
+                      {r.keyId}
+                    </Link>
+                    {metaOf(r)?.Description ? (
+                      <div class="muted">{metaOf(r)?.Description}</div>
+                    ) : null}
+                  </td>
+                  <td data-label="State">
+                    <Cell part={r.meta}>{(m) => <Badge state={m.KeyState} />}</Cell>
+                  </td>
+                  <td data-label="Key spec">
+                    <Cell part={r.meta}>
+                      {(m) => (
+                        <>
+                          {m.KeySpec}
+                          <div class="muted">{m.KeyUsage}</div>
+                        </>
+                      )}
+                    </Cell>
+                  </td>
+                  <td data-label="Created">
+                    <Cell part={r.meta}>{(m) => fmtDate(m.CreationDate)}</Cell>
+                  </td>
+                  <td data-label="Tags" data-tags={r.tags.state}>
+                    <Cell part={r.tags}>
+                      {(tags) =>
+                        tags.length === 0 ? (
+                          '—'
+                        ) : (
+                          <>
+                            {tags.map((t) => (
+                              <span class="tag" key={t.TagKey}>
+                                {t.TagKey}={t.TagValue}
+                              </span>
+                            ))}
+                          </>
+                        )
+                      }
+                    </Cell>
+                  </td>
+                </tr>
+              );
+            })}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={6}>No keys match.</td>
+                <td colSpan={6}>{page.rows.length === 0 ? 'No keys.' : 'No keys match.'}</td>
               </tr>
             )}
           </tbody>
