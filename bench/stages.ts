@@ -71,7 +71,7 @@ function message(s: Signed): { req: IncomingMessage; res: ServerResponse; out: (
   req.method = 'POST';
   req.url = '/';
   req.headers = { ...s.headers };
-  req.push(s.body);
+  req.push(Buffer.from(s.body)); // a copy: the server zeroes request bodies it is done with
   req.push(null);
   const res = new ServerResponse(req);
   let written = '';
@@ -135,9 +135,9 @@ async function endToEnd(
     const t0 = performance.now();
     const worker = async () => {
       while (left-- > 0) {
-        const { req, res } = message(s);
+        const { req, res, out } = message(s);
         await node.handleApi(req, res);
-        if (res.statusCode !== 200) throw new Error(`${s.op}: status ${res.statusCode}`);
+        if (res.statusCode !== 200) throw new Error(`${s.op}: ${res.statusCode} ${out()}`);
       }
     };
     await Promise.all(Array.from({ length: c }, worker));
