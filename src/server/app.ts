@@ -3,7 +3,7 @@
  * audit → HTTP. `startKeyhold` returns a handle whose `close()` finishes in-flight
  * requests, flushes the audit log and closes storage.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { genesisAnchor } from '../audit/anchor.js';
@@ -29,6 +29,7 @@ import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
 import { isConsoleRequest, serveConsole } from './console-assets.js';
 import { handleApiRequest } from './api-front.js';
+import type { RequestHandlerDeps } from '../protocol/handle-request.js';
 import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { ensurePrivateDataDir, octal } from './data-dir.js';
@@ -49,6 +50,10 @@ export interface KeyholdNode {
   nodeId: string;
   /** One scheduler tick: runs the background jobs if this node holds the job lease. */
   runJobs(): Promise<boolean>;
+  /** What the API listener calls per request; the in-process stage bench drives it without sockets. */
+  handleApi(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The request runner's dependencies (the stage bench times the stages one by one). */
+  requestDeps: RequestHandlerDeps;
   close(): Promise<void>;
 }
 
@@ -170,7 +175,7 @@ export async function startKeyhold(
         : node.ready(auditRepo as AuditRepository);
     await customKeyStores.resume();
 
-    const deps = { config, services, authenticator, audit, logger };
+    const deps: RequestHandlerDeps = { config, services, authenticator, audit, logger };
     const server = createGuardedServer(config.http, (req, res, expectsContinue) => {
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (isConsoleRequest(req)) {
@@ -209,6 +214,8 @@ export async function startKeyhold(
       jobs,
       nodeId: node.nodeId,
       runJobs,
+      handleApi: (req, res) => handleApiRequest(deps, identities, req, res, false),
+      requestDeps: deps,
       // Idempotent: a second close() (a test's stop() and its after hook) waits for the first.
       close: () =>
         (closed ??= (async () => {

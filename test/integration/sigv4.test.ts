@@ -329,8 +329,8 @@ describe('SigV4 verification (raw signed requests)', () => {
     }
   });
 
-  it('compares signatures in constant time (code-level guard: timingSafeEqual)', () => {
-    const path = fileURLToPath(new URL('../../../src/auth/sigv4.ts', import.meta.url));
+  it('compares signatures in constant time (code-level guard on the verifier: timingSafeEqual)', () => {
+    const path = fileURLToPath(new URL('../../../src/auth/sigv4-signature.ts', import.meta.url));
     const src = readFileSync(path, 'utf8');
     assert.match(src, /import\s*\{[^}]*\btimingSafeEqual\b[^}]*\}\s*from\s*'node:crypto'/);
     assert.match(src, /timingSafeEqual\(/);
