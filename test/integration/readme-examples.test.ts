@@ -4,63 +4,36 @@
  * seeded alias/app; the banner naming the Regions served and the quotas.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { ROOT, serveWorkers, type Served } from '../helpers/workers.js';
 
 const ALICE = {
   accessKeyId: 'AKIAALICEEXAMPLE0001',
   secretAccessKey: 'readmeAliceSecret0123456789abcdefghijklm',
 };
-const ROOT = {
-  accessKeyId: 'AKIAREADMEROOT000001',
-  secretAccessKey: 'readmeRootSecret0123456789abcdefghijklmn',
-};
 
 describe('README: the seed example and AssumeRole', () => {
-  let child: ChildProcess | undefined;
+  let served: Served | undefined;
   let url = '';
   let banner = '';
 
   before(async () => {
-    child = spawn(
-      process.execPath,
-      ['dist/src/cli/main.js', 'serve', '--port', '0', '--seed', 'examples/seed.json'],
-      {
-        env: {
-          ...process.env,
-          KEYHOLD_DATA_DIR: mkdtempSync(join(tmpdir(), 'keyhold-readme-')),
-          KEYHOLD_LOG_LEVEL: 'warn',
-          KEYHOLD_REGIONS: 'eu-west-1',
-          KEYHOLD_ACCESS_KEY_ID: ROOT.accessKeyId,
-          KEYHOLD_SECRET_ACCESS_KEY: ROOT.secretAccessKey,
-          ALICE_SECRET: ALICE.secretAccessKey,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    served = await serveWorkers(
+      mkdtempSync(join(tmpdir(), 'keyhold-readme-')),
+      ['--seed', 'examples/seed.json'],
+      { KEYHOLD_REGIONS: 'eu-west-1', KEYHOLD_QUOTAS: 'on', ALICE_SECRET: ALICE.secretAccessKey },
     );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${banner}`)), 20_000);
-      child?.stdout?.on('data', (d: Buffer) => {
-        banner += d.toString();
-        const m = /keyhold listening on (http:\/\/[\d.]+:\d+)/.exec(banner);
-        if (m !== null && banner.includes('data directory:')) {
-          clearTimeout(timer);
-          url = m[1] as string;
-          resolve();
-        }
-      });
-      child?.stderr?.on('data', (d: Buffer) => (banner += d.toString()));
-      child?.on('exit', (code) => reject(new Error(`exited ${code}: ${banner}`)));
-    });
+    url = served.url;
+    banner = served.output();
   });
 
-  after(() => {
-    child?.kill('SIGTERM');
+  after(async () => {
+    await served?.stop();
   });
 
   it('the banner names the Regions served and the quotas', () => {
