@@ -59,9 +59,14 @@ export function Keys({ session }: { session: Session }) {
   const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]);
   const [pageNo, setPageNo] = useState(0);
   const [tick, setTick] = useState(0);
-  const [page, setPage] = useState<{ rows: KeyRow[]; next: string | undefined }>();
-  const [listError, setListError] = useState<unknown>();
-  const [loading, setLoading] = useState(true);
+  // The page last listed, tagged with the request it answers: a render after a page change
+  // and before the effect runs must not show the last page's rows under the new number.
+  const [loaded, setPage] = useState<{ rows: KeyRow[]; next: string | undefined; of: string }>();
+  const [listError, setListError] = useState<{ error: unknown; of: string }>();
+  const request = `${pageSize}/${pageNo}/${tick}`;
+  const page = loaded?.of === request ? loaded : undefined;
+  const listFailure = listError?.of === request ? listError.error : undefined;
+  const loading = page === undefined && listFailure === undefined;
   const [filter, setFilter] = useState('');
   const [state, setState] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>();
@@ -73,10 +78,6 @@ export function Keys({ session }: { session: Session }) {
 
   useEffect(() => {
     let live = true;
-    setLoading(true);
-    setListError(undefined);
-    // No rows of the last page under the new page's number while this one loads.
-    setPage(undefined);
     listKeyPage(session, pageSize, markers[pageNo]).then(
       async ({ keyIds, next }) => {
         if (!live) return;
@@ -85,9 +86,8 @@ export function Keys({ session }: { session: Session }) {
           meta: { state: 'loading' },
           tags: { state: 'loading' },
         }));
-        setPage({ rows, next });
+        setPage({ rows, next, of: request });
         setMarkers((m) => [...m.slice(0, pageNo + 1), next]);
-        setLoading(false);
         await fillRows(
           session,
           rows,
@@ -97,8 +97,7 @@ export function Keys({ session }: { session: Session }) {
       },
       (e: unknown) => {
         if (!live) return;
-        setListError(e);
-        setLoading(false);
+        setListError({ error: e, of: request });
       },
     );
     return () => {
@@ -241,8 +240,8 @@ export function Keys({ session }: { session: Session }) {
         </label>
       </div>
       {pager}
-      <ErrorBox error={listError} />
-      {aliases.error !== undefined && !sameError(aliases.error, listError) && (
+      <ErrorBox error={listFailure} />
+      {aliases.error !== undefined && !sameError(aliases.error, listFailure) && (
         <div data-testid="aliases-error">
           <ErrorBox error={aliases.error} />
         </div>
