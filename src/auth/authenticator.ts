@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Hsm } from '../hsm/hsm.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { IamUserRecord, SessionRecord } from '../storage/iam-repository.js';
 import type { AccessKeyRepository } from '../storage/repository.js';
 import { principalFromArn, type Principal } from './principal.js';

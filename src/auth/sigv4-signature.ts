@@ -13,7 +13,7 @@
  * test/unit/sigv4-signature.test.ts checks it against @smithy on random requests.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { ParsedAuthorization, SignedRequest } from './sigv4.js';
 
 const MISMATCH =

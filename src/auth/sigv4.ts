@@ -4,7 +4,7 @@
  * sigv4-signature.ts over exactly the headers the client listed in SignedHeaders (tested to
  * agree with @smithy/signature-v4), and compared in constant time.
  */
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 
 export { SigV4Verifier } from './sigv4-signature.js';
 

@@ -5,7 +5,7 @@
  * here (authorization issue).
  */
 import type { Principal } from '../auth/principal.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 
 export interface AuthorizationRequest {
   principal: Principal;

@@ -14,7 +14,7 @@
  * The AAD is header (bytes 0..77) || canonical encryption context, so a changed header,
  * another key's blob, or a different context all fail authentication. See docs/blob-format.md.
  */
-import { invalidCiphertext } from '../protocol/errors.js';
+import { invalidCiphertext } from '../errors/aws-errors.js';
 
 export const BLOB_VERSION = 0x01;
 export const KEY_ID_UUID = 0x00;

@@ -22,7 +22,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mlDsaPkcs8, mlDsaPublicKeyFromSeed, parseMlDsaPkcs8 } from './ml-dsa.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyPairParams } from './hsm.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -18,7 +18,7 @@ import {
   privateDecrypt,
   timingSafeEqual,
 } from 'node:crypto';
-import { invalidCiphertext, kmsError } from '../protocol/errors.js';
+import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
   encodeBlob,

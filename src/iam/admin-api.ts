@@ -9,8 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { RequestHandlerDeps } from '../protocol/handle-request.js';
 import { headerValue, sourceIp } from '../protocol/http-message.js';
+import { iamHttpStatus } from '../protocol/wire-errors.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
-import { iamError, toIamError, type IamError } from './errors.js';
+import { iamError, toIamError, type IamError } from '../errors/iam-errors.js';
 import type { IdentityService } from './identity-service.js';
 import { AUDIT_AUTHZ_OPS } from './admin-audit-ops.js';
 
@@ -345,7 +346,7 @@ export async function handleAdminRequest(
       : JSON.stringify(output ?? {});
   if (error?.type === 'Receiver')
     deps.logger.error({ requestId, err: error.cause ?? error }, 'internal error');
-  res.writeHead(error?.status ?? 200, {
+  res.writeHead(error === undefined ? 200 : iamHttpStatus(error), {
     'Content-Type': 'application/x-amz-json-1.1',
     'Content-Length': Buffer.byteLength(text),
     'x-amzn-RequestId': requestId,

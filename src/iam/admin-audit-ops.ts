@@ -10,7 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import { ExplainKeyNotFound, explainAuthorization } from '../kms/explain.js';
 import type { AuditRow } from '../storage/repository.js';
 import type { AdminOp, Input, Output } from './admin-api.js';
-import { iamError } from './errors.js';
+import { iamError } from '../errors/iam-errors.js';
 
 const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;

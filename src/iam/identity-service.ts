@@ -8,7 +8,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../kms/context.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
 import { DuplicateKeyError, type Storage } from '../storage/repository.js';
-import { iamError, toIamError } from './errors.js';
+import { iamError, toIamError } from '../errors/iam-errors.js';
 import { parseCached } from './evaluate.js';
 import { bindDocument, displayPolicy, type PrincipalBindings } from './principal-binding.js';
 

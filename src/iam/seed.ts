@@ -13,7 +13,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { ConfigError } from '../config/config.js';
 import type { Clock } from '../kms/context.js';
 import type { Storage } from '../storage/repository.js';
-import { IamError } from './errors.js';
+import { IamError } from '../errors/iam-errors.js';
 import type { IdentityService } from './identity-service.js';
 
 export interface SeedAccessKey {

@@ -18,7 +18,7 @@
  */
 import { decodeKeyId, encodeKeyId, VERSION_ID_LENGTH } from '../hsm/ciphertext-blob.js';
 import { canonicalEncryptionContext, type EncryptionContext } from '../hsm/encryption-context.js';
-import { invalidCiphertext } from '../protocol/errors.js';
+import { invalidCiphertext } from '../errors/aws-errors.js';
 import type { CustomKeyStoreType } from './types.js';
 
 export const CUSTOM_BLOB_VERSION = 0x02;

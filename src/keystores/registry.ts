@@ -1,7 +1,7 @@
 /** Connectors by store type: app.ts registers one per type at start. */
 import type { KeyStoreConnector } from './connector.js';
 import type { CustomKeyStoreType } from './types.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 
 export class ConnectorRegistry {
   private readonly byType = new Map<CustomKeyStoreType, KeyStoreConnector>();

@@ -1,5 +1,5 @@
 /** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
 import { aliasArn, parseKeyIdentifier } from './arn.js';
 import { ALIAS_NAME } from './key-spec-table.js';

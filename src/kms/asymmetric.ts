@@ -7,7 +7,7 @@ import type { EncryptionAlgorithmSpec } from '@aws-sdk/client-kms';
 import type { BackingKeyHandle, SignInput } from '../hsm/hsm.js';
 import { encryptOaep, publicKeyFromDer } from '../hsm/asymmetric.js';
 import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import type { RequestContext } from './context.js';
 import {

@@ -14,7 +14,7 @@ import {
   type DecisionPrincipal,
 } from '../authz/policy/decide.js';
 import type { PolicyDocument } from '../authz/policy/document.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import type { RequestContext, Services } from './context.js';
 import { boundDocument } from '../iam/principal-binding.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { CustomKeyStoresListEntry } from '@aws-sdk/client-kms';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { CustomKeyStoreService } from '../keystores/service.js';
 import type {
   CustomKeyStoreRecord,

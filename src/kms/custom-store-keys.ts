@@ -11,7 +11,7 @@ import { annotateKey } from '../keystores/annotate.js';
 import { customAad, decodeCustomBlob, encodeCustomHeader } from '../keystores/custom-blob.js';
 import { CUSTOM_STORE_ORIGINS } from '../keystores/key-annotations.js';
 import type { CustomKeyStoreRecord } from '../keystores/types.js';
-import { invalidCiphertext, kmsError } from '../protocol/errors.js';
+import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord, TagRecord } from '../storage/repository.js';
 import { keyArn } from './arn.js';
 import type { RequestContext } from './context.js';

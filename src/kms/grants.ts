@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { rootArn } from '../auth/principal.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { GrantConstraintsRecord, GrantRecord } from '../storage/grant-repository.js';
 import type { KeyRecord, Storage } from '../storage/repository.js';
 import { keyArn } from './arn.js';

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { hasKeyMaterialId } from './key-metadata.js';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { ImportedMaterialKind } from '../hsm/key-import.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { ExpirationModel, ImportedMaterialRecord } from '../storage/import-repository.js';
 import type { KeyRecord, KeyState, Storage } from '../storage/repository.js';
 import { ConcurrentUpdateError } from '../storage/repository.js';

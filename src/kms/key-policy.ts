@@ -4,7 +4,7 @@
  */
 import { parsePolicyCached } from '../authz/policy/cache.js';
 import { awsPrincipalsOf, uniqueIdOf, type PrincipalBindings } from '../iam/principal-binding.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { wouldAllowPutKeyPolicy } from './authorize.js';
 import type { RequestContext } from './context.js';

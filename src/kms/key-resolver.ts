@@ -3,7 +3,7 @@
  * with AWS's NotFoundException / InvalidArnException messages. Records the key ARN for
  * the audit event.
  */
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { aliasArn, keyArn, parseKeyIdentifier } from './arn.js';
 import type { RequestContext } from './context.js';

@@ -2,7 +2,7 @@
  * Key state × operation, as one table (devguide key-state.md; reference 02 Part B).
  * A cell is either allowed or names the error AWS returns. Tested as a matrix.
  */
-import { kmsError, type KmsErrorName } from '../protocol/errors.js';
+import { kmsError, type KmsErrorName } from '../errors/aws-errors.js';
 import type { KeyRecord, KeyState } from '../storage/repository.js';
 import { effectiveKeyState } from '../keystores/key-annotations.js';
 

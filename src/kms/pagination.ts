@@ -2,7 +2,7 @@
  * Limit / Marker / NextMarker / Truncated exactly as AWS: Truncated is always present,
  * NextMarker only when Truncated is true. Markers are opaque (the last sort key, encoded).
  */
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 
 export function encodeMarker(sortKey: string): string {
   return Buffer.from(`keyhold:1:${sortKey}`, 'utf8').toString('base64url');

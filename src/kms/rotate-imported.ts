@@ -4,7 +4,7 @@
  * becomes current; the previous material stays, NON_CURRENT, and keeps decrypting. Without
  * such material AWS answers `No available key material pending rotation for the key: <ARN>.`
  */
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import { ConcurrentUpdateError, type KeyRecord } from '../storage/repository.js';
 import type { RequestContext } from './context.js';
 import { notFoundKey } from './key-resolver.js';

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Hsm } from '../hsm/hsm.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../storage/repository.js';
 import type {
   RotateKeyResult,

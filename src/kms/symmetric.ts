@@ -8,7 +8,7 @@ import { annotateKey } from '../keystores/annotate.js';
 import { decodeCustomBlob, isCustomBlob } from '../keystores/custom-blob.js';
 import { isCustomStoreKey } from '../keystores/key-annotations.js';
 import { decryptCustom, encryptCustom } from './custom-store-keys.js';
-import { invalidCiphertext, kmsError } from '../protocol/errors.js';
+import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';

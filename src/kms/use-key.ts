@@ -3,7 +3,7 @@
  * the caller, check the key usage (when the operation needs one), check the key state. Plus loading a backing-key version for the HSM.
  */
 import type { BackingKeyHandle } from '../hsm/hsm.js';
-import { kmsError } from '../protocol/errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { authorizeKey, type AuthorizeOptions } from './authorize.js';
 import type { RequestContext } from './context.js';

@@ -19,10 +19,11 @@ import {
   THROTTLING_MESSAGE,
   type QuotaOperation,
 } from '../quota/quotas.js';
-import { KmsError, kmsError, toKmsError } from './errors.js';
+import { KmsError, kmsError, toKmsError } from '../errors/aws-errors.js';
 import { headerValue, sendBody, sourceIp } from './http-message.js';
 import { encodeOutput } from './json.js';
 import { isOperationName, parseInput } from './validate.js';
+import { errorBody, httpStatus } from './wire-errors.js';
 
 export interface RequestHandlerDeps {
   config: Readonly<Config>;
@@ -86,7 +87,7 @@ export async function handleKmsRequest(
   if (outcome.error !== undefined) {
     if (outcome.error.fault === 'server')
       deps.logger.error({ requestId, err: outcome.error.cause ?? outcome.error }, 'internal error');
-    send(res, outcome.error.status, requestId, errorBody(outcome.error));
+    send(res, httpStatus(outcome.error), requestId, errorBody(outcome.error));
   } else {
     send(res, 200, requestId, outcome.output === undefined ? '{}' : encodeOutput(outcome.output));
     deps.services.usage?.record(outcome.operation, ctx?.keyArns ?? [], now, eventId, requestId);
@@ -197,15 +198,4 @@ function parseJson(body: Buffer): unknown {
 
 export function send(res: ServerResponse, status: number, requestId: string, body: string): void {
   sendBody(res, status, requestId, CONTENT_TYPE, body);
-}
-
-/**
- * The error envelope. An error AWS sends without a message (InvalidCiphertextException,
- * KMSInvalidSignatureException, ...) is a KmsError with an empty message, and its body has
- * no `message` member at all: not an empty one, as SDKs and botocore show either differently.
- */
-export function errorBody(err: KmsError): string {
-  return JSON.stringify(
-    err.message === '' ? { __type: err.code } : { __type: err.code, message: err.message },
-  );
 }

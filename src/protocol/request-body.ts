@@ -4,7 +4,7 @@
  * byte is read, a chunked body is counted as it arrives and dropped once over the limit.
  */
 import type { IncomingMessage } from 'node:http';
-import { kmsError, type KmsError } from './errors.js';
+import { kmsError, type KmsError } from '../errors/aws-errors.js';
 
 /** KMS requests are small (a 6 KiB ciphertext, a 32 KB policy); refuse bodies past this. */
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -49,7 +49,7 @@
  *   (falling back to no flag if needed); Java's ASCII `\s`/`\S` are translated explicitly.
  */
 import { awsEnumOrder } from './enum-order.js';
-import { kmsError } from './errors.js';
+import { kmsError } from '../errors/aws-errors.js';
 import { KMS_MODEL, type ModelShape } from './model/kms-model.js';
 
 /** The operation names of the model (54, sorted). */

@@ -9,13 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { handleAdminRequest, isAdminRequest } from '../iam/admin-api.js';
 import type { IdentityService } from '../iam/identity-service.js';
-import { toKmsError, type KmsError } from '../protocol/errors.js';
-import {
-  errorBody,
-  handleKmsRequest,
-  send,
-  type RequestHandlerDeps,
-} from '../protocol/handle-request.js';
+import { toKmsError, type KmsError } from '../errors/aws-errors.js';
+import { handleKmsRequest, send, type RequestHandlerDeps } from '../protocol/handle-request.js';
 import { headerValue } from '../protocol/http-message.js';
 import {
   bodyTooLarge,
@@ -23,6 +18,7 @@ import {
   readBody,
   RequestAbortedError,
 } from '../protocol/request-body.js';
+import { errorBody, httpStatus } from '../protocol/wire-errors.js';
 import { handleStsRequest, isStsRequest } from '../sts/handler.js';
 import { closeAfterAnswer } from './edge.js';
 
@@ -86,5 +82,5 @@ function refuse(res: ServerResponse, err: KmsError, logger: Logger): void {
   if (err.fault === 'server') logger.error({ err: err.cause ?? err }, 'internal error');
   if (res.headersSent) return;
   closeAfterAnswer(res);
-  send(res, err.status, randomUUID(), errorBody(err));
+  send(res, httpStatus(err), randomUUID(), errorBody(err));
 }

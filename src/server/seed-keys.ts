@@ -11,7 +11,7 @@ import { principalFromArn, rootArn } from '../auth/principal.js';
 import { ConfigError } from '../config/config.js';
 import type { RequestContext, Services } from '../kms/context.js';
 import { OPERATIONS } from '../kms/registry.js';
-import { KmsError } from '../protocol/errors.js';
+import { KmsError } from '../errors/aws-errors.js';
 import { parseInput } from '../protocol/validate.js';
 
 interface SeedKey {

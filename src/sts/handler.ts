@@ -7,10 +7,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
-import { iamError, toIamError, type IamError } from '../iam/errors.js';
+import { iamError, toIamError, type IamError } from '../errors/iam-errors.js';
 import { decideAssumeRole, principalContext } from '../iam/evaluate.js';
 import type { RequestHandlerDeps } from '../protocol/handle-request.js';
 import { headerValue, sendBody, sourceIp } from '../protocol/http-message.js';
+import { iamHttpStatus } from '../protocol/wire-errors.js';
 import { errorXml, isoSeconds, responseXml, type XmlNode } from './xml.js';
 
 export const STS_VERSION = '2011-06-15';
@@ -88,7 +89,7 @@ export async function handleStsRequest(
     const e = outcome.error;
     if (e.type === 'Receiver')
       deps.logger.error({ requestId, err: e.cause ?? e }, 'internal error');
-    send(res, e.status, requestId, errorXml(e.type, e.code, e.message, requestId));
+    send(res, iamHttpStatus(e), requestId, errorXml(e.type, e.code, e.message, requestId));
   } else {
     send(res, 200, requestId, outcome.xml ?? '');
   }

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { kmsError } from '../../src/protocol/errors.js';
+import { kmsError } from '../../src/errors/aws-errors.js';
 import { header, type ParsedAuthorization, type SignedRequest } from '../../src/auth/sigv4.js';
 
 const MISMATCH =

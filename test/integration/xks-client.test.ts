@@ -19,7 +19,7 @@ import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { XksEndpoint, XksTransport } from '../../src/keystores/xks/xks-client.js';
 import { XksStores } from '../../src/keystores/xks/xks-stores.js';
 import { registry } from '../../src/metrics/registry.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { startTestXksProxy, type TestXksProxy } from '../helpers/xks-proxy.js';

@@ -15,7 +15,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { PgInvalidationListener } from '../../src/storage/postgres/pg-notify.js';
 import { PostgresStorage } from '../../src/storage/postgres/pg-storage.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';

@@ -11,7 +11,7 @@ import {
   TAG_LENGTH,
 } from '../../src/hsm/ciphertext-blob.js';
 import { canonicalEncryptionContext } from '../../src/hsm/encryption-context.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 
 const keyIdArb = fc.oneof(
   fc.uuid({ version: 4 }),

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENUM_ORDER_OVERRIDES } from '../../src/protocol/enum-order.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { KMS_MODEL } from '../../src/protocol/model/kms-model.js';
 import { parseInput } from '../../src/protocol/validate.js';
 

@@ -12,7 +12,7 @@ import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 function tempDir(): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkKeyState, KEY_STATE_RULES } from '../../src/kms/key-state.js';
 import { OPERATIONS } from '../../src/kms/registry.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import type { KeyRecord, KeyState } from '../../src/storage/repository.js';
 
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';

@@ -18,7 +18,7 @@ import {
   type RotationDeps,
 } from '../../src/kms/rotation.js';
 import { rotateDueKeys } from '../../src/kms/rotation-job.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { withKeyCache } from '../../src/storage/key-cache.js';
 import type { KeyRecord, KeyState, Storage } from '../../src/storage/repository.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';

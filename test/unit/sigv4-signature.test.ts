@@ -19,7 +19,7 @@ import {
   type ParsedAuthorization,
   type SignedRequest,
 } from '../../src/auth/sigv4.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { SmithySigV4Verifier } from '../helpers/sigv4-reference.js';
 
 const ID = 'AKIAPROPERTYTEST0001';

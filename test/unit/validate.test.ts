@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { KMS_MODEL, type ModelShape } from '../../src/protocol/model/kms-model.js';
 import {
   OPERATION_NAMES,

@@ -14,7 +14,7 @@ import {
   XksProxyFailure,
   type XksFailureKind,
 } from '../../src/keystores/xks/xks-errors.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 
 const MANAGE_ERRORS = new Set([

@@ -12,7 +12,7 @@ import {
   integrityValue,
 } from '../../src/keystores/xks/double-encryption.js';
 import { XksProxyFailure } from '../../src/keystores/xks/xks-errors.js';
-import { KmsError } from '../../src/protocol/errors.js';
+import { KmsError } from '../../src/errors/aws-errors.js';
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
 

@@ -4,7 +4,7 @@
  * Grammar: IAM User Guide "IAM JSON policy element reference" and "Grammar of the IAM JSON
  * policy language"; KMS specifics: KMS Developer Guide key-policy-overview.md (reference 04 §3.1).
  */
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { parseOperatorName, type ParsedOperator } from './operators.js';
 import { invalidPolicyValue } from './conditions.js';
 import { parsePrincipal } from './principal-spec.js';

@@ -23,7 +23,7 @@ import {
 } from '../../pkcs11/index.js';
 import { GcmInvocationBudget, GcmLimitReachedError } from '../../hsm/gcm-budget.js';
 import { pk } from '../../pkcs11/binding.js';
-import { invalidCiphertext, kmsError, type KmsError } from '../../protocol/errors.js';
+import { invalidCiphertext, kmsError, type KmsError } from '../../errors/aws-errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import type {
   ConnectHooks,

@@ -25,7 +25,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeBlob, TAG_LENGTH } from '../../hsm/ciphertext-blob.js';
 import type { EncryptionContext } from '../../hsm/encryption-context.js';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
-import { invalidCiphertext } from '../../protocol/errors.js';
+import { invalidCiphertext } from '../../errors/aws-errors.js';
 import type { XksClient, XksEncryptResult, XksRequestMetadata } from './xks-client.js';
 import { XksProxyFailure } from './xks-errors.js';
 

@@ -8,7 +8,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
 import type { RequestContext, Services } from '../../kms/context.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import type {
   ConnectHooks,

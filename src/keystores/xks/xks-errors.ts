@@ -8,7 +8,7 @@
  *
  * The proxy's own errorMessage is never forwarded to the caller (AWS logs it instead).
  */
-import { kmsError, KmsError, type KmsErrorName } from '../../protocol/errors.js';
+import { kmsError, KmsError, type KmsErrorName } from '../../errors/aws-errors.js';
 
 /** The error names an XKS proxy may answer with (spec §"Error codes"). */
 export const XKS_PROXY_ERROR_NAMES = [

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EncryptionContext } from '../../hsm/encryption-context.js';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
-import { kmsError, type KmsError } from '../../protocol/errors.js';
+import { kmsError, type KmsError } from '../../errors/aws-errors.js';
 import { xksDecrypt, xksEncrypt } from './double-encryption.js';
 import {
   XksClient,

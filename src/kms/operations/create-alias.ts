@@ -1,6 +1,6 @@
 import type { CreateAliasRequest } from '@aws-sdk/client-kms';
 import { authorizeAlias } from '../authorize.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
 import { checkAliasName, MAX_ALIASES_PER_KEY, refuseAliasTarget } from '../aliases.js';
 import { aliasArn } from '../arn.js';

@@ -4,7 +4,7 @@ import type {
 } from '@aws-sdk/client-kms';
 import type { CloudHsmConnector } from '../../keystores/cloudhsm/cloudhsm-connector.js';
 import type { CustomKeyStoreRecord, CustomKeyStoreType } from '../../keystores/types.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
 import { authorizeAccount } from '../authorize.js';
 import {

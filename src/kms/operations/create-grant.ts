@@ -1,5 +1,5 @@
 import type { CreateGrantRequest, CreateGrantResponse } from '@aws-sdk/client-kms';
-import { kmsError, missingMember } from '../../protocol/errors.js';
+import { kmsError, missingMember } from '../../errors/aws-errors.js';
 import type { GrantConstraintsRecord } from '../../storage/grant-repository.js';
 import {
   MAX_CONSTRAINT_PAIRS,

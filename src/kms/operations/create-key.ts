@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CreateKeyRequest, CreateKeyResponse } from '@aws-sdk/client-kms';
 import { authorizeAccount } from '../authorize.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { keyArn } from '../arn.js';
 import { describeKeyMetadata, newMultiRegionKeyId } from '../multi-region.js';

@@ -1,5 +1,5 @@
 import type { DecryptRequest, DecryptResponse } from '@aws-sdk/client-kms';
-import { kmsError, missingMember } from '../../protocol/errors.js';
+import { kmsError, missingMember } from '../../errors/aws-errors.js';
 import { decryptAsymmetric, isRsaEncryptionAlgorithm, requireUsage } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';

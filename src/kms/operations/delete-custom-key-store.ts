@@ -2,7 +2,7 @@ import type {
   DeleteCustomKeyStoreRequest,
   DeleteCustomKeyStoreResponse,
 } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { authorizeAccount } from '../authorize.js';
 import { invalidState, loadStore, requireStores } from '../custom-key-stores.js';
 import { operation } from '../operation.js';

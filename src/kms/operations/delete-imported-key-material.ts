@@ -2,7 +2,7 @@ import type {
   DeleteImportedKeyMaterialRequest,
   DeleteImportedKeyMaterialResponse,
 } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { deleteMaterial, useImportKey } from '../import.js';
 import { operation } from '../operation.js';
 

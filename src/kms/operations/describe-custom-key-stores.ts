@@ -2,7 +2,7 @@ import type {
   DescribeCustomKeyStoresRequest,
   DescribeCustomKeyStoresResponse,
 } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { authorizeAccount } from '../authorize.js';
 import { loadStore, notFoundStore, requireStores, toListEntry } from '../custom-key-stores.js';
 import { operation } from '../operation.js';

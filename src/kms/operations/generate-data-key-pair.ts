@@ -1,5 +1,5 @@
 import type { GenerateDataKeyPairRequest, GenerateDataKeyPairResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import type { RequestContext } from '../context.js';
 import { DATA_KEY_PAIR_SPECS, keySpecInfo } from '../key-specs.js';
 import { operation } from '../operation.js';

@@ -1,6 +1,6 @@
 import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
 import { authorizeAccount } from '../authorize.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { operation } from '../operation.js';
 import { refuseRecipient } from '../use-key.js';
 import type { RequestContext } from '../context.js';

@@ -3,7 +3,7 @@ import type {
   GetParametersForImportResponse,
 } from '@aws-sdk/client-kms';
 import { IMPORT_WRAPPING_ALGORITHMS, type ImportWrappingAlgorithm } from '../../hsm/key-import.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import {
   IMPORT_TOKEN_PREFIX,
   IMPORT_TOKEN_VALIDITY_MS,

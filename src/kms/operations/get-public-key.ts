@@ -1,5 +1,5 @@
 import type { GetPublicKeyRequest, GetPublicKeyResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { publicKeyOf } from '../asymmetric.js';
 import { algorithmLists } from '../key-metadata.js';
 import { keyType } from '../key-specs.js';

@@ -1,6 +1,6 @@
 import type { ImportKeyMaterialRequest, ImportKeyMaterialResponse } from '@aws-sdk/client-kms';
 import type { ImportWrappingAlgorithm } from '../../hsm/key-import.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import type { ExpirationModel, ImportedMaterialRecord } from '../../storage/import-repository.js';
 import { ConcurrentUpdateError, type KeyRecord } from '../../storage/repository.js';
 import {

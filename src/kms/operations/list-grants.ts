@@ -1,5 +1,5 @@
 import type { ListGrantsRequest, ListGrantsResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { grantListEntry } from '../grant-principals.js';
 import { checkGrantId } from '../grants.js';
 import { operation } from '../operation.js';

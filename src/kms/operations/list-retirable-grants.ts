@@ -1,5 +1,5 @@
 import type { ListGrantsResponse, ListRetirableGrantsRequest } from '@aws-sdk/client-kms';
-import { kmsError, missingMember } from '../../protocol/errors.js';
+import { kmsError, missingMember } from '../../errors/aws-errors.js';
 import { authorizeAccount } from '../authorize.js';
 import { grantListEntry } from '../grant-principals.js';
 import { checkPrincipalArn } from '../grants.js';

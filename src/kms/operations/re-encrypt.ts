@@ -1,5 +1,5 @@
 import type { ReEncryptRequest, ReEncryptResponse } from '@aws-sdk/client-kms';
-import { missingMember } from '../../protocol/errors.js';
+import { missingMember } from '../../errors/aws-errors.js';
 import { decryptAsymmetric, encryptFor, isRsaEncryptionAlgorithm } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';

@@ -9,7 +9,7 @@
  * imported material (origin EXTERNAL) has no material and turns PendingImport instead.
  */
 import type { ReplicateKeyRequest, ReplicateKeyResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError, type KeyRecord } from '../../storage/repository.js';
 import { authorizeAccount } from '../authorize.js';
 import { keyArn } from '../arn.js';

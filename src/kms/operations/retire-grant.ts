@@ -1,6 +1,6 @@
 import type { RetireGrantRequest } from '@aws-sdk/client-kms';
 import { rootArn } from '../../auth/principal.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import type { GrantRecord } from '../../storage/grant-repository.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { authorizeKey } from '../authorize.js';

@@ -1,5 +1,5 @@
 import type { RevokeGrantRequest } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { checkGrantId } from '../grants.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';

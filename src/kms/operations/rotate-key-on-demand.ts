@@ -1,5 +1,5 @@
 import type { RotateKeyOnDemandRequest, RotateKeyOnDemandResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { checkKeyState } from '../key-state.js';
 import { operation } from '../operation.js';
 import { rotateToImportedMaterial } from '../rotate-imported.js';

@@ -1,5 +1,5 @@
 import type { ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { multiRegionMembers, primaryOf } from '../multi-region.js';
 import { operation } from '../operation.js';
 import { useKey } from '../use-key.js';

@@ -1,5 +1,5 @@
 import type { UpdateAliasRequest } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { aliasNotFound, loadAliasForChange, refuseAliasTarget } from '../aliases.js';
 import { keyType } from '../key-specs.js';
 import { operation } from '../operation.js';

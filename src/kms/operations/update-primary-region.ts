@@ -5,7 +5,7 @@
  * shared property kept on the primary, moves with it.
  */
 import type { UpdatePrimaryRegionRequest } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { keyArn } from '../arn.js';
 import { authorizeKey } from '../authorize.js';
 import { notFoundKey } from '../key-resolver.js';

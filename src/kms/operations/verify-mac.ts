@@ -1,5 +1,5 @@
 import type { VerifyMacRequest, VerifyMacResponse } from '@aws-sdk/client-kms';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { keyMaterial, requireAlgorithm } from '../asymmetric.js';
 import { MAC_ALGORITHMS } from '../key-specs.js';
 import { operation } from '../operation.js';

@@ -1,6 +1,6 @@
 import type { VerifyRequest, VerifyResponse } from '@aws-sdk/client-kms';
 import { verifyWithSpki } from '../../hsm/asymmetric.js';
-import { kmsError } from '../../protocol/errors.js';
+import { kmsError } from '../../errors/aws-errors.js';
 import { publicKeyOf, signingAlgorithm, signInput } from '../asymmetric.js';
 import { operation } from '../operation.js';
 import { dryRunSucceeded, useKey } from '../use-key.js';

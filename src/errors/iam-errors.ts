@@ -1,42 +1,45 @@
 /**
- * IAM/STS errors, with the codes and HTTP statuses the IAM and STS Query APIs use
- * (IAM API Reference "Common Errors" and each action's Errors section).
+ * The IAM/STS error registry: the codes the IAM and STS Query APIs use (IAM API Reference
+ * "Common Errors" and each action's Errors section), each with its SOAP-style fault type.
+ * Like aws-errors.ts it sits below every layer; the HTTP status of each code is in
+ * protocol/wire-errors.ts.
  */
-import { KmsError } from '../protocol/errors.js';
+import { KmsError } from './aws-errors.js';
 
-const STATUS = {
-  AccessDenied: 403,
-  EntityAlreadyExists: 409,
-  NoSuchEntity: 404,
-  MalformedPolicyDocument: 400,
-  ValidationError: 400,
-  LimitExceeded: 409,
-  DeleteConflict: 409,
-  InvalidAction: 400,
-  MissingAction: 400,
-  InvalidParameterValue: 400,
-  InvalidClientTokenId: 403,
-  SignatureDoesNotMatch: 403,
-  IncompleteSignature: 400,
-  MissingAuthenticationToken: 403,
-  ExpiredToken: 400,
-  RegionDisabledException: 403,
-  InternalFailure: 500,
-} as const;
+/** Code → fault type as the Query APIs send it in `<Error><Type>`. */
+export const IAM_ERRORS = {
+  AccessDenied: 'Sender',
+  EntityAlreadyExists: 'Sender',
+  NoSuchEntity: 'Sender',
+  MalformedPolicyDocument: 'Sender',
+  ValidationError: 'Sender',
+  LimitExceeded: 'Sender',
+  DeleteConflict: 'Sender',
+  InvalidAction: 'Sender',
+  MissingAction: 'Sender',
+  InvalidParameterValue: 'Sender',
+  InvalidClientTokenId: 'Sender',
+  SignatureDoesNotMatch: 'Sender',
+  IncompleteSignature: 'Sender',
+  MissingAuthenticationToken: 'Sender',
+  ExpiredToken: 'Sender',
+  RegionDisabledException: 'Sender',
+  InternalFailure: 'Receiver',
+} as const satisfies Record<string, 'Sender' | 'Receiver'>;
 
-export type IamErrorCode = keyof typeof STATUS;
+export type IamErrorCode = keyof typeof IAM_ERRORS;
+
+export const IAM_ERROR_CODES = Object.keys(IAM_ERRORS) as readonly IamErrorCode[];
 
 export class IamError extends Error {
   readonly code: IamErrorCode;
-  readonly status: number;
   readonly type: 'Sender' | 'Receiver';
 
   constructor(code: IamErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = code;
     this.code = code;
-    this.status = STATUS[code];
-    this.type = this.status >= 500 ? 'Receiver' : 'Sender';
+    this.type = IAM_ERRORS[code];
   }
 }
 
