@@ -47,6 +47,18 @@ export interface AuthenticatorOptions {
   invalidations?: { catchUp(): void; readonly live: boolean } | undefined;
 }
 
+/** An authenticated caller and the Region its request was signed for. */
+export interface Caller {
+  principal: Principal;
+  region: string;
+}
+
+/** Headers that passed every check but the signature itself (`checkHeaders`). */
+export interface CheckedHeaders extends Readonly<Caller> {
+  readonly parsed: ParsedAuthorization;
+  readonly verifier: SigV4Verifier;
+}
+
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
 const EXPIRED_TOKEN = 'The security token included in the request is expired';
 
@@ -74,22 +86,26 @@ export class Authenticator {
    * Verify SigV4 and return the caller; throws the AWS authentication errors. `service` is
    * the signing name the endpoint routed the request to (`kms`, or `sts` for STS Query).
    */
-  async authenticate(
-    req: SignedRequest,
-    service = 'kms',
-  ): Promise<{ principal: Principal; region: string }> {
-    const { parsed, cred } = await this.#checkHeaders(req, service);
-    await cred.verifier.verify(req, parsed);
-    return { principal: cred.principal, region: parsed.region };
+  async authenticate(req: SignedRequest, service = 'kms'): Promise<Caller> {
+    return this.verifySignature(await this.checkHeaders(req, service), req);
   }
 
   /**
    * Everything `authenticate` checks that needs no body (Authorization form, signed headers,
    * access key, session token, scope, clock skew): run before a body is read, so a caller
-   * that cannot authenticate gets its error without the server buffering its body.
+   * that cannot authenticate gets its error without the server buffering its body. What it
+   * returns is finished by `verifySignature` once the body is there: the header checks run
+   * once per request.
    */
-  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<void> {
-    await this.#checkHeaders(req, service);
+  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<CheckedHeaders> {
+    const { parsed, cred } = await this.#checkHeaders(req, service);
+    return { principal: cred.principal, region: parsed.region, parsed, verifier: cred.verifier };
+  }
+
+  /** The signature over the whole request (its body included) of headers `checkHeaders` passed. */
+  async verifySignature(checked: CheckedHeaders, req: SignedRequest): Promise<Caller> {
+    await checked.verifier.verify(req, checked.parsed);
+    return { principal: checked.principal, region: checked.region };
   }
 
   async #checkHeaders(
