@@ -2,7 +2,7 @@
  * `node dist/bench/stages.js`: where the microseconds of one GenerateDataKey, Encrypt and
  * Decrypt go, measured in-process without sockets, so two shared cores do not blur it.
  *
- * - End to end: the real API handler (server/api-front.ts → protocol/handle-request.ts) is
+ * - End to end: the real API handler (server/pipeline/: front door, KMS codec) is
  *   driven with pre-signed requests as IncomingMessage/ServerResponse pairs, 64 in flight
  *   (and 1), audit durably committed as always. "main-thread µs/req" is the event loop's
  *   active time (performance.eventLoopUtilization) divided by the requests: keyhold's own
@@ -29,10 +29,11 @@ import { parseAuthorization, SigV4Verifier } from '../src/auth/sigv4.js';
 import { loadConfig } from '../src/config/config.js';
 import { OPERATIONS } from '../src/kms/registry.js';
 import { observeKmsRequest } from '../src/metrics/kms-metrics.js';
-import { send } from '../src/protocol/handle-request.js';
+import { sendBody } from '../src/protocol/http-message.js';
 import { encodeOutput } from '../src/protocol/json.js';
 import { parseInput } from '../src/protocol/validate.js';
 import { startKeyhold, type KeyholdNode } from '../src/server/app.js';
+import { KMS_CONTENT_TYPE } from '../src/server/pipeline/kms.js';
 import { SmithySigV4Verifier } from '../test/helpers/sigv4-reference.js';
 import { signRequest } from './load.js';
 
@@ -280,7 +281,7 @@ async function stageRows(
       `${op}: response write (writeHead + end, no socket)`,
       await stage(() => {
         const res = new ServerResponse(new IncomingMessage(new Socket()));
-        send(res, 200, c.requestId, text);
+        sendBody(res, 200, c.requestId, KMS_CONTENT_TYPE, text);
       }),
     );
   }

@@ -22,8 +22,9 @@ import {
   type SignedRequest,
 } from './sigv4.js';
 
-interface Credential {
-  principal: Principal;
+/** A known access key: its principal and verifier (opaque outside this module). */
+export interface Credential {
+  readonly principal: Principal;
   verifier: SigV4Verifier;
   /** STS sessions only: SHA-256 of the session token, and when the session ends. */
   tokenHash?: Buffer | undefined;
@@ -45,6 +46,20 @@ export interface AuthenticatorOptions {
   now: () => Date;
   /** Where deletions made elsewhere arrive (see storage/invalidation.ts). */
   invalidations?: { catchUp(): void; readonly live: boolean } | undefined;
+}
+
+/** An authenticated caller and the Region its request was signed for. */
+export interface Caller {
+  principal: Principal;
+  region: string;
+}
+
+/** Headers that passed every check but the signature itself (`checkHeaders`). */
+export interface CheckedHeaders extends Readonly<Caller> {
+  readonly parsed: ParsedAuthorization;
+  /** The signing service the headers were checked for. */
+  readonly service: string;
+  readonly credential: Credential;
 }
 
 const INVALID_TOKEN = 'The security token included in the request is invalid.';
@@ -74,10 +89,7 @@ export class Authenticator {
    * Verify SigV4 and return the caller; throws the AWS authentication errors. `service` is
    * the signing name the endpoint routed the request to (`kms`, or `sts` for STS Query).
    */
-  async authenticate(
-    req: SignedRequest,
-    service = 'kms',
-  ): Promise<{ principal: Principal; region: string }> {
+  async authenticate(req: SignedRequest, service = 'kms'): Promise<Caller> {
     const { parsed, cred } = await this.#checkHeaders(req, service);
     await cred.verifier.verify(req, parsed);
     return { principal: cred.principal, region: parsed.region };
@@ -87,9 +99,34 @@ export class Authenticator {
    * Everything `authenticate` checks that needs no body (Authorization form, signed headers,
    * access key, session token, scope, clock skew): run before a body is read, so a caller
    * that cannot authenticate gets its error without the server buffering its body.
+   * `verifySignature` finishes what it returns once the body is there.
    */
-  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<void> {
-    await this.#checkHeaders(req, service);
+  async checkHeaders(req: Omit<SignedRequest, 'body'>, service = 'kms'): Promise<CheckedHeaders> {
+    const { parsed, cred } = await this.#checkHeaders(req, service);
+    return { principal: cred.principal, region: parsed.region, parsed, service, credential: cred };
+  }
+
+  /**
+   * The signature over the whole request, body included, of headers `checkHeaders` passed.
+   * The header checks are not run again, but what may have changed while the body arrived
+   * is judged anew: deletions delivered meanwhile (a credential dropped from the cache, or
+   * any while the invalidation channel may lose messages, is checked again in full from
+   * storage), the session's expiry and the clock skew.
+   */
+  async verifySignature(checked: CheckedHeaders, req: SignedRequest): Promise<Caller> {
+    const channel = this.#opts.invalidations;
+    channel?.catchUp();
+    const { parsed, credential: cred, service } = checked;
+    const id = parsed.accessKeyId;
+    const cached = id.startsWith('ASIA') ? this.#sessions.get(id) : this.#cache.get(id);
+    if (cached !== cred || (channel !== undefined && !channel.live))
+      return this.authenticate(req, service);
+    const now = this.#opts.now();
+    if (cred.expiration !== undefined && now.getTime() >= cred.expiration.getTime())
+      throw kmsError('ExpiredTokenException', EXPIRED_TOKEN);
+    checkScope(parsed, this.#opts.regions, now, this.#opts.maxSkewSeconds, service);
+    await cred.verifier.verify(req, parsed);
+    return { principal: cred.principal, region: parsed.region };
   }
 
   async #checkHeaders(

@@ -1,17 +1,15 @@
 /**
- * The keyhold admin API: AWS JSON 1.1 at `POST /` with `X-Amz-Target: KeyholdAdmin.<Op>`,
- * SigV4-signed for service `kms` like every KMS call. Only the root of the account an
- * operation targets may call it. Every call is audited (operation `KeyholdAdmin.<Op>`);
- * secrets never reach the audit log.
+ * The keyhold admin API's operations: AWS JSON 1.1 at `POST /` with `X-Amz-Target:
+ * KeyholdAdmin.<Op>`, SigV4-signed for service `kms` like every KMS call. Only the root of
+ * the account an operation targets may call it. Every call is audited (operation
+ * `KeyholdAdmin.<Op>`); secrets never reach the audit log. The protocol around them (JSON
+ * body, errors, audit) is the admin codec's (server/pipeline/admin.ts).
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
-import type { RequestHandlerDeps } from '../protocol/handle-request.js';
-import { headerValue, sourceIp } from '../protocol/http-message.js';
-import { iamHttpStatus } from '../protocol/wire-errors.js';
+import type { Services } from '../kms/context.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
-import { iamError, toIamError, type IamError } from '../errors/iam-errors.js';
+import { iamError } from '../errors/iam-errors.js';
 import type { IdentityService } from './identity-service.js';
 import { AUDIT_AUTHZ_OPS } from './admin-audit-ops.js';
 
@@ -20,9 +18,15 @@ export const ADMIN_TARGET_PREFIX = 'KeyholdAdmin.';
 export type Input = Record<string, unknown>;
 export type Output = Record<string, unknown>;
 
+/** The parts of the node the audit and authorization operations read. */
+export interface AdminNode {
+  audit: AuditLog;
+  services: Services;
+}
+
 /** What operations beyond identities (audit, authorization) read of the running node. */
 export interface AdminEnv {
-  deps: RequestHandlerDeps;
+  deps: AdminNode;
   region: string;
   sourceIp: string;
   now: Date;
@@ -267,102 +271,26 @@ async function policiesOut(ids: IdentityService, arn: string): Promise<Output[]>
   }));
 }
 
-export function isAdminRequest(req: IncomingMessage): boolean {
-  const t = req.headers['x-amz-target'];
-  return typeof t === 'string' && t.startsWith(ADMIN_TARGET_PREFIX);
+/** The operation named `name`; own properties only: `constructor`, `__proto__` or `toString` name none. */
+export function adminOperation(name: string): AdminOp | undefined {
+  return Object.hasOwn(OPS, name) ? OPS[name] : undefined;
 }
 
-export async function handleAdminRequest(
-  deps: RequestHandlerDeps,
+/** Runs an operation for its caller, who must be the root of the account it acts on. */
+export async function runAdminOperation(
   ids: IdentityService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: Buffer,
-): Promise<void> {
-  const requestId = randomUUID();
-  const now = deps.services.clock.now();
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const name = target.slice(ADMIN_TARGET_PREFIX.length);
-  // Own properties only: `constructor`, `__proto__` or `toString` name no operation.
-  const op = Object.hasOwn(OPS, name) ? OPS[name] : undefined;
-  let principal: Principal | undefined;
-  let region = deps.config.region;
-  let input: Input | undefined;
-  let output: Output | undefined;
-  let error: IamError | undefined;
-  try {
-    const auth = await deps.authenticator.authenticate({
-      method: req.method ?? 'POST',
-      host: String(req.headers.host ?? ''),
-      path: req.url ?? '/',
-      headers: req.headers,
-      body,
-    });
-    principal = auth.principal;
-    region = auth.region;
-    if (op === undefined) throw iamError('InvalidAction', `Unknown admin operation ${name}`);
-    input = parseBody(body);
-    const account = op.account(input, auth.principal);
-    /* Precondition: only the root of the target account administers it. */
-    if (auth.principal.type !== 'Root' || auth.principal.accountId !== account)
-      throw iamError(
-        'AccessDenied',
-        `User: ${auth.principal.arn} is not authorized to perform: keyhold-admin:${name} in account ${account}: only the account root may administer identities`,
-      );
-    output = await op.run(ids, input, auth.principal, {
-      deps,
-      region: auth.region,
-      sourceIp: sourceIp(req),
-      now,
-    });
-  } catch (err) {
-    error = toIamError(err);
-  }
-  try {
-    await deps.audit.record({
-      requestId,
-      eventTime: now,
-      operation: `${ADMIN_TARGET_PREFIX}${name}`,
-      region,
-      sourceIp: sourceIp(req),
-      userAgent: headerValue(req, 'user-agent') ?? '',
-      principal,
-      recipientAccountId: principal?.accountId ?? deps.config.accountId,
-      input,
-      // Responses may carry a new secret access key: never audited.
-      output: undefined,
-      ...(error !== undefined ? { errorCode: error.code, errorMessage: error.message } : {}),
-      keyArns: [],
-      readOnly: op?.readOnly ?? true,
-    });
-  } catch (err) {
-    deps.logger.error({ requestId, err }, 'audit write failed; failing the request');
-    error = iamError('InternalFailure', 'An internal error occurred.');
-    output = undefined;
-  }
-  const text =
-    error !== undefined
-      ? JSON.stringify({ __type: error.code, message: error.message })
-      : JSON.stringify(output ?? {});
-  if (error?.type === 'Receiver')
-    deps.logger.error({ requestId, err: error.cause ?? error }, 'internal error');
-  res.writeHead(error === undefined ? 200 : iamHttpStatus(error), {
-    'Content-Type': 'application/x-amz-json-1.1',
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': requestId,
-  });
-  res.end(text);
-}
-
-function parseBody(body: Buffer): Input {
-  if (body.length === 0) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw iamError('ValidationError', 'Malformed request body: not valid JSON.');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw iamError('ValidationError', 'The request body must be a JSON object.');
-  return v as Input;
+  name: string,
+  op: AdminOp,
+  input: Input,
+  caller: Principal,
+  env: AdminEnv,
+): Promise<Output> {
+  const account = op.account(input, caller);
+  /* Precondition: only the root of the target account administers it. */
+  if (caller.type !== 'Root' || caller.accountId !== account)
+    throw iamError(
+      'AccessDenied',
+      `User: ${caller.arn} is not authorized to perform: keyhold-admin:${name} in account ${account}: only the account root may administer identities`,
+    );
+  return op.run(ids, input, caller, env);
 }

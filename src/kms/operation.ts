@@ -1,7 +1,7 @@
 /**
  * One entry of the operation table: `{ name, action, readOnly, handler }`. Handlers take
  * `(ctx, typedInput)` and return typed output (AWS SDK's own request/response types), with
- * no HTTP objects. What every operation shares runs once, in protocol/handle-request.ts.
+ * no HTTP objects. What every operation shares runs once, in server/pipeline/.
  */
 import type { RequestContext } from './context.js';
 

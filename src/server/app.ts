@@ -28,8 +28,11 @@ import { IdentityService } from '../iam/identity-service.js';
 import { loadSeedFile } from '../iam/seed.js';
 import { applySeedKeys } from './seed-keys.js';
 import { isConsoleRequest, serveConsole } from './console-assets.js';
-import { handleApiRequest } from './api-front.js';
-import type { RequestHandlerDeps } from '../protocol/handle-request.js';
+import { adminCodec } from './pipeline/admin.js';
+import { kmsCodec } from './pipeline/kms.js';
+import { createApiPipeline, type PipelineDeps } from './pipeline/pipeline.js';
+import { stsCodec } from './pipeline/sts.js';
+import { RequestQuotas } from '../quota/quotas.js';
 import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { ensurePrivateDataDir, octal } from './data-dir.js';
@@ -52,8 +55,8 @@ export interface KeyholdNode {
   runJobs(): Promise<boolean>;
   /** What the API listener calls per request; the in-process stage bench drives it without sockets. */
   handleApi(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** The request runner's dependencies (the stage bench times the stages one by one). */
-  requestDeps: RequestHandlerDeps;
+  /** The request pipeline's dependencies (the stage bench times the stages one by one). */
+  requestDeps: PipelineDeps;
   close(): Promise<void>;
 }
 
@@ -175,14 +178,26 @@ export async function startKeyhold(
         : node.ready(auditRepo as AuditRepository);
     await customKeyStores.resume();
 
-    const deps: RequestHandlerDeps = { config, services, authenticator, audit, logger };
+    const deps: PipelineDeps = { config, services, authenticator, audit, logger };
+    // One request limiter per node, on the node's clock (docs/operations.md, "Request quotas").
+    const quotas = config.quotas
+      ? new RequestQuotas({
+          scale: config.quotaScale,
+          rps: config.quotaRps,
+          now: () => clock.now().getTime(),
+        })
+      : null;
+    const api = createApiPipeline(deps, {
+      routes: [stsCodec({ services }), adminCodec({ identities, audit, services })],
+      fallback: kmsCodec({ services, quotas }),
+    });
     const server = createGuardedServer(config.http, (req, res, expectsContinue) => {
       if (req.method === 'GET' && serveHealth(req, res, readiness)) return;
       if (isConsoleRequest(req)) {
         void serveConsole(req, res, undefined, { regions: config.regions });
         return;
       }
-      void handleApiRequest(deps, identities, req, res, expectsContinue);
+      void api.handle(req, res, expectsContinue);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -214,7 +229,7 @@ export async function startKeyhold(
       jobs,
       nodeId: node.nodeId,
       runJobs,
-      handleApi: (req, res) => handleApiRequest(deps, identities, req, res, false),
+      handleApi: (req, res) => api.handle(req, res, false),
       requestDeps: deps,
       // Idempotent: a second close() (a test's stop() and its after hook) waits for the first.
       close: () =>

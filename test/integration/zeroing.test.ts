@@ -1,7 +1,7 @@
 /**
  * What is cheap to zero is zeroed: the raw request body and the decoded Encrypt Plaintext
  * once the response is written, and a domain key another node dropped once this node
- * reloads its keyring. The KMS runner here is the real one (handleKmsRequest) behind a
+ * reloads its keyring. The KMS pipeline here is the real one (handleRead, KMS codec) behind a
  * node:http server of the test, over a real keyhold node's services; a pass-through in front
  * of the HSM only remembers which buffer it was given.
  */
@@ -21,8 +21,9 @@ import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import type { Hsm } from '../../src/hsm/hsm.js';
 import type { DomainKeyRepository } from '../../src/storage/repository.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
-import { handleKmsRequest } from '../../src/protocol/handle-request.js';
 import { readBody } from '../../src/protocol/request-body.js';
+import { kmsCodec } from '../../src/server/pipeline/kms.js';
+import { createApiPipeline } from '../../src/server/pipeline/pipeline.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { ThreadedAuditRepository } from '../../src/storage/sqlite/threaded-audit-repository.js';
 import {
@@ -65,10 +66,14 @@ describe('zeroing', () => {
     const auditRepo = new ThreadedAuditRepository(join(dir, 'audit.db'));
     const audit = await AuditLog.open(auditRepo, Buffer.alloc(32, 1), { maxBatch: 16 });
     const deps = { config, services, authenticator, audit, logger: pino({ level: 'silent' }) };
+    const api = createApiPipeline(deps, {
+      routes: [],
+      fallback: kmsCodec({ services, quotas: null }),
+    });
     const server: Server = createServer((req, res) => {
       void readBody(req).then((body) => {
         seen.body = body;
-        return handleKmsRequest(deps, req, res, body);
+        return api.handleRead(req, res, body);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

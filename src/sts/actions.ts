@@ -1,18 +1,15 @@
 /**
- * STS at the KMS endpoint, on the STS Query protocol (form-encoded POST, XML answers):
- * AssumeRole and GetCallerIdentity. Requests are signed for service `sts`; every request is
- * audited like a KMS request. Shapes: STS API Reference (AssumeRole, GetCallerIdentity,
- * Common Errors).
+ * The STS actions keyhold serves at the KMS endpoint: AssumeRole and GetCallerIdentity,
+ * answered as STS Query XML results. The protocol around them (form parameters, the
+ * signing service `sts`, XML errors, audit) is the STS codec's (server/pipeline/sts.ts).
+ * Shapes: STS API Reference (AssumeRole, GetCallerIdentity, Common Errors).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
-import { iamError, toIamError, type IamError } from '../errors/iam-errors.js';
+import { iamError, type IamError } from '../errors/iam-errors.js';
 import { decideAssumeRole, principalContext } from '../iam/evaluate.js';
-import type { RequestHandlerDeps } from '../protocol/handle-request.js';
-import { headerValue, sendBody, sourceIp } from '../protocol/http-message.js';
-import { iamHttpStatus } from '../protocol/wire-errors.js';
-import { errorXml, isoSeconds, responseXml, type XmlNode } from './xml.js';
+import type { Services } from '../kms/context.js';
+import { isoSeconds, responseXml, type XmlNode } from './xml.js';
 
 export const STS_VERSION = '2011-06-15';
 const SESSION_NAME_RE = /^[\w+=,.@-]*$/;
@@ -33,133 +30,10 @@ const UNSUPPORTED_PARAMS = [
   'ProvidedContexts.member.1.ProviderArn',
 ];
 
-interface StsOutcome {
-  action: string;
-  principal?: Principal | undefined;
-  region: string;
-  input?: Record<string, unknown> | undefined;
-  xml?: string;
-  error?: IamError;
-}
-
 let lastSweep = 0;
 
-/** Is this request for STS? SigV4 scope service `sts`, or a form-encoded body without a target. */
-export function isStsRequest(req: IncomingMessage): boolean {
-  if (req.headers['x-amz-target'] !== undefined) return false;
-  const auth = req.headers.authorization ?? '';
-  const scope = /Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/([^/\s,]+)\//.exec(auth);
-  if (scope !== null) return scope[1] === 'sts';
-  return (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-}
-
-export async function handleStsRequest(
-  deps: RequestHandlerDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: Buffer,
-): Promise<void> {
-  const requestId = randomUUID();
-  const now = deps.services.clock.now();
-  const outcome = await run(deps, req, body, requestId, now);
-  try {
-    await deps.audit.record({
-      requestId,
-      eventTime: now,
-      operation: outcome.action,
-      region: outcome.region,
-      sourceIp: sourceIp(req),
-      userAgent: headerValue(req, 'user-agent') ?? '',
-      principal: outcome.principal,
-      recipientAccountId: outcome.principal?.accountId ?? deps.config.accountId,
-      input: outcome.input,
-      // Never the credentials.
-      output: undefined,
-      ...(outcome.error !== undefined
-        ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
-        : {}),
-      keyArns: [],
-      readOnly: true,
-    });
-  } catch (err) {
-    deps.logger.error({ requestId, err }, 'audit write failed; failing the request');
-    outcome.error = iamError('InternalFailure', 'An internal error occurred.');
-  }
-  if (outcome.error !== undefined) {
-    const e = outcome.error;
-    if (e.type === 'Receiver')
-      deps.logger.error({ requestId, err: e.cause ?? e }, 'internal error');
-    send(res, iamHttpStatus(e), requestId, errorXml(e.type, e.code, e.message, requestId));
-  } else {
-    send(res, 200, requestId, outcome.xml ?? '');
-  }
-}
-
-async function run(
-  deps: RequestHandlerDeps,
-  req: IncomingMessage,
-  body: Buffer,
-  requestId: string,
-  now: Date,
-): Promise<StsOutcome> {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const params = new URLSearchParams(
-    req.method === 'GET' ? (q < 0 ? '' : url.slice(q + 1)) : body.toString('utf8'),
-  );
-  const action = params.get('Action') ?? '';
-  const outcome: StsOutcome = {
-    action: action === '' ? 'Unknown' : action,
-    region: deps.config.region,
-  };
-  try {
-    const auth = await deps.authenticator.authenticate(
-      {
-        method: req.method ?? 'POST',
-        host: headerValue(req, 'host') ?? '',
-        path: url,
-        headers: req.headers,
-        body,
-      },
-      'sts',
-    );
-    outcome.principal = auth.principal;
-    outcome.region = auth.region;
-    if (action === '') throw iamError('MissingAction', 'Missing Action');
-    const version = params.get('Version');
-    if (version !== null && version !== STS_VERSION)
-      throw iamError('InvalidAction', `Could not find operation ${action} for version ${version}`);
-    if (action === 'GetCallerIdentity') {
-      outcome.input = {};
-      outcome.xml = getCallerIdentity(auth.principal, requestId);
-    } else if (action === 'AssumeRole') {
-      outcome.input = {
-        RoleArn: params.get('RoleArn') ?? undefined,
-        RoleSessionName: params.get('RoleSessionName') ?? undefined,
-        DurationSeconds: params.get('DurationSeconds') ?? undefined,
-      };
-      outcome.xml = await assumeRole(
-        deps,
-        auth.principal,
-        auth.region,
-        params,
-        req,
-        requestId,
-        now,
-      );
-    } else {
-      throw iamError(
-        'InvalidAction',
-        `Could not find operation ${action} for version ${version ?? STS_VERSION}`,
-      );
-    }
-  } catch (err) {
-    outcome.error = toIamError(err);
-  }
-  return outcome;
-}
-
-function getCallerIdentity(p: Principal, requestId: string): string {
+/** GetCallerIdentity: who the caller is. */
+export function getCallerIdentity(p: Principal, requestId: string): string {
   return responseXml(
     'GetCallerIdentity',
     { Arn: p.arn, UserId: p.userId, Account: p.accountId },
@@ -167,12 +41,16 @@ function getCallerIdentity(p: Principal, requestId: string): string {
   );
 }
 
-async function assumeRole(
-  deps: RequestHandlerDeps,
+/** What AssumeRole needs of the node. */
+export type StsServices = Pick<Services, 'storage' | 'hsm'>;
+
+/** AssumeRole: validates its parameters, decides on the trust policy, stores the session. */
+export async function assumeRole(
+  services: StsServices,
   caller: Principal,
   region: string,
   params: URLSearchParams,
-  req: IncomingMessage,
+  sourceIp: string,
   requestId: string,
   now: Date,
 ): Promise<string> {
@@ -223,7 +101,7 @@ async function assumeRole(
         'Member must have value less than or equal to 43200',
       );
   }
-  const iam = deps.services.storage.iam;
+  const iam = services.storage.iam;
   const denied = iamError(
     'AccessDenied',
     `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
@@ -241,7 +119,7 @@ async function assumeRole(
     trustPolicyPrincipals: role.trustPolicyPrincipals,
     identityPolicies: await iam.getIdentityPolicies(caller),
     context: principalContext({ ...caller }, now, {
-      'aws:SourceIp': sourceIp(req),
+      'aws:SourceIp': sourceIp,
       'aws:RequestedRegion': region,
       'aws:SecureTransport': 'false',
       'sts:RoleSessionName': sessionName,
@@ -269,10 +147,7 @@ async function assumeRole(
   await iam.putSession({
     accessKeyId,
     accountId: role.accountId,
-    sealedSecret: deps.services.hsm.sealSecret(
-      `access-key/${accessKeyId}`,
-      Buffer.from(secret, 'utf8'),
-    ),
+    sealedSecret: services.hsm.sealSecret(`access-key/${accessKeyId}`, Buffer.from(secret, 'utf8')),
     tokenHash: createHash('sha256').update(token, 'utf8').digest(),
     roleArn: role.arn,
     roleId: role.roleId,
@@ -315,8 +190,4 @@ function invalid(value: string, member: string, constraint: string): IamError {
     'ValidationError',
     `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
   );
-}
-
-function send(res: ServerResponse, status: number, requestId: string, body: string): void {
-  sendBody(res, status, requestId, 'text/xml', body);
 }
