@@ -27,11 +27,17 @@ export function keyholdSettingsMarkdown(): string {
   const rows = (Object.values(KEYHOLD_SETTINGS) as Array<Setting<unknown>>).map((s) => [
     s.label,
     s.flag !== undefined ? code(`--${s.flag.long}`) : '',
-    s.secret ? `${code(s.env)} (or ${code('…_FILE')}; secret)` : code(s.env),
-    escapeCell(s.valueText ?? s.parser.name),
+    s.secret ? `${code(s.env)} (or ${code('…_FILE')})` : code(s.env),
+    escapeCell(valueCell(s.secret, s.valueText ?? s.parser.name)),
     escapeCell(s.defaultText),
   ]);
   return markdownTable(['setting', 'flag', 'environment', 'value', 'default'], rows);
+}
+
+/** The value column: the format, and whether the value is a secret. */
+export function valueCell(secret: boolean, format: string): string {
+  if (!secret) return format;
+  return format === 'secret' || format === 'text' ? 'secret' : `secret: ${format}`;
 }
 
 export function escapeCell(s: string): string {
