@@ -168,8 +168,7 @@ export function loadXksProxyConfig(
       maxPlaintextBytes: get(S.maxPlaintextBytes) ?? XKS_DEFAULTS.limits.maxPlaintextBytes,
       maxAadBytes: get(S.maxAadBytes) ?? XKS_DEFAULTS.limits.maxAadBytes,
       backendTimeoutMs: get(S.backendTimeoutMs) ?? XKS_DEFAULTS.limits.backendTimeoutMs,
-      maxRequestsPerSecond:
-        get(S.maxRequestsPerSecond) ?? XKS_DEFAULTS.limits.maxRequestsPerSecond,
+      maxRequestsPerSecond: get(S.maxRequestsPerSecond) ?? XKS_DEFAULTS.limits.maxRequestsPerSecond,
       gcmInvocationsPerKey: get(S.gcmInvocationsPerKey) ?? DEFAULT_GCM_INVOCATION_LIMIT,
     },
   };
