@@ -2,7 +2,7 @@
  * The settings tables (src/config/settings.ts, src/xks-proxy/settings.ts) against what is
  * built from them: the README's and docs/xks-proxy.md's tables, `keyhold serve --help` and
  * `keyhold xks-proxy --help`, and loadConfig's defaults and precedence. A doc that fails
- * here is behind the table: `npx tsc -p tsconfig.json && node scripts/gen-settings-doc.mjs`.
+ * here is behind the table: `npm run docs:settings`.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ function help(args: string[], env: NodeJS.ProcessEnv = {}): string {
   return r.stdout;
 }
 
-const fix = 'run: npx tsc -p tsconfig.json && node scripts/gen-settings-doc.mjs';
+const fix = 'the doc is behind the settings table: run npm run docs:settings';
 
 describe('settings table → docs', () => {
   it("README.md's table is the keyhold serve table", () => {
