@@ -3,7 +3,7 @@
  *
  * record() resolves only once its event is in a committed transaction, and rejects
  * when that transaction fails, so that the request runner can refuse a request it
- * could not record (docs/architecture.md, the runner's step 5). Events recorded while the event loop is busy with
+ * could not record (docs/audit.md: no result without its event). Events recorded while the event loop is busy with
  * the current phase, or while a write is in flight, go out together in one
  * `appendAudit` call: one transaction (one fsync) per batch, not per request.
  * Per event, the hot path builds and serializes the event once and computes one HMAC.
