@@ -3,9 +3,10 @@
  *
  * record() resolves only once its event is in a committed transaction, and rejects
  * when that transaction fails, so that the request runner can refuse a request it
- * could not record (STYLE.md §9). Events recorded while the event loop is busy with
- * the current phase, or while a write is in flight, go out together in one
- * `appendAudit` call: one transaction (one fsync) per batch, not per request.
+ * could not record (docs/audit.md: no result without its event). Events recorded while
+ * the event loop is busy with the current phase, or while a write is in flight, go out
+ * together in one `appendAudit` call: one transaction (one fsync) per batch, not per
+ * request.
  * Per event, the hot path builds and serializes the event once and computes one HMAC.
  *
  * Around the chain: the anchor in the main database is checked at open and moved forward on

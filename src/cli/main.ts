@@ -6,14 +6,10 @@
 import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import {
-  ConfigError,
-  DEFAULT_PORT,
-  MAX_WORKERS,
-  loadConfig,
-  type Config,
-} from '../config/config.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
+import { KEYHOLD_SETTINGS, type Setting } from '../config/settings.js';
+import { flagHelp, keyholdSettingsHelp } from '../config/settings-doc.js';
 import { RootKeyMismatchError } from '../hsm/domain-keys.js';
 import { derivePurposeKey, openRootKey } from '../hsm/root-key.js';
 import { RootPassphraseError } from '../hsm/root-passphrase.js';
@@ -37,72 +33,58 @@ program
   .name('keyhold')
   .description('A self-hosted key management service that speaks the AWS KMS API');
 
-program
+const serve = program
   .command('serve')
-  .description('start a keyhold node on the embedded default (SQLite + software HSM)')
-  .option('-p, --port <port>', `TCP port (env KEYHOLD_PORT, default ${DEFAULT_PORT})`, parsePort)
-  .option('-d, --data-dir <dir>', 'data directory (env KEYHOLD_DATA_DIR, default ./.keyhold)')
-  .option('--host <host>', 'address to listen on (env KEYHOLD_HOST, default 127.0.0.1)')
-  .option('--region <region>', 'Region (env KEYHOLD_REGION, default us-east-1)')
-  .option('--account-id <id>', 'account id (env KEYHOLD_ACCOUNT_ID, default 111122223333)')
-  .option('--log-level <level>', 'log level (env KEYHOLD_LOG_LEVEL, default info)')
-  .option('--seed <file>', 'identities seed file applied at start (env KEYHOLD_SEED_FILE)')
-  .option(
-    '--storage <url>',
-    'postgres://… to share keys among several nodes (env KEYHOLD_STORAGE_URL; default SQLite)',
-  )
-  .option(
-    '--audit-reset',
-    'start even though the audit log is missing, behind or replaced, recording a log reset ' +
-      '(env KEYHOLD_AUDIT_RESET=1)',
-  )
-  .option(
-    '--workers <n>',
-    'processes serving the port (env KEYHOLD_WORKERS, default: the number of cores)',
-    parseWorkers,
-  )
-  .action(
-    async (flags: {
-      port?: number;
-      dataDir?: string;
-      host?: string;
-      region?: string;
-      accountId?: string;
-      logLevel?: string;
-      seed?: string;
-      storage?: string;
-      auditReset?: boolean;
-      workers?: number;
-    }) => {
-      const { seed, storage, auditReset, ...rest } = flags;
-      const workerEnv = process.env[WORKER_ID_ENV];
-      const config = loadConfig({
-        ...rest,
-        ...(auditReset === true ? { auditReset: true } : {}),
-        ...(seed !== undefined ? { seedFile: seed } : {}),
-        ...(storage !== undefined ? { storageUrl: storage } : {}),
-        ...(cluster.isWorker && workerEnv !== undefined ? { workerId: Number(workerEnv) } : {}),
-      });
-      if (cluster.isWorker) return serveWorker(config);
-      if (config.workers > 1) {
-        const code = await runPrimary(config, {
-          started: ({ first, pids, metricsUrl }) =>
-            writeBanner(config, { ...first, metricsUrl }, pids),
-          log: (line) => process.stdout.write(line + '\n'),
-        });
-        process.exit(code);
-      }
-      const node = await startKeyhold(config);
-      // Signal handlers first: whoever reads the banner may stop us at once.
-      onStopSignal((signal) => {
-        process.stdout.write(
-          `${signal}: finishing in-flight requests and flushing the audit log\n`,
-        );
-        return node.close();
-      });
-      writeBanner(config, node, [process.pid]);
-    },
+  .description('start a keyhold node on the embedded default (SQLite + software HSM)');
+// The options and the settings list of --help come from the settings table (config/settings.ts).
+for (const s of Object.values(KEYHOLD_SETTINGS) as Array<Setting<unknown>>) {
+  const f = s.flag;
+  if (f === undefined) continue;
+  const option = new Option(
+    `${f.short !== undefined ? `-${f.short}, ` : ''}--${f.long}${f.arg !== undefined ? ` ${f.arg}` : ''}`,
+    flagHelp(s),
   );
+  const parse = f.parse;
+  if (parse !== undefined)
+    option.argParser((text: string) => {
+      try {
+        return parse(text);
+      } catch (err) {
+        throw err instanceof ConfigError ? new InvalidArgumentError(err.message) : err;
+      }
+    });
+  serve.addOption(option);
+}
+serve.addHelpText('after', keyholdSettingsHelp());
+serve.action(async (flags: Record<string, unknown>) => {
+  const overrides: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(KEYHOLD_SETTINGS) as Array<[string, Setting<unknown>]>) {
+    if (s.flag === undefined) continue;
+    const v = flags[camelCase(s.flag.long)];
+    // A switch (--audit-reset) only ever turns its setting on.
+    if (v !== undefined) overrides[key] = v;
+  }
+  const workerEnv = process.env[WORKER_ID_ENV];
+  const config = loadConfig({
+    ...(overrides as ConfigOverrides),
+    ...(cluster.isWorker && workerEnv !== undefined ? { workerId: Number(workerEnv) } : {}),
+  });
+  if (cluster.isWorker) return serveWorker(config);
+  if (config.workers > 1) {
+    const code = await runPrimary(config, {
+      started: ({ first, pids, metricsUrl }) => writeBanner(config, { ...first, metricsUrl }, pids),
+      log: (line) => process.stdout.write(line + '\n'),
+    });
+    process.exit(code);
+  }
+  const node = await startKeyhold(config);
+  // Signal handlers first: whoever reads the banner may stop us at once.
+  onStopSignal((signal) => {
+    process.stdout.write(`${signal}: finishing in-flight requests and flushing the audit log\n`);
+    return node.close();
+  });
+  writeBanner(config, node, [process.pid]);
+});
 
 /** A worker of `--workers N`: a full node; the primary prints the banner and supervises. */
 async function serveWorker(config: Readonly<Config>): Promise<void> {
@@ -238,17 +220,9 @@ function byWorker(a: string, b: string): number {
   return n(a) - n(b);
 }
 
-function parseWorkers(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
-    throw new InvalidArgumentError(`not a number of workers (1-${MAX_WORKERS})`);
-  return n;
-}
-
-function parsePort(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a TCP port');
-  return n;
+/** `data-dir` → `dataDir`: the attribute commander stores an option under. */
+function camelCase(long: string): string {
+  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -13,6 +13,7 @@ import { XKS_KEY_USAGES, type XksKeyUsage } from '../xks-proxy/backend.js';
 import { loadXksProxyConfig } from '../xks-proxy/config.js';
 import { KEY_FILE_KDF, KeyFile, KeyFileError } from '../xks-proxy/key-file.js';
 import { openXksBackend } from '../xks-proxy/open-backend.js';
+import { xksSettingsHelp } from '../xks-proxy/settings-doc.js';
 import { startXksProxy } from '../xks-proxy/server.js';
 import { SoftwareBackend } from '../xks-proxy/software-backend.js';
 
@@ -21,6 +22,7 @@ export function registerXksProxyCommand(program: Command): void {
     .command('xks-proxy')
     .description("run keyhold's XKS proxy (External Key Store proxy API v1) for AWS KMS or keyhold")
     .option('-c, --config <file>', 'JSON config file (env KEYHOLD_XKS_* overrides it)')
+    .addHelpText('after', xksSettingsHelp())
     .action(async (flags: { config?: string }) => {
       await serve(flags.config);
     });

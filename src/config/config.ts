@@ -1,14 +1,22 @@
 /**
  * One config schema: defaults < KEYHOLD_* environment < command-line flags, validated
- * into one frozen object at start. Secrets come by value from the environment or by
- * reference (a file path) and are never printed.
+ * into one frozen object at start. Every setting is an entry of the table in settings.ts
+ * (environment variable, flag, default, parser, secret or not); this file assembles the
+ * resolved values into Config and checks what spans settings. Secrets come by value from
+ * the environment or by reference (`<NAME>_FILE`) and are never printed.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
-import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
-import { OPERATION_QUOTAS } from '../quota/quotas.js';
-import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
+import type { CloudHsmClusterConfig } from './cloudhsm-clusters.js';
+import { ConfigError, fail } from './config-error.js';
+import {
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  MAX_WORKERS,
+  resolveSettings,
+  type SettingValues,
+} from './settings.js';
+
+export { ConfigError, DEFAULT_METRICS_PORT, DEFAULT_PORT, MAX_WORKERS };
 
 export interface Config {
   host: string;
@@ -83,9 +91,6 @@ export interface Config {
   workerId?: number | undefined;
 }
 
-/** Most workers one node starts (each holds its own caches, audit writer and database handles). */
-export const MAX_WORKERS = 64;
-
 export interface XksConfig {
   /** Per-request deadline to the proxy, ms (KEYHOLD_XKS_CLIENT_TIMEOUT_MS; AWS: 250). */
   timeoutMs: number;
@@ -108,9 +113,6 @@ export interface HttpLimits {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_PORT = 8420;
-export const DEFAULT_METRICS_PORT = 9420;
-
 export type ConfigOverrides = Partial<
   Pick<
     Config,
@@ -132,71 +134,51 @@ export function loadConfig(
   flags: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Readonly<Config> {
-  const region = flags.region ?? env.KEYHOLD_REGION ?? 'us-east-1';
-  const extra = (env.KEYHOLD_REGIONS ?? '')
-    .split(',')
-    .map((r) => r.trim())
-    .filter((r) => r !== '');
+  const v = resolveSettings(flags, env);
   const cfg: Config = {
-    host: flags.host ?? env.KEYHOLD_HOST ?? '127.0.0.1',
-    port: flags.port ?? intFrom(env.KEYHOLD_PORT, 'KEYHOLD_PORT') ?? DEFAULT_PORT,
-    dataDir: resolve(flags.dataDir ?? env.KEYHOLD_DATA_DIR ?? './.keyhold'),
-    region,
-    regions: Object.freeze([...new Set([region, ...extra])]),
-    accountId: flags.accountId ?? env.KEYHOLD_ACCOUNT_ID ?? '111122223333',
-    bootstrapAccessKeyId: env.KEYHOLD_ACCESS_KEY_ID === '' ? undefined : env.KEYHOLD_ACCESS_KEY_ID,
-    bootstrapSecretAccessKey: secretFrom(env, 'KEYHOLD_SECRET_ACCESS_KEY'),
-    rootPassphrase: secretFrom(env, 'KEYHOLD_ROOT_PASSPHRASE'),
-    domainKeyRotationHours:
-      intFrom(env.KEYHOLD_DOMAIN_KEY_ROTATION_HOURS, 'KEYHOLD_DOMAIN_KEY_ROTATION_HOURS') ?? 24,
+    host: v.host,
+    port: v.port,
+    dataDir: v.dataDir,
+    region: v.region,
+    regions: Object.freeze([...new Set([v.region, ...v.regions])]),
+    accountId: v.accountId,
+    bootstrapAccessKeyId: v.bootstrapAccessKeyId,
+    bootstrapSecretAccessKey: v.bootstrapSecretAccessKey,
+    rootPassphrase: v.rootPassphrase,
+    domainKeyRotationHours: v.domainKeyRotationHours,
     maxSkewSeconds: 300,
-    logLevel: flags.logLevel ?? env.KEYHOLD_LOG_LEVEL ?? 'info',
+    logLevel: v.logLevel,
     auditMaxBatch: 512,
-    auditReset: flags.auditReset ?? onOff(env.KEYHOLD_AUDIT_RESET, 'KEYHOLD_AUDIT_RESET') ?? false,
-    seedFile: optionalPath(flags.seedFile ?? env.KEYHOLD_SEED_FILE),
-    quotas: onOff(env.KEYHOLD_QUOTAS, 'KEYHOLD_QUOTAS') ?? true,
-    quotaScale: numberFrom(env.KEYHOLD_QUOTA_SCALE, 'KEYHOLD_QUOTA_SCALE') ?? 1,
-    quotaRps: quotaRpsFrom(env.KEYHOLD_QUOTA_RPS),
-    cloudHsmClusters: parseCloudHsmClusters(env.KEYHOLD_CLOUDHSM_CLUSTERS, fail),
-    customKeyStoreTransitionDelayMs:
-      intFrom(
-        env.KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS,
-        'KEYHOLD_CUSTOM_KEY_STORE_TRANSITION_DELAY_MS',
-      ) ?? 0,
-    gcmInvocationLimit:
-      intFrom(env.KEYHOLD_GCM_INVOCATION_LIMIT, 'KEYHOLD_GCM_INVOCATION_LIMIT') ?? 2 ** 30,
-    metrics: onOff(env.KEYHOLD_METRICS, 'KEYHOLD_METRICS') ?? true,
-    replicaCreationMs:
-      intFrom(env.KEYHOLD_REPLICA_CREATION_MS, 'KEYHOLD_REPLICA_CREATION_MS') ??
-      DEFAULT_REPLICA_CREATION_MS,
-    metricsHost: env.KEYHOLD_METRICS_HOST ?? '127.0.0.1',
-    metricsPort: 0,
-    http: httpLimits(env),
-    storageUrl: flags.storageUrl ?? secretFrom(env, 'KEYHOLD_STORAGE_URL'),
-    nodeId: env.KEYHOLD_NODE_ID === '' ? undefined : env.KEYHOLD_NODE_ID,
-    xks: xksConfig(env),
-    workers:
-      flags.workers ??
-      intFrom(env.KEYHOLD_WORKERS, 'KEYHOLD_WORKERS') ??
-      Math.min(availableParallelism(), MAX_WORKERS),
+    auditReset: v.auditReset,
+    seedFile: v.seedFile,
+    quotas: v.quotas,
+    quotaScale: v.quotaScale,
+    quotaRps: v.quotaRps,
+    cloudHsmClusters: v.cloudHsmClusters,
+    customKeyStoreTransitionDelayMs: v.customKeyStoreTransitionDelayMs,
+    gcmInvocationLimit: v.gcmInvocationLimit,
+    metrics: v.metrics,
+    replicaCreationMs: v.replicaCreationMs,
+    metricsHost: v.metricsHost,
+    // An ephemeral API port (tests, several nodes on one host) gets an ephemeral metrics port.
+    metricsPort: v.metricsPort ?? (v.port === 0 ? 0 : DEFAULT_METRICS_PORT),
+    http: httpLimits(v),
+    storageUrl: v.storageUrl,
+    nodeId: v.nodeId,
+    xks: xksConfig(v),
+    workers: v.workers,
     workerId: flags.workerId,
   };
-  // An ephemeral API port (tests, several nodes on one host) gets an ephemeral metrics port.
-  cfg.metricsPort =
-    intFrom(env.KEYHOLD_METRICS_PORT, 'KEYHOLD_METRICS_PORT') ??
-    (cfg.port === 0 ? 0 : DEFAULT_METRICS_PORT);
   validate(cfg);
   return Object.freeze(cfg);
 }
 
-function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
+function httpLimits(v: SettingValues): HttpLimits {
   const limits: HttpLimits = {
-    maxConnections: intFrom(env.KEYHOLD_MAX_CONNECTIONS, 'KEYHOLD_MAX_CONNECTIONS') ?? 1024,
-    idleTimeoutMs: intFrom(env.KEYHOLD_IDLE_TIMEOUT_MS, 'KEYHOLD_IDLE_TIMEOUT_MS') ?? 10_000,
-    headersTimeoutMs:
-      intFrom(env.KEYHOLD_HEADERS_TIMEOUT_MS, 'KEYHOLD_HEADERS_TIMEOUT_MS') ?? 10_000,
-    requestTimeoutMs:
-      intFrom(env.KEYHOLD_REQUEST_TIMEOUT_MS, 'KEYHOLD_REQUEST_TIMEOUT_MS') ?? 30_000,
+    maxConnections: v.maxConnections,
+    idleTimeoutMs: v.idleTimeoutMs,
+    headersTimeoutMs: v.headersTimeoutMs,
+    requestTimeoutMs: v.requestTimeoutMs,
   };
   if (limits.maxConnections < 1) fail('KEYHOLD_MAX_CONNECTIONS must be at least 1');
   if (limits.idleTimeoutMs < 1) fail('KEYHOLD_IDLE_TIMEOUT_MS must be positive');
@@ -206,7 +188,6 @@ function httpLimits(env: NodeJS.ProcessEnv): HttpLimits {
     fail('KEYHOLD_REQUEST_TIMEOUT_MS must be at least KEYHOLD_HEADERS_TIMEOUT_MS');
   return Object.freeze(limits);
 }
-
 function validate(cfg: Config): void {
   if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535)
     fail(`port ${cfg.port} is not a TCP port`);
@@ -238,99 +219,22 @@ function validate(cfg: Config): void {
     fail(`worker id ${cfg.workerId} is not 1-${cfg.workers}`);
 }
 
-function xksConfig(env: NodeJS.ProcessEnv): XksConfig {
-  const caFile = optionalPath(env.KEYHOLD_XKS_CLIENT_CA_FILE);
+function xksConfig(v: SettingValues): XksConfig {
+  const caFile = v.xksClientCaFile;
   const extraCa =
     caFile === undefined
       ? []
       : (readFileSync(caFile, 'utf8').match(
           /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
         ) ?? fail(`KEYHOLD_XKS_CLIENT_CA_FILE ${caFile} holds no PEM certificate`));
-  const connectTo = new Map<string, { host: string; port: number }>();
-  for (const item of (env.KEYHOLD_XKS_CLIENT_CONNECT_TO ?? '').split(',')) {
-    if (item.trim() === '') continue;
-    const m = /^([A-Za-z0-9.-]+)=([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(item.trim());
-    if (m === null) fail(`KEYHOLD_XKS_CLIENT_CONNECT_TO item '${item}' is not host=address:port`);
-    connectTo.set((m[1] as string).toLowerCase(), {
-      host: (m[2] as string).replace(/^\[|\]$/g, ''),
-      port: Number(m[3]),
-    });
-  }
-  const timeoutMs =
-    intFrom(env.KEYHOLD_XKS_CLIENT_TIMEOUT_MS, 'KEYHOLD_XKS_CLIENT_TIMEOUT_MS') ?? 250;
+  const timeoutMs = v.xksClientTimeoutMs;
   if (timeoutMs < 1) fail('KEYHOLD_XKS_CLIENT_TIMEOUT_MS must be positive');
-  const health =
-    numberFrom(
-      env.KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS,
-      'KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS',
-    ) ?? 60;
+  const health = v.xksClientHealthCheckSeconds;
   if (health < 0) fail('KEYHOLD_XKS_CLIENT_HEALTH_CHECK_SECONDS must not be negative');
   return Object.freeze({
     timeoutMs,
     extraCa: Object.freeze(extraCa),
-    connectTo,
+    connectTo: v.xksClientConnectTo,
     healthCheckIntervalMs: Math.round(health * 1000),
   });
-}
-
-function numberFrom(v: string | undefined, name: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) fail(`${name} must be a number`);
-  return n;
-}
-
-/** `Operation=rps,...`; each operation must have a quota and a positive rate. */
-function quotaRpsFrom(v: string | undefined): Readonly<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const item of (v ?? '').split(',').map((x) => x.trim())) {
-    if (item === '') continue;
-    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
-    const rps = Number(m?.[2]);
-    if (m === null || !(rps > 0) || !Number.isFinite(rps))
-      fail(`KEYHOLD_QUOTA_RPS: '${item}' is not Operation=requests-per-second`);
-    const op = m[1] as string;
-    if (!Object.hasOwn(OPERATION_QUOTAS, op))
-      fail(`KEYHOLD_QUOTA_RPS: ${op} is not a KMS operation with a request quota`);
-    out[op] = rps;
-  }
-  return Object.freeze(out);
-}
-
-function onOff(v: string | undefined, name: string): boolean | undefined {
-  if (v === undefined || v === '') return undefined;
-  const s = v.toLowerCase();
-  if (s === 'on' || s === 'true' || s === '1') return true;
-  if (s === 'off' || s === 'false' || s === '0') return false;
-  return fail(`${name} must be 'on' or 'off'`);
-}
-
-function intFrom(v: string | undefined, name: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) fail(`${name} must be an integer`);
-  return n;
-}
-
-function optionalPath(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : resolve(v);
-}
-
-/** NAME holds the value; NAME_FILE names a file holding it. */
-function secretFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (file !== undefined && file !== '') return readFileSync(file, 'utf8').trim();
-  const v = env[name];
-  return v === undefined || v === '' ? undefined : v;
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-function fail(message: string): never {
-  throw new ConfigError(message);
 }

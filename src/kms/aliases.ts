@@ -1,4 +1,4 @@
-/** Alias name rules (CreateAlias/UpdateAlias/DeleteAlias; reference 02 "Aliases"). */
+/** Alias name rules (API reference of CreateAlias/UpdateAlias/DeleteAlias). */
 import { kmsError } from '../errors/aws-errors.js';
 import type { AliasRecord, KeyRecord } from '../storage/repository.js';
 import { aliasArn, parseKeyIdentifier } from './arn.js';

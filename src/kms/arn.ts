@@ -1,4 +1,4 @@
-/** ARNs and key identifiers: the four KeyId forms AWS accepts (reference 02 Part A). */
+/** ARNs and key identifiers: the four KeyId forms AWS accepts (API reference, KeyId parameter). */
 
 export function keyArn(region: string, accountId: string, keyId: string): string {
   return `arn:aws:kms:${region}:${accountId}:key/${keyId}`;

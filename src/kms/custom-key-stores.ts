@@ -1,7 +1,7 @@
 /**
  * What the six custom key store operations share: loading a store of the caller's account,
  * the DescribeCustomKeyStores entry, the create/update parameter rules per store type
- * (model + devguide; reference 05 and 03 §13), and uniqueness across stores.
+ * (the API model and the KMS Developer Guide's custom key store pages), and uniqueness across stores.
  */
 import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { CustomKeyStoresListEntry } from '@aws-sdk/client-kms';

@@ -12,7 +12,7 @@ import type { KeyRecord, Storage } from '../storage/repository.js';
 import { keyArn } from './arn.js';
 import type { RequestContext } from './context.js';
 
-/** Grants per KMS key (reference 04 §4). */
+/** Grants per KMS key (KMS Developer Guide resource-limits.md, "Grants for a KMS key"). */
 export const MAX_GRANTS_PER_KEY = 50_000;
 
 /** Pairs per encryption context constraint, and the longest value (CreateGrant Constraints docs). */
@@ -22,8 +22,7 @@ export const MAX_CONSTRAINT_VALUE_LENGTH = 384;
 const COMMON_OPERATIONS = ['CreateGrant', 'RetireGrant', 'DescribeKey'] as const;
 
 /**
- * Grant operations valid per key type (devguide grants.md "Grant operations"; reference 04
- * §3.3): keyed by `<KeySpec class>/<KeyUsage>`. A grant for an operation the key cannot do
+ * Grant operations valid per key type (devguide grants.md "Grant operations"): keyed by `<KeySpec class>/<KeyUsage>`. A grant for an operation the key cannot do
  * is refused with ValidationException.
  */
 export const GRANT_OPERATIONS_BY_KEY_TYPE: Readonly<Record<string, readonly string[]>> = {

@@ -1,6 +1,7 @@
 /**
- * BYOK import (AWS "Importing key material"; reference 02 Part A "Import", Part B rows for
- * GetParametersForImport / ImportKeyMaterial / DeleteImportedKeyMaterial), shared by the
+ * BYOK import (KMS Developer Guide "Importing key material"; the API reference and the
+ * devguide key-state.md rows for GetParametersForImport / ImportKeyMaterial /
+ * DeleteImportedKeyMaterial), shared by the
  * three operations, DescribeKey and the expiry job.
  *
  * - A key created with Origin EXTERNAL has no material and is PendingImport.

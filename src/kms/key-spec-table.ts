@@ -3,8 +3,8 @@
  * no imports, so that the server (key-specs.ts, aliases.ts) and the web console (web/src)
  * read the very same table and cannot drift apart.
  *
- * Sources: the model's CreateKey KeyUsage / KeySpec docs (reference 02 Part A "CreateKey"),
- * the enums at the end of reference 02, and the developer guide's key spec reference.
+ * Sources: the model's CreateKey KeyUsage / KeySpec docs (model/kms-service-2.json),
+ * the enums of the same model, and the developer guide's key spec reference.
  * `algorithms` maps each KeyUsage the spec allows to the algorithms that usage offers, so
  * the allowed usages are exactly its keys. Unsupported specs stay in the table so that
  * CreateKey refuses them by name (UnsupportedOperationException).

@@ -1,5 +1,5 @@
 /**
- * Key state × operation, as one table (devguide key-state.md; reference 02 Part B).
+ * Key state × operation, as one table (KMS Developer Guide key-state.md).
  * A cell is either allowed or names the error AWS returns. Tested as a matrix.
  */
 import { kmsError, type KmsErrorName } from '../errors/aws-errors.js';

@@ -1,6 +1,6 @@
 /**
  * Multi-Region keys (API model docs for CreateKey MultiRegion, ReplicateKey,
- * UpdatePrimaryRegion, ScheduleKeyDeletion; reference 02 Part A "Multi-Region").
+ * UpdatePrimaryRegion, ScheduleKeyDeletion; KMS Developer Guide multi-region-keys-overview.md).
  *
  * A set of related multi-Region keys shares one `mrk-` key id, key spec, key usage, origin
  * and key material (every backing-key version, with the same version ids, so a ciphertext

@@ -3,11 +3,11 @@
  *
  * A rotation makes a new HSM backing key (HBK) version the key's current one: new
  * encryptions use it, every older version stays in key_versions and keeps decrypting the
- * ciphertexts that name it (AWS KMS cryptographic details, "rotation"; reference 04). The
+ * ciphertexts that name it (AWS KMS cryptographic details, "rotation"). The
  * key id, ARN, policy, aliases and grants do not change.
  *
  * Rules (API model docs for EnableKeyRotation, RotateKeyOnDemand, GetKeyRotationStatus;
- * reference 02 Part A "Rotation" and Part B):
+ * KMS Developer Guide rotate-keys.md and key-state.md):
  * - Only symmetric encryption keys (SYMMETRIC_DEFAULT) rotate: automatically and on demand
  *   with KMS-generated material, on demand only with imported material (to material
  *   imported with ImportType NEW_KEY_MATERIAL); asymmetric, HMAC and custom-key-store keys

@@ -1,6 +1,6 @@
 /**
  * The storage contract. No I/O here: adapters (sqlite/, later postgres/) implement it,
- * and one conformance suite (test/unit/storage-conformance.test.ts) runs against each.
+ * and one conformance suite (test/unit/storage/conformance.ts) runs against each.
  *
  * Storage is untrusted: it only ever holds wrapped key material (EKTs, wrapped domain
  * keys, sealed secrets). All methods are async so that a network database fits the

@@ -1,15 +1,17 @@
 /**
  * The proxy's configuration: a JSON file (`--config`) overlaid by KEYHOLD_XKS_* environment
- * variables, validated into one frozen object. Secrets (credential secrets, the key-file
+ * variables, validated into one frozen object. Every setting is an entry of the table in
+ * settings.ts (file field, environment variable, default, parser, secret or not). Secrets (credential secrets, the key-file
  * passphrase, the token PIN) come inline, from a file (`...File`) or from an environment
  * variable (`...Env`); they are never printed. See docs/xks-proxy.md.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../config/config.js';
+import { fail } from '../config/config-error.js';
 import { DEFAULT_GCM_INVOCATION_LIMIT } from '../hsm/gcm-budget.js';
 import type { AuthorizationPolicy } from './authorization.js';
 import { parseAuthorization } from './authorization.js';
+import { XKS_SETTINGS, str, xksSetting, type XksSetting } from './settings.js';
 
 export interface XksCredential {
   /** KMS's rule: 20–30 characters of A-Z and 2-7. */
@@ -71,21 +73,27 @@ export interface XksProxyConfig {
   };
 }
 
-export const XKS_DEFAULTS = {
-  host: '0.0.0.0',
-  port: 443,
-  maxSkewSeconds: 300,
-  // Spec minimums: plaintext ≥ 4300 bytes, AAD ≥ 8192 bytes. We allow more; the AAD format
-  // length-prefixes the AAD with a uint16, so it cannot exceed 65535.
-  limits: {
-    maxBodyBytes: 256 * 1024,
-    maxPlaintextBytes: 65536,
-    maxAadBytes: 65535,
-    // KMS gives up after 250 ms; a backend stuck far longer is reported, not waited for.
-    backendTimeoutMs: 2000,
-    maxRequestsPerSecond: 0,
-  },
-} as const;
+const S = XKS_SETTINGS;
+
+/** The table's default of a setting that has one. */
+function defaultOf<T>(x: XksSetting<T>): T {
+  if (x.default === undefined) throw new Error('internal: a setting without a default');
+  return x.default;
+}
+
+/** The defaults of settings.ts, in the shape of XksProxyConfig (tests build configs from them). */
+export const XKS_DEFAULTS = Object.freeze({
+  host: defaultOf(S.host),
+  port: defaultOf(S.port),
+  maxSkewSeconds: defaultOf(S.maxClockSkewSeconds),
+  limits: Object.freeze({
+    maxBodyBytes: defaultOf(S.maxBodyBytes),
+    maxPlaintextBytes: defaultOf(S.maxPlaintextBytes),
+    maxAadBytes: defaultOf(S.maxAadBytes),
+    backendTimeoutMs: defaultOf(S.backendTimeoutMs),
+    maxRequestsPerSecond: defaultOf(S.maxRequestsPerSecond),
+  }),
+});
 
 export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
 export const SECRET_RE = /^[A-Za-z0-9/+=]{43,64}$/;
@@ -110,34 +118,28 @@ export function loadXksProxyConfig(
       fail(`${file}: not a JSON object`);
   }
   const path = (p: string) => resolve(base, p);
-  const tls = obj(raw.tls, 'tls');
-  const mtls = raw.mtls === undefined ? undefined : obj(raw.mtls, 'mtls');
+  // Each section must be an object when present (the settings below read into them).
+  obj(raw.tls, 'tls');
+  if (raw.mtls !== undefined) obj(raw.mtls, 'mtls');
   const backend = obj(raw.backend, 'backend');
   const health = obj(raw.health, 'health');
-  const metrics =
-    raw.metrics === undefined || raw.metrics === null ? undefined : obj(raw.metrics, 'metrics');
-  const limits = obj(raw.limits, 'limits');
+  if (raw.metrics !== undefined && raw.metrics !== null) obj(raw.metrics, 'metrics');
+  obj(raw.limits, 'limits');
+  const get = <T>(x: XksSetting<T>) => xksSetting(x, raw, env);
 
-  const certFile = env.KEYHOLD_XKS_TLS_CERT || str(tls.certFile, 'tls.certFile');
-  const keyFile = env.KEYHOLD_XKS_TLS_KEY || str(tls.keyFile, 'tls.keyFile');
+  const certFile = get(S.tlsCert);
+  const keyFile = get(S.tlsKey);
   if (certFile === undefined || keyFile === undefined) {
     fail('TLS is required: set tls.certFile and tls.keyFile (or KEYHOLD_XKS_TLS_CERT / _KEY)');
   }
-  const mtlsCa = env.KEYHOLD_XKS_MTLS_CA || str(mtls?.caFile, 'mtls.caFile');
-  const subjects = env.KEYHOLD_XKS_MTLS_SUBJECTS
-    ? env.KEYHOLD_XKS_MTLS_SUBJECTS.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : strList(mtls?.allowedSubjects, 'mtls.allowedSubjects');
+  const mtlsCa = get(S.mtlsCa);
+  const subjects = get(S.mtlsSubjects);
 
-  const metricsPort =
-    int(env.KEYHOLD_XKS_METRICS_PORT, 'KEYHOLD_XKS_METRICS_PORT') ??
-    int(metrics?.port, 'metrics.port');
+  const metricsPort = get(S.metricsPort);
   const cfg: XksProxyConfig = {
-    host: env.KEYHOLD_XKS_HOST || str(raw.host, 'host') || XKS_DEFAULTS.host,
-    port:
-      int(env.KEYHOLD_XKS_PORT, 'KEYHOLD_XKS_PORT') ?? int(raw.port, 'port') ?? XKS_DEFAULTS.port,
-    uriPrefix: normalizePrefix(env.KEYHOLD_XKS_URI_PREFIX ?? str(raw.uriPrefix, 'uriPrefix') ?? ''),
+    host: get(S.host) ?? XKS_DEFAULTS.host,
+    port: get(S.port) ?? XKS_DEFAULTS.port,
+    uriPrefix: normalizePrefix(get(S.uriPrefix) ?? ''),
     tls: {
       cert: readText(path(certFile), 'TLS certificate'),
       key: readText(path(keyFile), 'TLS key'),
@@ -146,49 +148,28 @@ export function loadXksProxyConfig(
       ? { mtls: { ca: readText(path(mtlsCa), 'mTLS CA'), allowedSubjects: subjects ?? [] } }
       : {}),
     credentials: loadCredentials(raw.credentials, env, path),
-    regions: env.KEYHOLD_XKS_REGIONS
-      ? env.KEYHOLD_XKS_REGIONS.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : (strList(raw.regions, 'regions') ?? []),
-    maxSkewSeconds:
-      int(raw.maxClockSkewSeconds, 'maxClockSkewSeconds') ?? XKS_DEFAULTS.maxSkewSeconds,
-    backend: loadBackend(backend, env, path),
+    regions: get(S.regions) ?? [],
+    maxSkewSeconds: get(S.maxClockSkewSeconds) ?? XKS_DEFAULTS.maxSkewSeconds,
+    backend: loadBackend(backend, raw, env, path),
     health: {
-      fleetSize: int(health.fleetSize, 'health.fleetSize') ?? 1,
-      vendor: str(health.vendor, 'health.vendor') ?? 'keyhold',
-      model: str(health.model, 'health.model') ?? 'keyhold xks-proxy 0.1',
-      ...(health.ekmVendor !== undefined
-        ? { ekmVendor: str(health.ekmVendor, 'health.ekmVendor') as string }
-        : {}),
+      fleetSize: get(S.fleetSize) ?? 1,
+      vendor: get(S.vendor) ?? 'keyhold',
+      model: get(S.model) ?? 'keyhold xks-proxy 0.1',
+      ...(health.ekmVendor !== undefined ? { ekmVendor: get(S.ekmVendor) as string } : {}),
     },
     ...(raw.authorization !== undefined
       ? { authorization: parseAuthorization(raw.authorization) }
       : {}),
     ...(metricsPort !== undefined
-      ? {
-          metrics: {
-            host: env.KEYHOLD_XKS_METRICS_HOST || str(metrics?.host, 'metrics.host') || '127.0.0.1',
-            port: metricsPort,
-          },
-        }
+      ? { metrics: { host: get(S.metricsHost) ?? '127.0.0.1', port: metricsPort } }
       : {}),
     limits: {
-      maxBodyBytes:
-        int(limits.maxBodyBytes, 'limits.maxBodyBytes') ?? XKS_DEFAULTS.limits.maxBodyBytes,
-      maxPlaintextBytes:
-        int(limits.maxPlaintextBytes, 'limits.maxPlaintextBytes') ??
-        XKS_DEFAULTS.limits.maxPlaintextBytes,
-      maxAadBytes: int(limits.maxAadBytes, 'limits.maxAadBytes') ?? XKS_DEFAULTS.limits.maxAadBytes,
-      backendTimeoutMs:
-        int(limits.backendTimeoutMs, 'limits.backendTimeoutMs') ??
-        XKS_DEFAULTS.limits.backendTimeoutMs,
-      maxRequestsPerSecond:
-        int(limits.maxRequestsPerSecond, 'limits.maxRequestsPerSecond') ??
-        XKS_DEFAULTS.limits.maxRequestsPerSecond,
-      gcmInvocationsPerKey:
-        int(limits.gcmInvocationsPerKey, 'limits.gcmInvocationsPerKey') ??
-        DEFAULT_GCM_INVOCATION_LIMIT,
+      maxBodyBytes: get(S.maxBodyBytes) ?? XKS_DEFAULTS.limits.maxBodyBytes,
+      maxPlaintextBytes: get(S.maxPlaintextBytes) ?? XKS_DEFAULTS.limits.maxPlaintextBytes,
+      maxAadBytes: get(S.maxAadBytes) ?? XKS_DEFAULTS.limits.maxAadBytes,
+      backendTimeoutMs: get(S.backendTimeoutMs) ?? XKS_DEFAULTS.limits.backendTimeoutMs,
+      maxRequestsPerSecond: get(S.maxRequestsPerSecond) ?? XKS_DEFAULTS.limits.maxRequestsPerSecond,
+      gcmInvocationsPerKey: get(S.gcmInvocationsPerKey) ?? DEFAULT_GCM_INVOCATION_LIMIT,
     },
   };
   validateXksProxyConfig(cfg);
@@ -252,9 +233,9 @@ function loadCredentials(
   path: (p: string) => string,
 ): XksCredential[] {
   const out: XksCredential[] = [];
-  const fromEnv = env.KEYHOLD_XKS_CREDENTIALS_FILE
-    ? readText(env.KEYHOLD_XKS_CREDENTIALS_FILE, 'credentials file').trim()
-    : env.KEYHOLD_XKS_CREDENTIALS;
+  const name = S.credentials.env ?? 'KEYHOLD_XKS_CREDENTIALS';
+  const file = env[`${name}_FILE`];
+  const fromEnv = file ? readText(file, 'credentials file').trim() : env[name];
   if (fromEnv) {
     // "AKID:SECRET,AKID:SECRET" — neither part can contain ':' or ','.
     for (const pair of fromEnv
@@ -283,26 +264,31 @@ function loadCredentials(
   return out;
 }
 
-function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => string): BackendConfig {
-  const type = env.KEYHOLD_XKS_BACKEND || str(b.type, 'backend.type') || 'software';
+function loadBackend(
+  b: Json,
+  raw: Json,
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+): BackendConfig {
+  const get = <T>(x: XksSetting<T>) => xksSetting(x, raw, env);
+  const type = get(S.backendType) ?? 'software';
   if (type === 'software') {
-    const keyFile = env.KEYHOLD_XKS_KEY_FILE || str(b.keyFile, 'backend.keyFile');
+    const keyFile = get(S.keyFile);
     if (keyFile === undefined)
       fail('backend.keyFile (or KEYHOLD_XKS_KEY_FILE) is required for the software backend');
     const passphrase =
-      envSecret(env, 'KEYHOLD_XKS_KEY_FILE_PASSPHRASE') ??
-      secret(b, 'passphrase', 'backend', env, path);
-    return { type, keyFile: path(keyFile), passphrase, ...counterFile(b, path) };
+      envSecret(env, S.passphrase.env) ?? secret(b, 'passphrase', 'backend', env, path);
+    return { type, keyFile: path(keyFile), passphrase, ...counterFile(raw, path) };
   }
   if (type === 'pkcs11') {
-    const module = env.KEYHOLD_XKS_PKCS11_MODULE || str(b.module, 'backend.module');
-    const tokenLabel = env.KEYHOLD_XKS_PKCS11_TOKEN || str(b.tokenLabel, 'backend.tokenLabel');
+    const module = get(S.pkcs11Module);
+    const tokenLabel = get(S.pkcs11Token);
     if (module === undefined || tokenLabel === undefined) {
       fail('backend.module and backend.tokenLabel are required for the pkcs11 backend');
     }
-    const pin = envSecret(env, 'KEYHOLD_XKS_PKCS11_PIN') ?? secret(b, 'pin', 'backend', env, path);
-    const disabledKeys = strList(b.disabledKeys, 'backend.disabledKeys');
-    const maxSessions = int(b.maxSessions, 'backend.maxSessions');
+    const pin = envSecret(env, S.pkcs11Pin.env) ?? secret(b, 'pin', 'backend', env, path);
+    const disabledKeys = get(S.disabledKeys);
+    const maxSessions = get(S.maxSessions);
     return {
       type,
       module,
@@ -311,19 +297,16 @@ function loadBackend(b: Json, env: NodeJS.ProcessEnv, path: (p: string) => strin
       ...(disabledKeys !== undefined ? { disabledKeys } : {}),
       ...(maxSessions !== undefined ? { maxSessions } : {}),
       // Default: next to the config file.
-      invocationCounterFile: path(
-        str(b.invocationCounterFile, 'backend.invocationCounterFile') ?? 'xks-gcm-invocations.json',
-      ),
+      invocationCounterFile: path(get(S.invocationCounterFile) ?? 'xks-gcm-invocations.json'),
     };
   }
   return fail(`backend.type must be 'software' or 'pkcs11', not '${type}'`);
 }
 
-function counterFile(b: Json, path: (p: string) => string): { invocationCounterFile?: string } {
-  const f = str(b.invocationCounterFile, 'backend.invocationCounterFile');
+function counterFile(raw: Json, path: (p: string) => string): { invocationCounterFile?: string } {
+  const f = xksSetting(S.invocationCounterFile, raw, {});
   return f === undefined ? {} : { invocationCounterFile: path(f) };
 }
-
 /**
  * The counter file of a backend: configured, else `<keyFile>.invocations.json` next to the
  * software key file; for PKCS#11 the config file's `xks-gcm-invocations.json` (set by the
@@ -356,7 +339,8 @@ function secret(
   return v;
 }
 
-function envSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+function envSecret(env: NodeJS.ProcessEnv, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
   const file = env[`${name}_FILE`];
   if (file) return readText(file, name).trim();
   return env[name] || undefined;
@@ -374,28 +358,4 @@ function obj(v: unknown, name: string): Json {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) fail(`${name} must be an object`);
   return v as Json;
-}
-
-function str(v: unknown, name: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') fail(`${name} must be a string`);
-  return v;
-}
-
-function strList(v: unknown, name: string): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
-    fail(`${name} must be an array of strings`);
-  return v as string[];
-}
-
-function int(v: unknown, name: string): number | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) fail(`${name} must be an integer`);
-  return n;
-}
-
-function fail(message: string): never {
-  throw new ConfigError(message);
 }

@@ -1,5 +1,5 @@
 /**
- * The key-state table (devguide key-state.md; reference 02 Part B) as a matrix driven
+ * The key-state table (KMS Developer Guide key-state.md) as a matrix driven
  * through the real AWS SDK, plus ScheduleKeyDeletion / CancelKeyDeletion and real deletion
  * after the waiting period.
  */

@@ -258,7 +258,7 @@ describe('through the SDK', () => {
   it('every unimplemented model operation answers UnsupportedOperationException by name', async () => {
     // What this build implements, from the operation table itself.
     const implemented = new Set(OPERATIONS.keys());
-    // All 54 operations of the KMS model (reference 01 §3).
+    // All 54 operations of the KMS model (model/kms-service-2.json).
     const all = [
       'CancelKeyDeletion',
       'ConnectCustomKeyStore',

@@ -378,7 +378,7 @@ describe('RotateKeyOnDemand and ListKeyRotations', () => {
         'ConflictException',
       );
       assert.match(err.message, /within the next 20 minutes/);
-      // 400 like every client error (reference 01: real KMS answers 400, not the model's 409).
+      // 400 like every client error (real KMS answers 400, not the model's 409).
       assert.equal(err.$metadata?.httpStatusCode, 400);
     } finally {
       client.destroy();

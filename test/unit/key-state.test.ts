@@ -8,7 +8,7 @@ import type { KeyRecord, KeyState } from '../../src/storage/repository.js';
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const key = (keyState: KeyState) => ({ arn: ARN, keyState }) as KeyRecord;
 
-/** The devguide's key-state table (reference 02 Part B) for the operations of this build. */
+/** The devguide's key-state table (key-state.md) for the operations of this build. */
 const EXPECTED: Record<string, Partial<Record<KeyState, string>>> = {
   Encrypt: {
     Disabled: 'DisabledException: is disabled.',

@@ -1,5 +1,5 @@
 /**
- * Rotation logic below the API: the key-state rows (reference 02 Part B), which keys can
+ * Rotation logic below the API: the key-state rows (devguide key-state.md), which keys can
  * rotate, the schedule arithmetic, the job (exactly once under racing runs), retries after
  * concurrent key updates, and the key cache seeing the new current version.
  */
@@ -51,7 +51,7 @@ function record(overrides: Partial<KeyRecord> = {}): KeyRecord {
 const isKms = (code: string, message?: string) => (e: unknown) =>
   e instanceof KmsError && e.code === code && (message === undefined || e.message === message);
 
-describe('rotation key-state rows (reference 02 Part B)', () => {
+describe('rotation key-state rows (devguide key-state.md)', () => {
   const key = (keyState: KeyState) => ({ arn: ARN, keyState }) as KeyRecord;
   const ROTATION = {
     Disabled: 'DisabledException: is disabled.',

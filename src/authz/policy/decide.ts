@@ -1,6 +1,6 @@
 /**
  * The KMS authorization decision, pure. Semantics: KMS Developer Guide policy-evaluation.md,
- * key-policy-overview.md, key-policy-default.md, grants.md (reference 04 §3.1–3.3):
+ * key-policy-overview.md, key-policy-default.md, grants.md:
  * 1. An explicit Deny in the key policy or an identity policy denies. Grants never deny.
  * 2. Same account: allowed if the key policy allows the caller directly (its ARN, its role, or
  *    `*`), or allows the caller's account (delegation) and an identity policy allows too.
@@ -79,7 +79,7 @@ export interface Decision {
   reasons: ExplainStep[];
 }
 
-/** Operations whose documentation says "Cross-account use: Yes" (reference 02, Part A). */
+/** Operations whose documentation says "Cross-account use: Yes" (the API reference of each). */
 export const CROSS_ACCOUNT_ACTIONS: ReadonlySet<string> = new Set(
   [
     'CreateGrant',

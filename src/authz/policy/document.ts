@@ -2,7 +2,7 @@
  * Parsed, normalized policy documents (key policies, IAM identity policies, trust policies)
  * and `parsePolicy`, which enforces AWS's grammar rules.
  * Grammar: IAM User Guide "IAM JSON policy element reference" and "Grammar of the IAM JSON
- * policy language"; KMS specifics: KMS Developer Guide key-policy-overview.md (reference 04 §3.1).
+ * policy language"; KMS specifics: KMS Developer Guide key-policy-overview.md.
  */
 import { kmsError } from '../../errors/aws-errors.js';
 import { parseOperatorName, type ParsedOperator } from './operators.js';
@@ -47,7 +47,7 @@ export interface Statement {
   readonly conditions: readonly ConditionClause[];
   /**
    * False for a key-policy statement missing Action or Resource: KMS accepts such a
-   * statement but it "has no effect" (reference 04 §3.1, key-policy-overview.md).
+   * statement but it "has no effect" (KMS Developer Guide key-policy-overview.md).
    */
   readonly effective: boolean;
 }
@@ -192,7 +192,7 @@ function parseConditions(c: unknown, at: string, kind: PolicyKind): ConditionCla
     for (const [key, v] of Object.entries(block)) {
       const keyLower = key.toLowerCase();
       // KMS refuses ForAllValues on the single-valued kms:EncryptionContext:<k> keys
-      // (conditions-kms.md, reference 04 §3.4).
+      // (KMS Developer Guide conditions-kms.md).
       if (
         kind === 'key' &&
         operator.setQualifier === 'ForAllValues' &&

@@ -1,5 +1,5 @@
 /**
- * Grant matching (KMS Developer Guide grants.md, reference 04 §3.3). Grants only allow.
+ * Grant matching (KMS Developer Guide grants.md). Grants only allow.
  */
 
 export interface DecisionGrant {

@@ -69,7 +69,7 @@ export function rootArnOf(accountId: string): string {
  *   "Principal" element: "role sessions": a policy naming the role applies to its sessions).
  * - The caller's account (`arn:aws:iam::<acct>:root` or the bare id, normalized at parse time)
  *   → account: in a KMS key policy this delegates to IAM rather than allowing every principal
- *   of the account (key-policy-default.md, reference 04 §3.1). The root user itself is named by
+ *   of the account (KMS Developer Guide key-policy-default.md). The root user itself is named by
  *   the same ARN; `decide` treats root as allowed by IAM, so the outcome is the same.
  */
 export function matchPrincipalSpec(spec: PrincipalSpec, p: MatchPrincipal): PrincipalMatch {

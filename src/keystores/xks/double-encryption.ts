@@ -1,5 +1,5 @@
 /**
- * Double encryption for KMS keys in an external key store (DESIGN.md §2; devguide
+ * Double encryption for KMS keys in an external key store (devguide
  * keystore-external.md "Double encryption"): keyhold first encrypts with the KMS key's own
  * HBK (hsm.encrypt → the ordinary v1 blob, the "inner blob"), then asks the proxy to encrypt
  * the inner blob with the external key (AES_GCM). The plaintext never reaches the proxy;

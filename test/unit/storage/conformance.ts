@@ -1,6 +1,6 @@
 /**
- * The storage conformance suite: one set of tests every adapter runs (SQLite now,
- * PostgreSQL next). Each test gets a fresh, empty store from the factory.
+ * The storage conformance suite: one set of tests every adapter runs (SQLite
+ * and PostgreSQL). Each test gets a fresh, empty store from the factory.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
