@@ -263,8 +263,13 @@ function mutate(
       return { req: out };
     case 'method':
       return { req: { ...out, method: 'PUT' } };
-    case 'path':
-      return { req: { ...out, path: `/x${req.path}` } };
+    case 'path': {
+      // Lengthen the last segment: a prefix such as `/x` can vanish in normalization
+      // (`/x/..` and `/..` both become `/`), and an equal canonical path is rightly accepted.
+      const q = req.path.indexOf('?');
+      const [pathPart, rest] = q < 0 ? [req.path, ''] : [req.path.slice(0, q), req.path.slice(q)];
+      return { req: { ...out, path: `${pathPart}z${rest}` } };
+    }
     case 'query':
       return { req: { ...out, path: `${req.path}${req.path.includes('?') ? '&' : '?'}q=${pick}` } };
     case 'date': {
