@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { OPERATION_QUOTAS } from '../quota/quotas.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 
@@ -110,6 +109,8 @@ export interface HttpLimits {
 
 export const DEFAULT_PORT = 8420;
 export const DEFAULT_METRICS_PORT = 9420;
+/** Default of KEYHOLD_REPLICA_CREATION_MS (AWS takes seconds; tests and Terraform wait less). */
+export const DEFAULT_REPLICA_CREATION_MS = 250;
 
 export type ConfigOverrides = Partial<
   Pick<
