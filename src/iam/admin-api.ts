@@ -14,11 +14,26 @@ import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js'
 import { iamError, toIamError, type IamError } from '../errors/iam-errors.js';
 import type { IdentityService } from './identity-service.js';
 import { AUDIT_AUTHZ_OPS } from './admin-audit-ops.js';
-import type { AdminOp, Input, Output } from './admin-types.js';
 
 export const ADMIN_TARGET_PREFIX = 'KeyholdAdmin.';
 
-export type { AdminEnv, AdminOp, Input, Output } from './admin-types.js';
+export type Input = Record<string, unknown>;
+export type Output = Record<string, unknown>;
+
+/** What operations beyond identities (audit, authorization) read of the running node. */
+export interface AdminEnv {
+  deps: RequestHandlerDeps;
+  region: string;
+  sourceIp: string;
+  now: Date;
+}
+
+export interface AdminOp {
+  readOnly: boolean;
+  /** The account the call acts on; the caller must be its root. */
+  account(input: Input, caller: Principal): string;
+  run(ids: IdentityService, input: Input, caller: Principal, env: AdminEnv): Promise<Output>;
+}
 
 const ARN_ACCOUNT = /^arn:aws:iam::(\d{12}):(user|role)\/.+$/;
 

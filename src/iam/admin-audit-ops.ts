@@ -9,7 +9,7 @@ import { formatEventTime } from '../audit/event.js';
 import type { Principal } from '../auth/principal.js';
 import { ExplainKeyNotFound, explainAuthorization } from '../kms/explain.js';
 import type { AuditRow } from '../storage/repository.js';
-import type { AdminOp, Input, Output } from './admin-types.js';
+import type { AdminOp, Input, Output } from './admin-api.js';
 import { iamError } from '../errors/iam-errors.js';
 
 const MAX_LIMIT = 1000;
