@@ -22,7 +22,7 @@ import {
 import { KmsError, kmsError, toKmsError } from '../errors/aws-errors.js';
 import { headerValue, sendBody, sourceIp } from './http-message.js';
 import { encodeOutput } from './json.js';
-import { isOperationName, parseInput } from './validate.js';
+import { isOperationName, parseInput } from './validate/index.js';
 import { errorBody, httpStatus } from './wire-errors.js';
 
 export interface RequestHandlerDeps {
