@@ -31,7 +31,7 @@ import { OPERATIONS } from '../src/kms/registry.js';
 import { observeKmsRequest } from '../src/metrics/kms-metrics.js';
 import { sendBody } from '../src/protocol/http-message.js';
 import { encodeOutput } from '../src/protocol/json.js';
-import { parseInput } from '../src/protocol/validate.js';
+import { parseInput } from '../src/protocol/validate/index.js';
 import { startKeyhold, type KeyholdNode } from '../src/server/app.js';
 import { KMS_CONTENT_TYPE } from '../src/server/pipeline/kms.js';
 import { SmithySigV4Verifier } from '../test/helpers/sigv4-reference.js';

@@ -9,7 +9,7 @@
  * Without these limits one request could write a megabyte (a denied Decrypt with a large
  * encryption context) and an unauthenticated caller could fill the disk with User-Agents.
  */
-import type { CloudTrailEvent, JsonObject, JsonValue } from './event.js';
+import type { CloudTrailEvent, JsonObject, JsonValue } from './event-types.js';
 
 /** CloudTrail: "The maximum length of this field is 1 KB". */
 export const MAX_USER_AGENT_BYTES = 1024;

@@ -14,7 +14,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { kmsError } from '../errors/aws-errors.js';
-import type { ParsedAuthorization, SignedRequest } from './sigv4.js';
+import type { ParsedAuthorization, SignedRequest } from './sigv4-types.js';
 
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';

@@ -5,28 +5,11 @@
  * agree with @smithy/signature-v4), and compared in constant time.
  */
 import { kmsError } from '../errors/aws-errors.js';
+import type { ParsedAuthorization, SignedRequest } from './sigv4-types.js';
 
 export { SigV4Verifier } from './sigv4-signature.js';
 
-export interface SignedRequest {
-  method: string;
-  host: string;
-  path: string;
-  /** Lower-cased header names (as Node gives them). */
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-export interface ParsedAuthorization {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-  signedHeaders: string[];
-  signature: string;
-  amzDate: string;
-  signingDate: Date;
-}
+export type { ParsedAuthorization, SignedRequest } from './sigv4-types.js';
 
 const AUTH_RE =
   /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request\s*,\s*SignedHeaders=([^\s,]+)\s*,\s*Signature=([0-9a-fA-F]+)\s*$/;

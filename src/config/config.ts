@@ -11,12 +11,19 @@ import { ConfigError, fail } from './config-error.js';
 import {
   DEFAULT_METRICS_PORT,
   DEFAULT_PORT,
+  DEFAULT_REPLICA_CREATION_MS,
   MAX_WORKERS,
   resolveSettings,
   type SettingValues,
 } from './settings.js';
 
-export { ConfigError, DEFAULT_METRICS_PORT, DEFAULT_PORT, MAX_WORKERS };
+export {
+  ConfigError,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PORT,
+  DEFAULT_REPLICA_CREATION_MS,
+  MAX_WORKERS,
+};
 
 export interface Config {
   host: string;

@@ -10,7 +10,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_REPLICA_CREATION_MS } from '../kms/replica-creation.js';
 import { OPERATION_QUOTAS } from '../quota/quotas.js';
 import { parseCloudHsmClusters, type CloudHsmClusterConfig } from './cloudhsm-clusters.js';
 import { fail } from './config-error.js';
@@ -174,6 +173,8 @@ export const connectTo: Parser<ConnectTo> = {
 
 /** Most workers one node starts (each holds its own caches, audit writer and database handles). */
 export const MAX_WORKERS = 64;
+/** Default of KEYHOLD_REPLICA_CREATION_MS (AWS takes seconds; tests and Terraform wait less). */
+export const DEFAULT_REPLICA_CREATION_MS = 250;
 export const DEFAULT_PORT = 8420;
 export const DEFAULT_METRICS_PORT = 9420;
 

@@ -7,6 +7,7 @@
 import type { BlobParts } from './ciphertext-blob.js';
 import type { EncryptionContext } from './encryption-context.js';
 import type { ImportedMaterialKind, ImportWrappingAlgorithm } from './key-import.js';
+import type { KeyPairParams } from './key-pair-params.js';
 
 /** What an EKT is cryptographically bound to (its AAD). */
 export interface EktBinding {
@@ -25,12 +26,8 @@ export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
   keyId: string;
 }
 
-/** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters; ML-DSA: noble). */
-export type KeyPairParams =
-  | { type: 'rsa'; modulusBits: number }
-  | { type: 'ec'; namedCurve: string }
-  | { type: 'ed25519' }
-  | { type: 'ml-dsa'; level: 44 | 65 | 87 };
+// How to generate an asymmetric key pair: in a leaf of its own, which key-import.ts names too.
+export type { KeyPairParams } from './key-pair-params.js';
 
 /** A KMS key's asymmetric key pair: the PKCS#8 private key sealed as an EKT, the public key in clear. */
 export interface WrappedKeyPair extends WrappedBackingKey {

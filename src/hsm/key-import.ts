@@ -23,7 +23,7 @@ import {
 import { promisify } from 'node:util';
 import { mlDsaPkcs8, mlDsaPublicKeyFromSeed, parseMlDsaPkcs8 } from './ml-dsa.js';
 import { kmsError } from '../errors/aws-errors.js';
-import type { KeyPairParams } from './hsm.js';
+import type { KeyPairParams } from './key-pair-params.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

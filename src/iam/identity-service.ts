@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Authenticator } from '../auth/authenticator.js';
-import type { Clock } from '../kms/context.js';
+import type { Clock } from '../config/clock.js';
 import type { IamRoleRecord, IamUserRecord } from '../storage/iam-repository.js';
 import { DuplicateKeyError, type Storage } from '../storage/repository.js';
 import { iamError, toIamError } from '../errors/iam-errors.js';

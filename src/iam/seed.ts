@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { rootArn } from '../auth/principal.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { ConfigError } from '../config/config.js';
-import type { Clock } from '../kms/context.js';
+import type { Clock } from '../config/clock.js';
 import type { Storage } from '../storage/repository.js';
 import { IamError } from '../errors/iam-errors.js';
 import type { IdentityService } from './identity-service.js';

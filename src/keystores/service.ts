@@ -11,7 +11,8 @@
  */
 import type { Logger } from 'pino';
 import type { Hsm } from '../hsm/hsm.js';
-import type { Clock, Services } from '../kms/context.js';
+import type { Clock } from '../config/clock.js';
+import type { Services } from '../kms/context.js';
 import type { KeyRecord, Storage } from '../storage/repository.js';
 import { ConcurrentUpdateError } from '../storage/repository.js';
 import type { KeyStoreConnector } from './connector.js';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { GcmInvocationBudget } from '../hsm/gcm-budget.js';
 import type { Hsm } from '../hsm/hsm.js';
-import type { Clock } from '../kms/context.js';
+import type { Clock } from '../config/clock.js';
 import type { Storage } from '../storage/repository.js';
 import { CloudHsmConnector } from './cloudhsm/cloudhsm-connector.js';
 import { CustomKeyStoreService } from './service.js';

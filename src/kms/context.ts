@@ -8,10 +8,9 @@ import type { Storage } from '../storage/repository.js';
 import type { KeyUsageTracker } from './key-usage.js';
 import type { CustomKeyStoreService } from '../keystores/service.js';
 import type { ReplicaCreation } from './replica-creation.js';
+import type { Clock } from '../config/clock.js';
 
-export interface Clock {
-  now(): Date;
-}
+export type { Clock } from '../config/clock.js';
 
 export interface Services {
   storage: Storage;

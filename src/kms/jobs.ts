@@ -6,7 +6,7 @@
 import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
-import type { Clock } from './context.js';
+import type { Clock } from '../config/clock.js';
 import { afterMultiRegionKeyDeleted } from './multi-region.js';
 import { expireImportedMaterial } from './import.js';
 import { finishDueReplicas } from './replica-creation.js';

@@ -9,10 +9,11 @@
  * that has been Creating for longer than the delay, so the state survives a restart.
  */
 import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../storage/repository.js';
-import type { Clock } from './context.js';
+import type { Clock } from '../config/clock.js';
+import { DEFAULT_REPLICA_CREATION_MS } from '../config/config.js';
 
-/** Default of KEYHOLD_REPLICA_CREATION_MS (AWS takes seconds; tests and Terraform wait less). */
-export const DEFAULT_REPLICA_CREATION_MS = 250;
+// The default of KEYHOLD_REPLICA_CREATION_MS lives with the config (a lower layer).
+export { DEFAULT_REPLICA_CREATION_MS };
 
 /** The state a replica takes when its creation finishes. */
 function finishedState(key: KeyRecord): KeyRecord['keyState'] {

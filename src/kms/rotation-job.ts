@@ -3,7 +3,7 @@
  * (next rotation date ≤ now) gets new key material (rotation type AUTOMATIC), and its next
  * rotation date moves on by one period.
  */
-import type { Clock } from './context.js';
+import type { Clock } from '../config/clock.js';
 import type { RotationDeps } from './rotation.js';
 import { DAY_MS, hasRotatableSpec, rotateKeyMaterial } from './rotation.js';
 

@@ -4,7 +4,14 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../metrics/registry.js';
-import type { PoolStats } from './session-pool.js';
+
+/** One pool's sessions: open (size), running a call, idle, and the bound. */
+export interface PoolStats {
+  size: number;
+  inUse: number;
+  idle: number;
+  max: number;
+}
 
 /** Pools to report, by token label (set by Token.open, removed by Token.close). */
 export const livePools = new Map<string, () => PoolStats>();

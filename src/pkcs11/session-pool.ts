@@ -9,17 +9,12 @@
 import { pk, type Handle, type PKCS11 } from './binding.js';
 import { isFatal, Pkcs11Error, toPkcs11Error } from './errors.js';
 import { call } from './module.js';
-import { droppedSessions } from './metrics.js';
+import { droppedSessions, type PoolStats } from './metrics.js';
 
 /** PKCS#11 session state "R/W user functions" (logged in); pkcs11js does not export CKS_*. */
 const CKS_RW_USER_FUNCTIONS = 3;
 
-export interface PoolStats {
-  size: number;
-  inUse: number;
-  idle: number;
-  max: number;
-}
+export type { PoolStats };
 
 interface Waiter {
   resolve(s: Handle): void;

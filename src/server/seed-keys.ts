@@ -12,7 +12,7 @@ import { ConfigError } from '../config/config.js';
 import type { RequestContext, Services } from '../kms/context.js';
 import { OPERATIONS } from '../kms/registry.js';
 import { KmsError } from '../errors/aws-errors.js';
-import { parseInput } from '../protocol/validate.js';
+import { parseInput } from '../protocol/validate/index.js';
 
 interface SeedKey {
   aliases: string[];

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ENUM_ORDER_OVERRIDES } from '../../src/protocol/enum-order.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import { KMS_MODEL } from '../../src/protocol/model/kms-model.js';
-import { parseInput } from '../../src/protocol/validate.js';
+import { parseInput } from '../../src/protocol/validate/index.js';
 
 function message(op: string, body: unknown): string {
   try {

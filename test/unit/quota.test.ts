@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { OPERATION_NAMES } from '../../src/protocol/validate.js';
+import { OPERATION_NAMES } from '../../src/protocol/validate/index.js';
 import {
   KEY_PAIR_QUOTAS,
   OPERATION_QUOTAS,

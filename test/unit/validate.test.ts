@@ -9,7 +9,7 @@ import {
   compileJavaPattern,
   isOperationName,
   parseInput,
-} from '../../src/protocol/validate.js';
+} from '../../src/protocol/validate/index.js';
 
 /** Run parseInput and return the KmsError it throws (fails if it does not throw one). */
 function failure(op: string, body: unknown): KmsError {

@@ -10,7 +10,7 @@
  *   value matches (and when the key is absent or empty); ForAnyValue needs one matching value
  *   (false when absent or empty). With a negated operator the negation applies per value.
  */
-import type { ConditionClause } from './document.js';
+import type { ConditionClause } from './document-base.js';
 import { globRegex, substitute, type VariableLookup } from './glob.js';
 import { cidrContains, parseCidr } from './ip.js';
 import { CONDITION_OPERATORS, type ConditionBase } from './operators.js';

@@ -9,7 +9,7 @@ import {
   stringList,
   type PolicyKind,
   type PrincipalSpec,
-} from './document.js';
+} from './document-base.js';
 
 const INVALID = 'Policy contains a statement with one or more invalid principals.';
 

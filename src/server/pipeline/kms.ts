@@ -10,7 +10,7 @@ import { OPERATIONS } from '../../kms/registry.js';
 import { observeKmsRequest } from '../../metrics/kms-metrics.js';
 import { headerValue } from '../../protocol/http-message.js';
 import { encodeOutput } from '../../protocol/json.js';
-import { isOperationName, parseInput } from '../../protocol/validate.js';
+import { isOperationName, parseInput } from '../../protocol/validate/index.js';
 import { errorBody, httpStatus } from '../../protocol/wire-errors.js';
 import {
   quotaFor,

@@ -15,15 +15,9 @@ import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.
 import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
 import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
 import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
-import type BetterSqlite3 from 'better-sqlite3';
+import type { Migration } from './migrations/migration.js';
 
-export interface Migration {
-  version: number;
-  description: string;
-  sql: string;
-  /** A data step after the SQL, in the same transaction. */
-  run?: (db: BetterSqlite3.Database) => void;
-}
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Grants and their token hashes. A key's grants go with the key: the trigger below removes

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * IAM identities: accounts, users and roles (one table, `kind` tells them apart), inline

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Key rotation: per-key automatic-rotation settings and the rotation history (one row per

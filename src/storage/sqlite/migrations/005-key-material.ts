@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Asymmetric and HMAC key material. A key version's EKT wraps whatever the HSM holds for it

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Multi-Region keys: one row per member of a set of related multi-Region keys (same `mrk-`

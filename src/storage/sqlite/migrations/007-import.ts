@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * BYOK import: import tokens (sealed RSA wrapping private key, single use, 24 h) and the

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * GetKeyLastUsage: the last successful cryptographic use of each key, and the date tracking

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Custom key stores (CloudHSM-type and external) and which store holds which KMS key.

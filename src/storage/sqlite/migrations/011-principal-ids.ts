@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 import { bindablePrincipalsOf, encodeBindings, isBindableArn } from '../../principal-bindings.js';
 
 /**

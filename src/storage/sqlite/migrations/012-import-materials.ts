@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Several imported key materials per EXTERNAL key (ImportType NEW_KEY_MATERIAL, then
