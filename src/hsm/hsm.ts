@@ -25,6 +25,22 @@ export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
   keyId: string;
 }
 
+/** A domain key as storage keeps it: wrapped under the root key (domain-key-wrap purpose key). */
+export interface WrappedDomainKey {
+  id: string;
+  wrapped: Buffer;
+  createdAt: Date;
+  active: boolean;
+}
+
+/** Which domain keys the HSM holds (ids only; the keys never leave it). */
+export interface DomainKeyStatus {
+  /** Unset until a list with an active domain key was loaded. */
+  activeId: string | undefined;
+  activeCreatedAt: Date | undefined;
+  ids: string[];
+}
+
 /** How to generate an asymmetric key pair (Node's crypto.generateKeyPair parameters; ML-DSA: noble). */
 export type KeyPairParams =
   | { type: 'rsa'; modulusBits: number }
@@ -66,6 +82,24 @@ export type SignInput = 'RAW' | 'DIGEST' | 'EXTERNAL_MU';
 export type MacHash = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 export interface Hsm {
+  // ---- domain keys (persisted outside hsm/: kms/domain-keys.ts) ----
+
+  /**
+   * Hold exactly these domain keys (the stored list): new ones are unwrapped, ones no longer
+   * listed are zeroed. RootKeyMismatchError when the root key does not unwrap one.
+   */
+  loadDomainKeys(records: readonly WrappedDomainKey[]): void;
+  /**
+   * Generate a new domain key; returns it wrapped (marked active) for storage. It becomes the
+   * active key once a loaded list includes it.
+   */
+  rotateDomainKey(now: Date): WrappedDomainKey;
+  /** Forget an old (non-active) domain key once storage no longer has it. */
+  dropDomainKey(id: string): void;
+  domainKeyStatus(): DomainKeyStatus;
+  /** Whether the domain key an EKT names is loaded. */
+  hasDomainKey(id: string): boolean;
+
   /** Generate a new 256-bit HBK inside the boundary and return only its EKT. */
   createBackingKey(binding: EktBinding): WrappedBackingKey;
   /** Encrypt up to 4096 bytes (or a data key) into a self-describing blob. */

@@ -27,7 +27,7 @@ import {
   NONCE_LENGTH,
   type BlobParts,
 } from './ciphertext-blob.js';
-import type { DomainKeyring } from './domain-keys.js';
+import { DomainKeyring } from './domain-keys.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import {
   generateKeyPairDer,
@@ -39,6 +39,7 @@ import {
 import { disposeMlDsaKey, mlDsaPrivateKey, parseMlDsaPkcs8 } from './ml-dsa.js';
 import type {
   BackingKeyHandle,
+  DomainKeyStatus,
   EktBinding,
   Hsm,
   ImportedKeyMaterial,
@@ -50,6 +51,7 @@ import type {
   SignatureScheme,
   SignInput,
   WrappedBackingKey,
+  WrappedDomainKey,
   WrappedKeyPair,
 } from './hsm.js';
 import {
@@ -83,9 +85,32 @@ export class SoftwareHsm implements Hsm {
     { key: HsmPrivateKey; expires: number; binding: string }
   >();
 
-  constructor(ring: DomainKeyring, sealKey: SecretBytes) {
-    this.#ring = ring;
+  /** `domainKeyWrapKey` wraps the domain keys (loaded with loadDomainKeys), `sealKey` secrets. */
+  constructor(domainKeyWrapKey: SecretBytes, sealKey: SecretBytes) {
+    this.#ring = new DomainKeyring(domainKeyWrapKey);
     this.#sealKey = sealKey;
+  }
+
+  // ---- domain keys ----
+
+  loadDomainKeys(records: readonly WrappedDomainKey[]): void {
+    this.#ring.load(records);
+  }
+
+  rotateDomainKey(now: Date): WrappedDomainKey {
+    return this.#ring.rotate(now);
+  }
+
+  dropDomainKey(id: string): void {
+    this.#ring.drop(id);
+  }
+
+  domainKeyStatus(): DomainKeyStatus {
+    return this.#ring.status();
+  }
+
+  hasDomainKey(id: string): boolean {
+    return this.#ring.has(id);
   }
 
   createBackingKey(binding: EktBinding): WrappedBackingKey {
@@ -342,17 +367,16 @@ export class SoftwareHsm implements Hsm {
   }
 
   #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {
-    const domainKeyId = this.#ring.activeId;
-    const dk = this.#ring.key(domainKeyId);
-    if (dk === undefined) throw new Error('active domain key missing');
-    return { domainKeyId, ekt: sealGcm(dk.bytes, hbk, ektAad(binding, domainKeyId)) };
+    const { domainKeyId, sealed } = this.#ring.seal(hbk, (id) => ektAad(binding, id));
+    return { domainKeyId, ekt: sealed };
   }
 
   #unwrap(binding: EktBinding, wrapped: WrappedBackingKey): Buffer {
-    const dk = this.#ring.key(wrapped.domainKeyId);
-    /* Precondition: the EKT's domain key is loaded (another node may have rotated). */
-    if (dk === undefined) throw new Error(`domain key ${wrapped.domainKeyId} not loaded`);
-    return openGcm(dk.bytes, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
+    return this.#ring.open(
+      wrapped.domainKeyId,
+      wrapped.ekt,
+      ektAad(binding, wrapped.domainKeyId),
+    );
   }
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
@@ -114,12 +114,11 @@ describe('XKS client against the real proxy', () => {
     dir = mkdtempSync(join(tmpdir(), 'keyhold-xksc-'));
     storage = new SqliteStorage(join(dir, 'keyhold.db'));
     const root = loadRootKey({ dataDir: dir });
-    const ring = await DomainKeyring.open(
-      storage,
+    hsm = new SoftwareHsm(
       derivePurposeKey(root.key, 'domain-key-wrap'),
-      new Date(),
+      derivePurposeKey(root.key, 'secret-seal'),
     );
-    hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
+    await DomainKeys.open(storage, hsm, new Date());
     stores = new XksStores({
       hsm,
       transport,

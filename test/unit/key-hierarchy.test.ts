@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
-import { DomainKeyring, RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
+import { RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey, openRootKey } from '../../src/hsm/root-key.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -22,13 +23,12 @@ function tempDir(): string {
 async function setup(dir = tempDir(), passphrase?: string) {
   const storage = new SqliteStorage(join(dir, 'keyhold.db'));
   const root = await openRootKey({ dataDir: dir, passphrase });
-  const ring = await DomainKeyring.open(
-    storage,
+  const hsm = new SoftwareHsm(
     derivePurposeKey(root.key, 'domain-key-wrap'),
-    new Date(),
+    derivePurposeKey(root.key, 'secret-seal'),
   );
-  const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
-  return { dir, storage, ring, hsm, root };
+  const domainKeys = await DomainKeys.open(storage, hsm, new Date());
+  return { dir, storage, domainKeys, hsm, root };
 }
 
 function handleFor(hsm: SoftwareHsm, keyId = randomUUID()): BackingKeyHandle {
@@ -84,7 +84,7 @@ describe('key hierarchy', () => {
   });
 
   it('rotates the domain key and rewraps EKTs; old ciphertexts still decrypt; old domain keys go', async () => {
-    const { hsm, storage, ring } = await setup();
+    const { hsm, storage, domainKeys } = await setup();
     const h = handleFor(hsm);
     const v = {
       region: 'us-east-1',
@@ -116,16 +116,20 @@ describe('key hierarchy', () => {
       [],
     );
     const blob = hsm.encrypt(h, Buffer.from('kept'), undefined);
-    const first = ring.activeId;
+    const first = domainKeys.status().activeId;
     const clock = { now: () => new Date(Date.now() + 25 * 3600_000) };
-    const deps = { storage, hsm, ring, clock, domainKeyRotationHours: 24 };
+    const deps = { storage, hsm, domainKeys, clock, domainKeyRotationHours: 24 };
     assert.equal(await rotateDomainKeyIfDue({ ...deps, clock: { now: () => new Date() } }), false);
     assert.equal(await rotateDomainKeyIfDue(deps), true);
-    assert.notEqual(ring.activeId, first);
+    assert.notEqual(domainKeys.status().activeId, first);
     assert.equal(await rewrapOldDomainKeys(deps), 1);
     const stored = await storage.getKeyVersion('us-east-1', h.keyId, h.versionId);
-    assert.equal(stored?.domainKeyId, ring.activeId);
-    assert.deepEqual(ring.ids(), [ring.activeId], 'the unreferenced old domain key is dropped');
+    assert.equal(stored?.domainKeyId, domainKeys.status().activeId as string);
+    assert.deepEqual(
+      domainKeys.status().ids,
+      [domainKeys.status().activeId],
+      'the unreferenced old domain key is dropped',
+    );
     const rewrapped = { ...h, domainKeyId: stored.domainKeyId, ekt: stored.ekt };
     assert.equal(hsm.decrypt(rewrapped, decodeBlob(blob), undefined).toString(), 'kept');
     await storage.close();
