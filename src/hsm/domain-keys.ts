@@ -95,7 +95,10 @@ export class DomainKeyring {
   }
 
   /** Seal `plaintext` under the active domain key; `aad` is built for that key's id. */
-  seal(plaintext: Buffer, aad: (domainKeyId: string) => Buffer): { domainKeyId: string; sealed: Buffer } {
+  seal(
+    plaintext: Buffer,
+    aad: (domainKeyId: string) => Buffer,
+  ): { domainKeyId: string; sealed: Buffer } {
     const domainKeyId = this.#active?.id;
     const dk = domainKeyId === undefined ? undefined : this.#keys.get(domainKeyId);
     if (domainKeyId === undefined || dk === undefined) throw new Error('no active domain key');

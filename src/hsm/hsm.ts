@@ -4,7 +4,7 @@
  * The software HSM implements it; a PKCS#11 provider implements it for CloudHSM-type
  * key stores.
  */
-import type { BlobParts } from './ciphertext-blob.js';
+import type { SymmetricBlob } from './ciphertext-blob.js';
 import type { EncryptionContext } from './encryption-context.js';
 import type { ImportedMaterialKind, ImportWrappingAlgorithm } from './key-import.js';
 
@@ -104,8 +104,8 @@ export interface Hsm {
   createBackingKey(binding: EktBinding): WrappedBackingKey;
   /** Encrypt up to 4096 bytes (or a data key) into a self-describing blob. */
   encrypt(key: BackingKeyHandle, plaintext: Buffer, context: EncryptionContext | undefined): Buffer;
-  /** Decrypt a parsed blob; any failure is InvalidCiphertextException. */
-  decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer;
+  /** Decrypt a parsed v1 blob; any failure is InvalidCiphertextException. */
+  decrypt(key: BackingKeyHandle, blob: SymmetricBlob, context: EncryptionContext | undefined): Buffer;
   /** Rewrap an EKT under the active domain key (domain-key rotation). */
   rewrap(binding: EktBinding, wrapped: WrappedBackingKey): WrappedBackingKey;
   /**

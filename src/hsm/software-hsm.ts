@@ -25,7 +25,7 @@ import {
   encodeHeader,
   IV_LENGTH,
   NONCE_LENGTH,
-  type BlobParts,
+  type SymmetricBlob,
 } from './ciphertext-blob.js';
 import { DomainKeyring } from './domain-keys.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
@@ -146,7 +146,11 @@ export class SoftwareHsm implements Hsm {
     }
   }
 
-  decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer {
+  decrypt(
+    key: BackingKeyHandle,
+    blob: SymmetricBlob,
+    context: EncryptionContext | undefined,
+  ): Buffer {
     const k = this.#deriveDataKey(key, blob.nonce);
     try {
       const decipher = createDecipheriv('aes-256-gcm', k, blob.iv);
@@ -372,11 +376,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   #unwrap(binding: EktBinding, wrapped: WrappedBackingKey): Buffer {
-    return this.#ring.open(
-      wrapped.domainKeyId,
-      wrapped.ekt,
-      ektAad(binding, wrapped.domainKeyId),
-    );
+    return this.#ring.open(wrapped.domainKeyId, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
   }
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
+import { decodeSymmetricBlob } from '../../src/hsm/ciphertext-blob.js';
 import { DomainKeys } from '../../src/kms/domain-keys.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
@@ -220,7 +220,7 @@ describe('XKS client against the real proxy', () => {
       const inner = seen[0] as Buffer;
       assert.equal(inner.length, secret.length + 94, 'the proxy gets the v1 blob (plaintext + 94)');
       assert.equal(inner.indexOf(secret), -1, 'the plaintext is not in what the proxy saw');
-      const parts = decodeBlob(inner);
+      const parts = decodeSymmetricBlob(inner);
       assert.equal(parts.keyId, h.keyId);
       assert.equal(parts.versionId, h.versionId);
       assert.equal(payload.indexOf(secret), -1);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
+import { decodeSymmetricBlob } from '../../src/hsm/ciphertext-blob.js';
 import { RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey, openRootKey } from '../../src/hsm/root-key.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
@@ -46,8 +46,8 @@ describe('key hierarchy', () => {
     const a = hsm.encrypt(h, Buffer.from('secret'), { purpose: 'test' });
     const b = hsm.encrypt(h, Buffer.from('secret'), { purpose: 'test' });
     assert.notDeepEqual(a, b);
-    assert.notDeepEqual(decodeBlob(a).nonce, decodeBlob(b).nonce);
-    assert.equal(hsm.decrypt(h, decodeBlob(a), { purpose: 'test' }).toString(), 'secret');
+    assert.notDeepEqual(decodeSymmetricBlob(a).nonce, decodeSymmetricBlob(b).nonce);
+    assert.equal(hsm.decrypt(h, decodeSymmetricBlob(a), { purpose: 'test' }).toString(), 'secret');
     await storage.close();
   });
 
@@ -58,10 +58,10 @@ describe('key hierarchy', () => {
     const blob = hsm.encrypt(a, Buffer.from('x'), undefined);
     // b's identity with a's EKT: the AAD no longer matches.
     assert.throws(() =>
-      hsm.decrypt({ ...b, ekt: a.ekt, domainKeyId: a.domainKeyId }, decodeBlob(blob), undefined),
+      hsm.decrypt({ ...b, ekt: a.ekt, domainKeyId: a.domainKeyId }, decodeSymmetricBlob(blob), undefined),
     );
     // a's blob decrypted with b's key material fails opaquely.
-    assert.throws(() => hsm.decrypt({ ...a, ekt: b.ekt }, decodeBlob(blob), undefined));
+    assert.throws(() => hsm.decrypt({ ...a, ekt: b.ekt }, decodeSymmetricBlob(blob), undefined));
     await storage.close();
   });
 
@@ -69,13 +69,13 @@ describe('key hierarchy', () => {
     const { hsm, storage } = await setup();
     const h = handleFor(hsm);
     const blob = hsm.encrypt(h, Buffer.from('hello world'), { a: '1' });
-    assert.throws(() => hsm.decrypt(h, decodeBlob(blob), { a: '2' }), invalid);
-    assert.throws(() => hsm.decrypt(h, decodeBlob(blob), undefined), invalid);
+    assert.throws(() => hsm.decrypt(h, decodeSymmetricBlob(blob), { a: '2' }), invalid);
+    assert.throws(() => hsm.decrypt(h, decodeSymmetricBlob(blob), undefined), invalid);
     for (let i = 0; i < blob.length; i++) {
       const t = Buffer.from(blob);
       t[i] = (t[i] as number) ^ 0x01;
       assert.throws(
-        () => hsm.decrypt(h, decodeBlob(t), { a: '1' }),
+        () => hsm.decrypt(h, decodeSymmetricBlob(t), { a: '1' }),
         (e: unknown) => invalid(e),
         `byte ${i}`,
       );
@@ -131,7 +131,7 @@ describe('key hierarchy', () => {
       'the unreferenced old domain key is dropped',
     );
     const rewrapped = { ...h, domainKeyId: stored.domainKeyId, ekt: stored.ekt };
-    assert.equal(hsm.decrypt(rewrapped, decodeBlob(blob), undefined).toString(), 'kept');
+    assert.equal(hsm.decrypt(rewrapped, decodeSymmetricBlob(blob), undefined).toString(), 'kept');
     await storage.close();
   });
 
