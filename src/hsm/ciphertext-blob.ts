@@ -34,9 +34,10 @@
  * proxy's AES_GCM of keyhold's own inner v1 blob under the key's HBK: double encryption).
  *
  * Parsing authenticates nothing (the AEAD check in hsm/ or the connector does); every
- * malformation is the one opaque InvalidCiphertextException.
+ * malformation is the one opaque HsmError('integrity') (InvalidCiphertextException at the
+ * KMS boundary, kms/hsm-errors.ts).
  */
-import { invalidCiphertext } from '../errors/aws-errors.js';
+import { HsmError } from './hsm-error.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 
 export const BLOB_VERSION = 0x01;
@@ -149,20 +150,20 @@ export function blobAad(header: Buffer, context: EncryptionContext | undefined):
 
 /**
  * Decode a CiphertextBlob by its version byte. Every malformation (too short, unknown
- * version, key id kind or store type) is the one opaque InvalidCiphertextException.
+ * version, key id kind or store type) is the one opaque HsmError('integrity').
  */
 export function decodeBlob(blob: Buffer): ParsedBlob {
   /* Precondition: the key fields both formats share are present. */
-  if (blob.length < KEY_FIELDS_LENGTH) throw invalidCiphertext();
+  if (blob.length < KEY_FIELDS_LENGTH) throw malformed();
   const kind = blob[1] as number;
   /* Precondition: the key id kind is known. */
-  if (kind !== KEY_ID_UUID && kind !== KEY_ID_MRK) throw invalidCiphertext();
+  if (kind !== KEY_ID_UUID && kind !== KEY_ID_MRK) throw malformed();
   const keyId = decodeKeyId(kind, blob.subarray(2, 18));
   const versionId = blob.subarray(18, KEY_FIELDS_LENGTH).toString('hex');
   switch (blob[0]) {
     case BLOB_VERSION: {
       /* Precondition: the blob holds at least a header and a tag. */
-      if (blob.length < BLOB_OVERHEAD) throw invalidCiphertext();
+      if (blob.length < BLOB_OVERHEAD) throw malformed();
       let o = KEY_FIELDS_LENGTH;
       const nonce = blob.subarray(o, (o += NONCE_LENGTH));
       const iv = blob.subarray(o, (o += IV_LENGTH));
@@ -179,13 +180,13 @@ export function decodeBlob(blob: Buffer): ParsedBlob {
     }
     case CUSTOM_BLOB_VERSION: {
       /* Precondition: a header and at least one payload byte. */
-      if (blob.length <= CUSTOM_HEADER_LENGTH) throw invalidCiphertext();
+      if (blob.length <= CUSTOM_HEADER_LENGTH) throw malformed();
       const typeByte = blob[CUSTOM_HEADER_LENGTH - 1];
       const storeType = (Object.keys(STORE_TYPE_BYTE) as BlobStoreType[]).find(
         (t) => STORE_TYPE_BYTE[t] === typeByte,
       );
       /* Precondition: the store type is known. */
-      if (storeType === undefined) throw invalidCiphertext();
+      if (storeType === undefined) throw malformed();
       return {
         version: 2,
         keyId,
@@ -197,7 +198,7 @@ export function decodeBlob(blob: Buffer): ParsedBlob {
     }
     default:
       /* Precondition: the format version is one this build reads. */
-      throw invalidCiphertext();
+      throw malformed();
   }
 }
 
@@ -205,6 +206,10 @@ export function decodeBlob(blob: Buffer): ParsedBlob {
 export function decodeSymmetricBlob(blob: Buffer): SymmetricBlob {
   const parsed = decodeBlob(blob);
   /* Precondition: a v1 blob. */
-  if (parsed.version !== 1) throw invalidCiphertext();
+  if (parsed.version !== 1) throw malformed();
   return parsed;
+}
+
+function malformed(): HsmError {
+  return new HsmError('integrity');
 }

@@ -9,6 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { openGcm, sealGcm } from './aead.js';
+import { HsmError } from './hsm-error.js';
 import type { DomainKeyStatus, WrappedDomainKey } from './hsm.js';
 import { SecretBytes } from './secret-bytes.js';
 
@@ -101,7 +102,8 @@ export class DomainKeyring {
   ): { domainKeyId: string; sealed: Buffer } {
     const domainKeyId = this.#active?.id;
     const dk = domainKeyId === undefined ? undefined : this.#keys.get(domainKeyId);
-    if (domainKeyId === undefined || dk === undefined) throw new Error('no active domain key');
+    if (domainKeyId === undefined || dk === undefined)
+      throw new HsmError('unavailable', 'no active domain key');
     return { domainKeyId, sealed: sealGcm(dk.bytes, plaintext, aad(domainKeyId)) };
   }
 
@@ -109,7 +111,7 @@ export class DomainKeyring {
   open(domainKeyId: string, sealed: Buffer, aad: Buffer): Buffer {
     const dk = this.#keys.get(domainKeyId);
     /* Precondition: the domain key is loaded (another node may have rotated). */
-    if (dk === undefined) throw new Error(`domain key ${domainKeyId} not loaded`);
+    if (dk === undefined) throw new HsmError('unavailable', `domain key ${domainKeyId} not loaded`);
     return openGcm(dk.bytes, sealed, aad);
   }
 }

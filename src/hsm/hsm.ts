@@ -105,7 +105,11 @@ export interface Hsm {
   /** Encrypt up to 4096 bytes (or a data key) into a self-describing blob. */
   encrypt(key: BackingKeyHandle, plaintext: Buffer, context: EncryptionContext | undefined): Buffer;
   /** Decrypt a parsed v1 blob; any failure is InvalidCiphertextException. */
-  decrypt(key: BackingKeyHandle, blob: SymmetricBlob, context: EncryptionContext | undefined): Buffer;
+  decrypt(
+    key: BackingKeyHandle,
+    blob: SymmetricBlob,
+    context: EncryptionContext | undefined,
+  ): Buffer;
   /** Rewrap an EKT under the active domain key (domain-key rotation). */
   rewrap(binding: EktBinding, wrapped: WrappedBackingKey): WrappedBackingKey;
   /**

@@ -18,7 +18,6 @@ import {
   privateDecrypt,
   timingSafeEqual,
 } from 'node:crypto';
-import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
   encodeBlob,
@@ -28,6 +27,7 @@ import {
   type SymmetricBlob,
 } from './ciphertext-blob.js';
 import { DomainKeyring } from './domain-keys.js';
+import { HsmError } from './hsm-error.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import {
   generateKeyPairDer,
@@ -160,7 +160,7 @@ export class SoftwareHsm implements Hsm {
       decipher.final();
       return out;
     } catch (err) {
-      throw invalidCiphertext(err);
+      throw new HsmError('integrity', '', { cause: err });
     } finally {
       k.fill(0);
     }
@@ -226,7 +226,7 @@ export class SoftwareHsm implements Hsm {
         ciphertext,
       );
     } catch (err) {
-      throw invalidCiphertext(err);
+      throw new HsmError('integrity', '', { cause: err });
     }
   }
 
@@ -274,7 +274,7 @@ export class SoftwareHsm implements Hsm {
     try {
       wrappingKey = openGcm(this.#sealKey.bytes, input.sealedPrivateKey, importLabel(input.label));
     } catch (err) {
-      throw kmsError('InvalidImportTokenException', 'The import token is invalid.', err);
+      throw new HsmError('invalid-token', 'The import token is invalid.', { cause: err });
     }
     const raw = unwrapImportedMaterial(wrappingKey, input.algorithm, input.encryptedKeyMaterial);
     let checked: { material: Buffer; publicKey?: Buffer } | undefined;

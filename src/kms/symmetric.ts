@@ -3,7 +3,6 @@
  * the key checks AWS makes, then the HSM call.
  */
 import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { decodeBlob } from '../hsm/ciphertext-blob.js';
 import { annotateKey } from '../keystores/annotate.js';
 import { isCustomStoreKey } from '../keystores/key-annotations.js';
 import { decryptCustom, encryptCustom } from './custom-store-keys.js';
@@ -11,6 +10,7 @@ import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
+import { decodeCiphertext } from './hsm-errors.js';
 import { checkKeyState } from './key-state.js';
 import { resolveKey } from './key-resolver.js';
 import { activeBackingKey, backingKey, requireSymmetricEncryption } from './use-key.js';
@@ -72,7 +72,7 @@ export async function decryptBlob(
   context: EncryptionContext | undefined,
   opts: DecryptOptions,
 ): Promise<Decrypted> {
-  const parsed = decodeBlob(blob);
+  const parsed = decodeCiphertext(blob);
   const named =
     opts.keyId === undefined ? undefined : await resolveKey(ctx, opts.keyId, { aliases: true });
   const stored = await ctx.services.storage.getKey(ctx.region, parsed.keyId);

@@ -20,6 +20,7 @@ import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
 import { DomainKeys, withDomainKeysLoaded } from '../kms/domain-keys.js';
+import { withAwsErrors } from '../kms/hsm-errors.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
 import { ReplicaCreation } from '../kms/replica-creation.js';
 import { setupCustomKeyStores } from '../keystores/setup.js';
@@ -86,14 +87,14 @@ export async function startKeyhold(
     // Read before the first domain key exists: an empty audit log is then no loss.
     const hadHistory = await node.auditAnchors.hasHistory();
     if (node.kind === 'sqlite' && !hadHistory) await anchorFirstStart(node, auditKey.bytes);
-    const hsm = new SoftwareHsm(
+    const softwareHsm = new SoftwareHsm(
       derivePurposeKey(root.key, 'domain-key-wrap'),
       derivePurposeKey(root.key, 'secret-seal'),
     );
+    // hsm/ throws its own HsmError: everything above it sees the AWS errors (kms/hsm-errors.ts).
+    const hsm = withAwsErrors(softwareHsm);
     // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
-    const domainKeys = await node.bootstrap(() =>
-      DomainKeys.open(node.storage, hsm, clock.now()),
-    );
+    const domainKeys = await node.bootstrap(() => DomainKeys.open(node.storage, hsm, clock.now()));
     if (root.upgrade !== undefined) {
       // The root key just unwrapped the domain keys: safe to re-wrap it under stronger scrypt.
       const kdf = await root.upgrade();
@@ -232,7 +233,7 @@ export async function startKeyhold(
           await audit.close();
           await auditRepo?.close();
           await node.close();
-          hsm.clearCache();
+          softwareHsm.clearCache();
         })()),
     };
   } catch (err) {

@@ -13,7 +13,7 @@ import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs.js';
-import { KmsError } from '../../src/errors/aws-errors.js';
+import { HsmError } from '../../src/hsm/hsm-error.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 function tempDir(): string {
@@ -37,7 +37,8 @@ function handleFor(hsm: SoftwareHsm, keyId = randomUUID()): BackingKeyHandle {
   return { keyId, keyArn, versionId, ...hsm.createBackingKey({ keyArn, versionId }) };
 }
 
-const invalid = (e: unknown) => e instanceof KmsError && e.code === 'InvalidCiphertextException';
+// hsm/ throws its own opaque error; kms/hsm-errors.ts makes it InvalidCiphertextException.
+const invalid = (e: unknown) => e instanceof HsmError && e.kind === 'integrity';
 
 describe('key hierarchy', () => {
   it('encrypts and decrypts through an EKT; each call uses a fresh nonce and IV', async () => {
@@ -58,7 +59,11 @@ describe('key hierarchy', () => {
     const blob = hsm.encrypt(a, Buffer.from('x'), undefined);
     // b's identity with a's EKT: the AAD no longer matches.
     assert.throws(() =>
-      hsm.decrypt({ ...b, ekt: a.ekt, domainKeyId: a.domainKeyId }, decodeSymmetricBlob(blob), undefined),
+      hsm.decrypt(
+        { ...b, ekt: a.ekt, domainKeyId: a.domainKeyId },
+        decodeSymmetricBlob(blob),
+        undefined,
+      ),
     );
     // a's blob decrypted with b's key material fails opaquely.
     assert.throws(() => hsm.decrypt({ ...a, ekt: b.ekt }, decodeSymmetricBlob(blob), undefined));
