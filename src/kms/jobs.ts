@@ -77,7 +77,8 @@ export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
       moved += progress;
       if (versions.length < BATCH || progress === 0) break;
     }
-    if ((await deps.storage.listVersionsByDomainKey(id, 1)).length === 0) await deps.domainKeys.drop(id);
+    if ((await deps.storage.listVersionsByDomainKey(id, 1)).length === 0)
+      await deps.domainKeys.drop(id);
   }
   return moved;
 }

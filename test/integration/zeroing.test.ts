@@ -127,8 +127,9 @@ describe('zeroing', () => {
       await nodeB.drop(oldId); // the rewrap job on node B is done with it
       // The keys never leave the HSM: watch what gets zeroed while node A reloads.
       const zeroed: SecretBytes[] = [];
-      const zeroize = Object.getOwnPropertyDescriptor(SecretBytes.prototype, 'zeroize')
-        ?.value as (this: SecretBytes) => void;
+      const zeroize = Object.getOwnPropertyDescriptor(SecretBytes.prototype, 'zeroize')?.value as (
+        this: SecretBytes,
+      ) => void;
       SecretBytes.prototype.zeroize = function (this: SecretBytes) {
         zeroed.push(this);
         zeroize.call(this);

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import { encodeBlob, encodeHeader } from '../../src/hsm/ciphertext-blob.js';
@@ -116,5 +117,19 @@ describe('HsmError → AWS errors (kms/hsm-errors.ts)', () => {
         }),
       code('InvalidImportTokenException', 'The import token is invalid.'),
     );
+  });
+});
+
+describe('src/hsm/', () => {
+  it('imports nothing of keyhold outside itself (no AWS errors, no storage: it is sealed)', () => {
+    for (const file of readdirSync('src/hsm')) {
+      const text = readFileSync(`src/hsm/${file}`, 'utf8');
+      const specs = [...text.matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1] ?? '');
+      assert.deepEqual(
+        specs.filter((s) => s.startsWith('.') && !/^\.\/[\w-]+\.js$/.test(s)),
+        [],
+        file,
+      );
+    }
   });
 });
