@@ -42,20 +42,27 @@ export function decodeCiphertext(blob: Buffer): ParsedBlob {
 
 /** The HSM with every HsmError (thrown or rejected) mapped to its AWS error. */
 export function withAwsErrors(hsm: Hsm): Hsm {
+  // One wrapper per method, made once (the HSM is on every request's path).
+  const wrapped = new Map<PropertyKey, (...a: unknown[]) => unknown>();
   return new Proxy(hsm, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      const fn = value as (...a: unknown[]) => unknown;
-      return (...args: unknown[]): unknown => {
-        let result: unknown;
-        try {
-          result = fn.apply(target, args);
-        } catch (err) {
-          return rethrowAws(err);
-        }
-        return result instanceof Promise ? result.catch(rethrowAws) : result;
-      };
+      let fn = wrapped.get(prop);
+      if (fn === undefined) {
+        const method = value as (...a: unknown[]) => unknown;
+        fn = (...args: unknown[]): unknown => {
+          let result: unknown;
+          try {
+            result = method.apply(target, args);
+          } catch (err) {
+            return rethrowAws(err);
+          }
+          return result instanceof Promise ? result.catch(rethrowAws) : result;
+        };
+        wrapped.set(prop, fn);
+      }
+      return fn;
     },
   });
 }
