@@ -37,7 +37,7 @@ export function registerRootKeyCommands(program: Command): void {
         await changeRootPassphrase(current, next, store, async (root) => {
           const wrap = derivePurposeKey(root, 'domain-key-wrap');
           try {
-            if ((await verifyDomainKeys(repo, wrap)) === 0)
+            if (verifyDomainKeys(await repo.listDomainKeys(), wrap) === 0)
               throw new ConfigError('no domain keys in this store to check the passphrase against');
           } finally {
             wrap.zeroize();

@@ -10,6 +10,7 @@
  * below what was used (it over-counts, never under-counts); several processes sharing one
  * store each reserve their own blocks.
  */
+import { HsmError } from './hsm-error.js';
 
 /** SP 800-38D's bound for random 96-bit IVs. */
 export const GCM_RANDOM_IV_MAX_INVOCATIONS = 2 ** 32;
@@ -27,10 +28,10 @@ export interface InvocationCounterStore {
   reserve(counterId: string, n: number): Promise<number>;
 }
 
-/** Encrypting once more under this key would pass the configured invocation limit. */
-export class GcmLimitReachedError extends Error {
+/** Encrypting once more under this key would pass the configured invocation limit (HsmError 'exhausted'). */
+export class GcmLimitReachedError extends HsmError {
   constructor(readonly counterId: string) {
-    super(`AES-GCM invocation limit reached for ${counterId}`);
+    super('exhausted', `AES-GCM invocation limit reached for ${counterId}`);
     this.name = 'GcmLimitReachedError';
   }
 }

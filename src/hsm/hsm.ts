@@ -4,7 +4,7 @@
  * The software HSM implements it; a PKCS#11 provider implements it for CloudHSM-type
  * key stores.
  */
-import type { BlobParts } from './ciphertext-blob.js';
+import type { SymmetricBlob } from './ciphertext-blob.js';
 import type { EncryptionContext } from './encryption-context.js';
 import type { ImportedMaterialKind, ImportWrappingAlgorithm } from './key-import.js';
 import type { KeyPairParams } from './key-pair-params.js';
@@ -24,6 +24,22 @@ export interface WrappedBackingKey {
 /** One backing-key version of a KMS key, ready for the HSM to use. */
 export interface BackingKeyHandle extends EktBinding, WrappedBackingKey {
   keyId: string;
+}
+
+/** A domain key as storage keeps it: wrapped under the root key (domain-key-wrap purpose key). */
+export interface WrappedDomainKey {
+  id: string;
+  wrapped: Buffer;
+  createdAt: Date;
+  active: boolean;
+}
+
+/** Which domain keys the HSM holds (ids only; the keys never leave it). */
+export interface DomainKeyStatus {
+  /** Unset until a list with an active domain key was loaded. */
+  activeId: string | undefined;
+  activeCreatedAt: Date | undefined;
+  ids: string[];
 }
 
 // How to generate an asymmetric key pair: in a leaf of its own, which key-import.ts names too.
@@ -63,12 +79,34 @@ export type SignInput = 'RAW' | 'DIGEST' | 'EXTERNAL_MU';
 export type MacHash = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 export interface Hsm {
+  // ---- domain keys (persisted outside hsm/: kms/domain-keys.ts) ----
+
+  /**
+   * Hold exactly these domain keys (the stored list): new ones are unwrapped, ones no longer
+   * listed are zeroed. RootKeyMismatchError when the root key does not unwrap one.
+   */
+  loadDomainKeys(records: readonly WrappedDomainKey[]): void;
+  /**
+   * Generate a new domain key; returns it wrapped (marked active) for storage. It becomes the
+   * active key once a loaded list includes it.
+   */
+  rotateDomainKey(now: Date): WrappedDomainKey;
+  /** Forget an old (non-active) domain key once storage no longer has it. */
+  dropDomainKey(id: string): void;
+  domainKeyStatus(): DomainKeyStatus;
+  /** Whether the domain key an EKT names is loaded. */
+  hasDomainKey(id: string): boolean;
+
   /** Generate a new 256-bit HBK inside the boundary and return only its EKT. */
   createBackingKey(binding: EktBinding): WrappedBackingKey;
   /** Encrypt up to 4096 bytes (or a data key) into a self-describing blob. */
   encrypt(key: BackingKeyHandle, plaintext: Buffer, context: EncryptionContext | undefined): Buffer;
-  /** Decrypt a parsed blob; any failure is InvalidCiphertextException. */
-  decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer;
+  /** Decrypt a parsed v1 blob; any failure is InvalidCiphertextException. */
+  decrypt(
+    key: BackingKeyHandle,
+    blob: SymmetricBlob,
+    context: EncryptionContext | undefined,
+  ): Buffer;
   /** Rewrap an EKT under the active domain key (domain-key rotation). */
   rewrap(binding: EktBinding, wrapped: WrappedBackingKey): WrappedBackingKey;
   /**

@@ -22,7 +22,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mlDsaPkcs8, mlDsaPublicKeyFromSeed, parseMlDsaPkcs8 } from './ml-dsa.js';
-import { kmsError } from '../errors/aws-errors.js';
+import { HsmError } from './hsm-error.js';
 import type { KeyPairParams } from './key-pair-params.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -52,10 +52,10 @@ export async function generateWrappingKeyPair(
 }
 
 function unwrapFailed(cause?: unknown): never {
-  throw kmsError(
-    'InvalidCiphertextException',
+  throw new HsmError(
+    'integrity',
     'The encrypted key material could not be decrypted with the import wrapping key. Wrap it with the public key and the wrapping algorithm of the same GetParametersForImport response.',
-    cause,
+    { cause },
   );
 }
 
@@ -108,7 +108,7 @@ export type ImportedMaterialKind =
   | { kind: 'key-pair'; params: KeyPairParams };
 
 function incorrect(text: string): never {
-  throw kmsError('IncorrectKeyMaterialException', text);
+  throw new HsmError('invalid-key', text);
 }
 
 /**

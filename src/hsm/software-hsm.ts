@@ -18,16 +18,16 @@ import {
   privateDecrypt,
   timingSafeEqual,
 } from 'node:crypto';
-import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import { openGcm, sealGcm } from './aead.js';
 import {
   encodeBlob,
   encodeHeader,
   IV_LENGTH,
   NONCE_LENGTH,
-  type BlobParts,
+  type SymmetricBlob,
 } from './ciphertext-blob.js';
-import type { DomainKeyring } from './domain-keys.js';
+import { DomainKeyring } from './domain-keys.js';
+import { HsmError } from './hsm-error.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import {
   generateKeyPairDer,
@@ -39,6 +39,7 @@ import {
 import { disposeMlDsaKey, mlDsaPrivateKey, parseMlDsaPkcs8 } from './ml-dsa.js';
 import type {
   BackingKeyHandle,
+  DomainKeyStatus,
   EktBinding,
   Hsm,
   ImportedKeyMaterial,
@@ -50,6 +51,7 @@ import type {
   SignatureScheme,
   SignInput,
   WrappedBackingKey,
+  WrappedDomainKey,
   WrappedKeyPair,
 } from './hsm.js';
 import {
@@ -83,9 +85,32 @@ export class SoftwareHsm implements Hsm {
     { key: HsmPrivateKey; expires: number; binding: string }
   >();
 
-  constructor(ring: DomainKeyring, sealKey: SecretBytes) {
-    this.#ring = ring;
+  /** `domainKeyWrapKey` wraps the domain keys (loaded with loadDomainKeys), `sealKey` secrets. */
+  constructor(domainKeyWrapKey: SecretBytes, sealKey: SecretBytes) {
+    this.#ring = new DomainKeyring(domainKeyWrapKey);
     this.#sealKey = sealKey;
+  }
+
+  // ---- domain keys ----
+
+  loadDomainKeys(records: readonly WrappedDomainKey[]): void {
+    this.#ring.load(records);
+  }
+
+  rotateDomainKey(now: Date): WrappedDomainKey {
+    return this.#ring.rotate(now);
+  }
+
+  dropDomainKey(id: string): void {
+    this.#ring.drop(id);
+  }
+
+  domainKeyStatus(): DomainKeyStatus {
+    return this.#ring.status();
+  }
+
+  hasDomainKey(id: string): boolean {
+    return this.#ring.has(id);
   }
 
   createBackingKey(binding: EktBinding): WrappedBackingKey {
@@ -121,7 +146,11 @@ export class SoftwareHsm implements Hsm {
     }
   }
 
-  decrypt(key: BackingKeyHandle, blob: BlobParts, context: EncryptionContext | undefined): Buffer {
+  decrypt(
+    key: BackingKeyHandle,
+    blob: SymmetricBlob,
+    context: EncryptionContext | undefined,
+  ): Buffer {
     const k = this.#deriveDataKey(key, blob.nonce);
     try {
       const decipher = createDecipheriv('aes-256-gcm', k, blob.iv);
@@ -131,7 +160,7 @@ export class SoftwareHsm implements Hsm {
       decipher.final();
       return out;
     } catch (err) {
-      throw invalidCiphertext(err);
+      throw new HsmError('integrity', '', { cause: err });
     } finally {
       k.fill(0);
     }
@@ -197,7 +226,7 @@ export class SoftwareHsm implements Hsm {
         ciphertext,
       );
     } catch (err) {
-      throw invalidCiphertext(err);
+      throw new HsmError('integrity', '', { cause: err });
     }
   }
 
@@ -245,7 +274,7 @@ export class SoftwareHsm implements Hsm {
     try {
       wrappingKey = openGcm(this.#sealKey.bytes, input.sealedPrivateKey, importLabel(input.label));
     } catch (err) {
-      throw kmsError('InvalidImportTokenException', 'The import token is invalid.', err);
+      throw new HsmError('invalid-token', 'The import token is invalid.', { cause: err });
     }
     const raw = unwrapImportedMaterial(wrappingKey, input.algorithm, input.encryptedKeyMaterial);
     let checked: { material: Buffer; publicKey?: Buffer } | undefined;
@@ -342,17 +371,12 @@ export class SoftwareHsm implements Hsm {
   }
 
   #wrap(binding: EktBinding, hbk: Buffer): WrappedBackingKey {
-    const domainKeyId = this.#ring.activeId;
-    const dk = this.#ring.key(domainKeyId);
-    if (dk === undefined) throw new Error('active domain key missing');
-    return { domainKeyId, ekt: sealGcm(dk.bytes, hbk, ektAad(binding, domainKeyId)) };
+    const { domainKeyId, sealed } = this.#ring.seal(hbk, (id) => ektAad(binding, id));
+    return { domainKeyId, ekt: sealed };
   }
 
   #unwrap(binding: EktBinding, wrapped: WrappedBackingKey): Buffer {
-    const dk = this.#ring.key(wrapped.domainKeyId);
-    /* Precondition: the EKT's domain key is loaded (another node may have rotated). */
-    if (dk === undefined) throw new Error(`domain key ${wrapped.domainKeyId} not loaded`);
-    return openGcm(dk.bytes, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
+    return this.#ring.open(wrapped.domainKeyId, wrapped.ekt, ektAad(binding, wrapped.domainKeyId));
   }
 }
 

@@ -1,14 +1,19 @@
 /**
  * KMS keys in custom key stores: CreateKey with CustomKeyStoreId, and the symmetric crypto
  * of such keys (Encrypt / Decrypt / GenerateDataKey* / ReEncrypt route here from
- * symmetric.ts). The blob is format v2 (keystores/custom-blob.ts); the connector does the
+ * symmetric.ts). The blob is format v2 (hsm/ciphertext-blob.ts); the connector does the
  * cryptography (CloudHSM: CKM_AES_GCM in the token; XKS: double encryption via the proxy).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CreateKeyRequest, KeyMetadata } from '@aws-sdk/client-kms';
+import {
+  blobAad,
+  encodeCustomBlob,
+  encodeCustomHeader,
+  type CustomStoreBlob,
+} from '../hsm/ciphertext-blob.js';
 import type { EncryptionContext } from '../hsm/encryption-context.js';
 import { annotateKey } from '../keystores/annotate.js';
-import { customAad, decodeCustomBlob, encodeCustomHeader } from '../keystores/custom-blob.js';
 import { CUSTOM_STORE_ORIGINS } from '../keystores/key-annotations.js';
 import type { CustomKeyStoreRecord } from '../keystores/types.js';
 import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
@@ -153,20 +158,19 @@ export async function encryptCustom(
     binding,
     versionId,
     encryptionContext: context,
-    aad: customAad(header, context),
+    aad: blobAad(header, context),
     plaintext,
   });
-  return { blob: Buffer.concat([header, payload]), versionId };
+  return { blob: encodeCustomBlob(header, payload), versionId };
 }
 
-/** Decrypt a v2 blob with its key (already found, authorized and state-checked by the caller). */
+/** Decrypt a parsed v2 blob with its key (already found, authorized and state-checked by the caller). */
 export async function decryptCustom(
   ctx: RequestContext,
   key: KeyRecord,
-  blob: Buffer,
+  parts: CustomStoreBlob,
   context: EncryptionContext | undefined,
 ): Promise<Buffer> {
-  const parts = decodeCustomBlob(blob);
   const { store, binding, connector } = await storeOf(ctx, key);
   /* Precondition: the blob was made by a store of this type, for this key's version. */
   if (parts.storeType !== store.type || parts.versionId !== key.currentVersionId)
@@ -178,7 +182,7 @@ export async function decryptCustom(
     binding,
     versionId: parts.versionId,
     encryptionContext: context,
-    aad: customAad(parts.header, context),
+    aad: blobAad(parts.header, context),
     payload: parts.payload,
   });
 }

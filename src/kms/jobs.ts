@@ -3,10 +3,10 @@
  * deleted after their waiting period, and domain-key rotation with the rewrap of EKTs onto
  * the new domain key. Time comes from the injectable clock so tests can move it.
  */
-import type { DomainKeyring } from '../hsm/domain-keys.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
 import type { Clock } from '../config/clock.js';
+import type { DomainKeys } from './domain-keys.js';
 import { afterMultiRegionKeyDeleted } from './multi-region.js';
 import { expireImportedMaterial } from './import.js';
 import { finishDueReplicas } from './replica-creation.js';
@@ -17,7 +17,8 @@ import { isCustomStoreKey } from '../keystores/key-annotations.js';
 export interface JobDeps {
   storage: Storage;
   hsm: Hsm;
-  ring: DomainKeyring;
+  /** The domain keys (stored wrapped, held by the HSM): rotated and dropped by the jobs. */
+  domainKeys: DomainKeys;
   clock: Clock;
   domainKeyRotationHours: number;
   /** Custom key stores: the backing key of a deleted key is removed from its store. */
@@ -47,9 +48,11 @@ export async function deleteDueKeys(deps: JobDeps): Promise<number> {
 
 /** Rotate the domain key when it is older than the rotation period. */
 export async function rotateDomainKeyIfDue(deps: JobDeps): Promise<boolean> {
-  const age = deps.clock.now().getTime() - deps.ring.activeCreatedAt.getTime();
+  const created = deps.domainKeys.status().activeCreatedAt;
+  if (created === undefined) throw new Error('no active domain key');
+  const age = deps.clock.now().getTime() - created.getTime();
   if (age < deps.domainKeyRotationHours * 3600_000) return false;
-  await deps.ring.rotate(deps.clock.now());
+  await deps.domainKeys.rotate(deps.clock.now());
   return true;
 }
 
@@ -59,8 +62,9 @@ export async function rotateDomainKeyIfDue(deps: JobDeps): Promise<boolean> {
  */
 export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
   let moved = 0;
-  for (const id of deps.ring.ids()) {
-    if (id === deps.ring.activeId) continue;
+  const { ids, activeId } = deps.domainKeys.status();
+  for (const id of ids) {
+    if (id === activeId) continue;
     for (;;) {
       const versions = await deps.storage.listVersionsByDomainKey(id, BATCH);
       let progress = 0;
@@ -73,7 +77,8 @@ export async function rewrapOldDomainKeys(deps: JobDeps): Promise<number> {
       moved += progress;
       if (versions.length < BATCH || progress === 0) break;
     }
-    if ((await deps.storage.listVersionsByDomainKey(id, 1)).length === 0) await deps.ring.drop(id);
+    if ((await deps.storage.listVersionsByDomainKey(id, 1)).length === 0)
+      await deps.domainKeys.drop(id);
   }
   return moved;
 }

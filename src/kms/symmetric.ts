@@ -3,15 +3,14 @@
  * the key checks AWS makes, then the HSM call.
  */
 import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { decodeBlob } from '../hsm/ciphertext-blob.js';
 import { annotateKey } from '../keystores/annotate.js';
-import { decodeCustomBlob, isCustomBlob } from '../keystores/custom-blob.js';
 import { isCustomStoreKey } from '../keystores/key-annotations.js';
 import { decryptCustom, encryptCustom } from './custom-store-keys.js';
 import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { authorizeKey } from './authorize.js';
 import type { RequestContext } from './context.js';
+import { decodeCiphertext } from './hsm-errors.js';
 import { checkKeyState } from './key-state.js';
 import { resolveKey } from './key-resolver.js';
 import { activeBackingKey, backingKey, requireSymmetricEncryption } from './use-key.js';
@@ -73,12 +72,10 @@ export async function decryptBlob(
   context: EncryptionContext | undefined,
   opts: DecryptOptions,
 ): Promise<Decrypted> {
-  const custom = isCustomBlob(blob);
-  const parts = custom ? undefined : decodeBlob(blob);
-  const blobKeyId = parts?.keyId ?? decodeCustomBlob(blob).keyId;
+  const parsed = decodeCiphertext(blob);
   const named =
     opts.keyId === undefined ? undefined : await resolveKey(ctx, opts.keyId, { aliases: true });
-  const stored = await ctx.services.storage.getKey(ctx.region, blobKeyId);
+  const stored = await ctx.services.storage.getKey(ctx.region, parsed.keyId);
   /* Precondition: the key the ciphertext names exists in this Region. */
   if (stored === undefined) throw kmsError('AccessDeniedException', NO_SUCH_KEY);
   const key = await annotateKey(ctx.services, stored);
@@ -102,18 +99,18 @@ export async function decryptBlob(
    * custom key store key: for an external key store key that would be the inner layer
    * alone, decrypted without the external key.
    */
-  if (custom !== isCustomStoreKey(key)) throw invalidCiphertext();
-  if (parts === undefined) {
-    const plaintext = await decryptCustom(ctx, key, blob, context);
+  if ((parsed.version === 2) !== isCustomStoreKey(key)) throw invalidCiphertext();
+  if (parsed.version === 2) {
+    const plaintext = await decryptCustom(ctx, key, parsed, context);
     return { key, plaintext, versionId: key.currentVersionId as string };
   }
-  const handle = await backingKey(ctx, key, parts.versionId);
+  const handle = await backingKey(ctx, key, parsed.versionId);
   /* Precondition: the backing key version the ciphertext names belongs to this key. */
   if (handle === undefined) throw invalidCiphertext();
   return {
     key,
-    plaintext: ctx.services.hsm.decrypt(handle, parts, context),
-    versionId: parts.versionId,
+    plaintext: ctx.services.hsm.decrypt(handle, parsed, context),
+    versionId: parsed.versionId,
   };
 }
 

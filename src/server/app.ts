@@ -16,10 +16,11 @@ import { AuditLog } from '../audit/audit-log.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { rootArn } from '../auth/principal.js';
 import type { Config } from '../config/config.js';
-import { DomainKeyring } from '../hsm/domain-keys.js';
 import { derivePurposeKey } from '../hsm/root-key.js';
 import { SoftwareHsm } from '../hsm/software-hsm.js';
 import type { Clock, Services } from '../kms/context.js';
+import { DomainKeys, withDomainKeysLoaded } from '../kms/domain-keys.js';
+import { withAwsErrors } from '../kms/hsm-errors.js';
 import { runJobsOnce, type JobDeps } from '../kms/jobs.js';
 import { ReplicaCreation } from '../kms/replica-creation.js';
 import { setupCustomKeyStores } from '../keystores/setup.js';
@@ -37,7 +38,7 @@ import { createGuardedServer } from './edge.js';
 import type { AuditRepository, Storage } from '../storage/repository.js';
 import { ensurePrivateDataDir, octal } from './data-dir.js';
 import { serveHealth } from './health.js';
-import { openNodeStorage, withDomainKeyReload, type NodeStorage } from './storage-select.js';
+import { openNodeStorage, type NodeStorage } from './storage-select.js';
 
 export interface KeyholdNode {
   url: string;
@@ -82,12 +83,6 @@ export async function startKeyhold(
       `data directory was ${octal(dir.tightenedFrom)}; tightened to 0700`,
     );
   const node = await openNodeStorage(config);
-  let ringRef: DomainKeyring | undefined;
-  // Another node or worker may have rotated the domain key under a version read here.
-  const storage =
-    node.kind === 'postgres' || config.workerId !== undefined
-      ? withDomainKeyReload(node.storage, () => ringRef)
-      : node.storage;
   let auditRepo: (AuditRepository & { close(): Promise<void> }) | undefined;
   try {
     const root = await node.loadRootKey(config.rootPassphrase);
@@ -95,11 +90,14 @@ export async function startKeyhold(
     // Read before the first domain key exists: an empty audit log is then no loss.
     const hadHistory = await node.auditAnchors.hasHistory();
     if (node.kind === 'sqlite' && !hadHistory) await anchorFirstStart(node, auditKey.bytes);
-    // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
-    const ring = await node.bootstrap(() =>
-      DomainKeyring.open(storage, derivePurposeKey(root.key, 'domain-key-wrap'), clock.now()),
+    const softwareHsm = new SoftwareHsm(
+      derivePurposeKey(root.key, 'domain-key-wrap'),
+      derivePurposeKey(root.key, 'secret-seal'),
     );
-    ringRef = ring;
+    // hsm/ throws its own HsmError: everything above it sees the AWS errors (kms/hsm-errors.ts).
+    const hsm = withAwsErrors(softwareHsm);
+    // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
+    const domainKeys = await node.bootstrap(() => DomainKeys.open(node.storage, hsm, clock.now()));
     if (root.upgrade !== undefined) {
       // The root key just unwrapped the domain keys: safe to re-wrap it under stronger scrypt.
       const kdf = await root.upgrade();
@@ -108,9 +106,15 @@ export async function startKeyhold(
     // Another node rotated the domain key: load it before it is needed.
     node.onInvalidate((m) => {
       if (m.kind === 'domain-keys' || m.kind === 'all')
-        ring.reload().catch((err: unknown) => logger.error({ err }, 'domain key reload failed'));
+        domainKeys
+          .reload()
+          .catch((err: unknown) => logger.error({ err }, 'domain key reload failed'));
     });
-    const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
+    // Another node or worker may have rotated the domain key under a version read here.
+    const storage =
+      node.kind === 'postgres' || config.workerId !== undefined
+        ? withDomainKeysLoaded(node.storage, domainKeys)
+        : node.storage;
     root.key.zeroize();
     auditRepo = node.openAudit();
     const audit = await AuditLog.open(auditRepo, auditKey.bytes, {
@@ -162,7 +166,7 @@ export async function startKeyhold(
     const jobs: JobDeps = {
       storage,
       hsm,
-      ring,
+      domainKeys,
       clock,
       domainKeyRotationHours: config.domainKeyRotationHours,
       customKeyStores,
@@ -244,7 +248,7 @@ export async function startKeyhold(
           await audit.close();
           await auditRepo?.close();
           await node.close();
-          hsm.clearCache();
+          softwareHsm.clearCache();
         })()),
     };
   } catch (err) {

@@ -245,37 +245,3 @@ export function pgWrapStore(pg: PostgresStorage): RootWrapStore {
     removeLegacySalt: () => pg.deleteMeta('root_salt'),
   };
 }
-
-/**
- * A key version wrapped under a domain key this node has not loaded was made by another
- * node after a rotation: reload the keyring before handing the version out (the NOTIFY
- * usually got there first; this closes the race).
- */
-export function withDomainKeyReload(
-  inner: Storage,
-  ring: () => { key(id: string): unknown; reload(): Promise<void> } | undefined,
-): Storage {
-  const ensure = async (domainKeyIds: string[]) => {
-    const r = ring();
-    if (r !== undefined && domainKeyIds.some((id) => r.key(id) === undefined)) await r.reload();
-  };
-  const overrides: Partial<Storage> = {
-    async getKeyVersion(region, keyId, versionId) {
-      const v = await inner.getKeyVersion(region, keyId, versionId);
-      if (v !== undefined) await ensure([v.domainKeyId]);
-      return v;
-    },
-    async listKeyVersions(region, keyId) {
-      const vs = await inner.listKeyVersions(region, keyId);
-      await ensure(vs.map((v) => v.domainKeyId));
-      return vs;
-    },
-  };
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const own = (overrides as Record<PropertyKey, unknown>)[prop];
-      if (own !== undefined) return own;
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
-}

@@ -31,7 +31,6 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { openGcm } from '../../src/hsm/aead.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import {
@@ -357,18 +356,16 @@ describe('secrets at rest, restart and the audit CLI', () => {
     }
     const storage = new SqliteStorage(join(dataDir, 'keyhold.db'));
     try {
-      const ring = await DomainKeyring.open(
-        storage,
-        derivePurposeKey(root.key, 'domain-key-wrap'),
-        new Date(),
-      );
-      const ids = ring.ids();
-      assert.ok(ids.length >= 1, 'at least one domain key');
-      for (const id of ids) {
-        const dk = ring.key(id);
-        assert.ok(dk !== undefined);
-        keyMaterial.push({ label: `domain key ${id}`, bytes: Buffer.from(dk.bytes) });
+      // Unwrap every domain key the way hsm/domain-keys.ts does (no plaintext key leaves hsm/).
+      const wrap = derivePurposeKey(root.key, 'domain-key-wrap');
+      const domainKeys = new Map<string, Buffer>();
+      for (const r of await storage.listDomainKeys()) {
+        const aad = Buffer.from(`keyhold/domain-key/v1/${r.id}`, 'utf8');
+        domainKeys.set(r.id, openGcm(wrap.bytes, r.wrapped, aad));
       }
+      assert.ok(domainKeys.size >= 1, 'at least one domain key');
+      for (const [id, dk] of domainKeys)
+        keyMaterial.push({ label: `domain key ${id}`, bytes: Buffer.from(dk) });
       // Unwrap every HBK the way the software HSM does, to know what to look for.
       const rows = storage.db
         .prepare(
@@ -378,10 +375,10 @@ describe('secrets at rest, restart and the audit CLI', () => {
         .all() as Array<{ arn: string; versionId: string; dkId: string; ekt: Buffer }>;
       assert.ok(rows.length >= 2, 'both keys have a backing key');
       for (const r of rows) {
-        const dk = ring.key(r.dkId);
-        assert.ok(dk !== undefined, `domain key ${r.dkId} loaded`);
+        const dk = domainKeys.get(r.dkId);
+        assert.ok(dk !== undefined, `domain key ${r.dkId} stored`);
         const aad = Buffer.from(`keyhold/ekt/v1/${r.dkId}/${r.arn}/${r.versionId}`, 'utf8');
-        const hbk = openGcm(dk.bytes, r.ekt, aad);
+        const hbk = openGcm(dk, r.ekt, aad);
         assert.equal(hbk.length, 32);
         keyMaterial.push({ label: `HBK ${r.arn}/${r.versionId}`, bytes: hbk });
       }

@@ -182,13 +182,13 @@ describe('multi-node: one KMS on one PostgreSQL', () => {
   it('a domain key rotated by A is used by B for keys A wraps under it', async () => {
     const a = cluster.nodes[0]!.node;
     const b = cluster.nodes[1]!.node;
-    const before = b.jobs.ring.activeId;
-    const fresh = await a.jobs.ring.rotate(new Date());
+    const before = b.jobs.domainKeys.status().activeId;
+    const fresh = await a.jobs.domainKeys.rotate(new Date());
     const keyId = await newKey();
     const enc = await B().send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('dk') }));
     assert.ok(enc.CiphertextBlob);
     assert.notEqual(fresh, before);
-    assert.equal(b.jobs.ring.activeId, fresh, 'B loaded the new active domain key');
+    assert.equal(b.jobs.domainKeys.status().activeId, fresh, 'B loaded the new active domain key');
   });
 
   it('GET /health and /ready answer 200; /ready is 503 while PostgreSQL refuses, and recovers', async () => {

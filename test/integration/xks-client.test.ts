@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
+import { decodeSymmetricBlob } from '../../src/hsm/ciphertext-blob.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
@@ -114,12 +114,11 @@ describe('XKS client against the real proxy', () => {
     dir = mkdtempSync(join(tmpdir(), 'keyhold-xksc-'));
     storage = new SqliteStorage(join(dir, 'keyhold.db'));
     const root = loadRootKey({ dataDir: dir });
-    const ring = await DomainKeyring.open(
-      storage,
+    hsm = new SoftwareHsm(
       derivePurposeKey(root.key, 'domain-key-wrap'),
-      new Date(),
+      derivePurposeKey(root.key, 'secret-seal'),
     );
-    hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
+    await DomainKeys.open(storage, hsm, new Date());
     stores = new XksStores({
       hsm,
       transport,
@@ -221,7 +220,7 @@ describe('XKS client against the real proxy', () => {
       const inner = seen[0] as Buffer;
       assert.equal(inner.length, secret.length + 94, 'the proxy gets the v1 blob (plaintext + 94)');
       assert.equal(inner.indexOf(secret), -1, 'the plaintext is not in what the proxy saw');
-      const parts = decodeBlob(inner);
+      const parts = decodeSymmetricBlob(inner);
       assert.equal(parts.keyId, h.keyId);
       assert.equal(parts.versionId, h.versionId);
       assert.equal(payload.indexOf(secret), -1);

@@ -17,10 +17,11 @@ import { pino } from 'pino';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { loadConfig } from '../../src/config/config.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import type { Hsm } from '../../src/hsm/hsm.js';
 import type { DomainKeyRepository } from '../../src/storage/repository.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
+import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { readBody } from '../../src/protocol/request-body.js';
 import { kmsCodec } from '../../src/server/pipeline/kms.js';
 import { createApiPipeline } from '../../src/server/pipeline/pipeline.js';
@@ -121,23 +122,40 @@ describe('zeroing', () => {
         addActiveDomainKey: (k) => a.addActiveDomainKey(k),
         deleteDomainKey: (id) => a.deleteDomainKey(id),
       };
-      const nodeA = await DomainKeyring.open(repoA, wrap, new Date());
-      const oldId = nodeA.activeId;
-      const oldKey = nodeA.key(oldId) as SecretBytes;
-      const nodeB = await DomainKeyring.open(b, wrap, new Date());
+      const seal = new SecretBytes(Buffer.alloc(32, 3));
+      const hsmA = new SoftwareHsm(wrap, seal);
+      const nodeA = await DomainKeys.open(repoA, hsmA, new Date());
+      const oldId = nodeA.status().activeId as string;
+      const hsmB = new SoftwareHsm(wrap, seal);
+      const nodeB = await DomainKeys.open(b, hsmB, new Date());
       await nodeB.rotate(new Date());
       await nodeB.drop(oldId); // the rewrap job on node B is done with it
-      await nodeA.reload();
-      assert.equal(nodeA.key(oldId), undefined);
-      assert.throws(() => oldKey.bytes, /zeroized/, 'node A no longer holds the dropped key');
-      assert.equal(nodeA.activeId, nodeB.activeId);
+      // The keys never leave the HSM: watch what gets zeroed while node A reloads.
+      const zeroed: SecretBytes[] = [];
+      const zeroize = Object.getOwnPropertyDescriptor(SecretBytes.prototype, 'zeroize')?.value as (
+        this: SecretBytes,
+      ) => void;
+      SecretBytes.prototype.zeroize = function (this: SecretBytes) {
+        zeroed.push(this);
+        zeroize.call(this);
+      };
+      try {
+        await nodeA.reload();
+      } finally {
+        SecretBytes.prototype.zeroize = zeroize;
+      }
+      assert.equal(hsmA.hasDomainKey(oldId), false);
+      assert.equal(zeroed.length, 1, 'one key zeroed: the dropped domain key');
+      assert.equal(zeroed[0]?.length, 32);
+      assert.throws(() => zeroed[0]?.bytes, /zeroized/, 'node A no longer holds the dropped key');
+      assert.equal(nodeA.status().activeId, nodeB.status().activeId);
       // A rotation on this node while the list is being read survives the reload.
       slow = true;
       const reloading = nodeA.reload();
       const mine = await nodeA.rotate(new Date());
       await reloading;
-      assert.equal(nodeA.activeId, mine);
-      assert.equal((nodeA.key(mine) as SecretBytes).bytes.length, 32);
+      assert.equal(nodeA.status().activeId, mine);
+      assert.ok(hsmA.hasDomainKey(mine));
     } finally {
       await a.close();
       await b.close();

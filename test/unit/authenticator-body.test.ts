@@ -14,9 +14,9 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 const ID = 'AKIABODYTEST00000001';
@@ -59,8 +59,11 @@ const kmsCode = (code: string) => (e: unknown) => e instanceof KmsError && e.cod
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyhold-authbody-'));
   storage = new SqliteStorage(join(dir, 'keyhold.db'));
-  const ring = await DomainKeyring.open(storage, new SecretBytes(Buffer.alloc(32, 3)), new Date());
-  const hsm = new SoftwareHsm(ring, new SecretBytes(Buffer.alloc(32, 4)));
+  const hsm = new SoftwareHsm(
+    new SecretBytes(Buffer.alloc(32, 3)),
+    new SecretBytes(Buffer.alloc(32, 4)),
+  );
+  await DomainKeys.open(storage, hsm, new Date());
   auth = new Authenticator(
     storage,
     hsm,

@@ -12,7 +12,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { DomainKeyring } from '../../src/hsm/domain-keys.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
@@ -60,12 +60,11 @@ before(async () => {
   db = await createTestDatabase();
   pg = await PostgresStorage.open(db.url);
   const root = loadRootKey({ dataDir: mkdtempSync(join(tmpdir(), 'keyhold-authrev-')) });
-  const ring = await DomainKeyring.open(
-    pg,
+  const hsm = new SoftwareHsm(
     derivePurposeKey(root.key, 'domain-key-wrap'),
-    new Date(),
+    derivePurposeKey(root.key, 'secret-seal'),
   );
-  const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
+  await DomainKeys.open(pg, hsm, new Date());
   listener = new PgInvalidationListener(pg.db);
   await listener.start();
   auth = new Authenticator(

@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { decodeBlob } from '../../src/hsm/ciphertext-blob.js';
-import { DomainKeyring, RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
+import { decodeSymmetricBlob } from '../../src/hsm/ciphertext-blob.js';
+import { RootKeyMismatchError } from '../../src/hsm/domain-keys.js';
 import { derivePurposeKey, loadRootKey, openRootKey } from '../../src/hsm/root-key.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
+import { DomainKeys } from '../../src/kms/domain-keys.js';
 import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs.js';
-import { KmsError } from '../../src/errors/aws-errors.js';
+import { HsmError } from '../../src/hsm/hsm-error.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 function tempDir(): string {
@@ -22,13 +23,12 @@ function tempDir(): string {
 async function setup(dir = tempDir(), passphrase?: string) {
   const storage = new SqliteStorage(join(dir, 'keyhold.db'));
   const root = await openRootKey({ dataDir: dir, passphrase });
-  const ring = await DomainKeyring.open(
-    storage,
+  const hsm = new SoftwareHsm(
     derivePurposeKey(root.key, 'domain-key-wrap'),
-    new Date(),
+    derivePurposeKey(root.key, 'secret-seal'),
   );
-  const hsm = new SoftwareHsm(ring, derivePurposeKey(root.key, 'secret-seal'));
-  return { dir, storage, ring, hsm, root };
+  const domainKeys = await DomainKeys.open(storage, hsm, new Date());
+  return { dir, storage, domainKeys, hsm, root };
 }
 
 function handleFor(hsm: SoftwareHsm, keyId = randomUUID()): BackingKeyHandle {
@@ -37,7 +37,8 @@ function handleFor(hsm: SoftwareHsm, keyId = randomUUID()): BackingKeyHandle {
   return { keyId, keyArn, versionId, ...hsm.createBackingKey({ keyArn, versionId }) };
 }
 
-const invalid = (e: unknown) => e instanceof KmsError && e.code === 'InvalidCiphertextException';
+// hsm/ throws its own opaque error; kms/hsm-errors.ts makes it InvalidCiphertextException.
+const invalid = (e: unknown) => e instanceof HsmError && e.kind === 'integrity';
 
 describe('key hierarchy', () => {
   it('encrypts and decrypts through an EKT; each call uses a fresh nonce and IV', async () => {
@@ -46,8 +47,8 @@ describe('key hierarchy', () => {
     const a = hsm.encrypt(h, Buffer.from('secret'), { purpose: 'test' });
     const b = hsm.encrypt(h, Buffer.from('secret'), { purpose: 'test' });
     assert.notDeepEqual(a, b);
-    assert.notDeepEqual(decodeBlob(a).nonce, decodeBlob(b).nonce);
-    assert.equal(hsm.decrypt(h, decodeBlob(a), { purpose: 'test' }).toString(), 'secret');
+    assert.notDeepEqual(decodeSymmetricBlob(a).nonce, decodeSymmetricBlob(b).nonce);
+    assert.equal(hsm.decrypt(h, decodeSymmetricBlob(a), { purpose: 'test' }).toString(), 'secret');
     await storage.close();
   });
 
@@ -58,10 +59,14 @@ describe('key hierarchy', () => {
     const blob = hsm.encrypt(a, Buffer.from('x'), undefined);
     // b's identity with a's EKT: the AAD no longer matches.
     assert.throws(() =>
-      hsm.decrypt({ ...b, ekt: a.ekt, domainKeyId: a.domainKeyId }, decodeBlob(blob), undefined),
+      hsm.decrypt(
+        { ...b, ekt: a.ekt, domainKeyId: a.domainKeyId },
+        decodeSymmetricBlob(blob),
+        undefined,
+      ),
     );
     // a's blob decrypted with b's key material fails opaquely.
-    assert.throws(() => hsm.decrypt({ ...a, ekt: b.ekt }, decodeBlob(blob), undefined));
+    assert.throws(() => hsm.decrypt({ ...a, ekt: b.ekt }, decodeSymmetricBlob(blob), undefined));
     await storage.close();
   });
 
@@ -69,13 +74,13 @@ describe('key hierarchy', () => {
     const { hsm, storage } = await setup();
     const h = handleFor(hsm);
     const blob = hsm.encrypt(h, Buffer.from('hello world'), { a: '1' });
-    assert.throws(() => hsm.decrypt(h, decodeBlob(blob), { a: '2' }), invalid);
-    assert.throws(() => hsm.decrypt(h, decodeBlob(blob), undefined), invalid);
+    assert.throws(() => hsm.decrypt(h, decodeSymmetricBlob(blob), { a: '2' }), invalid);
+    assert.throws(() => hsm.decrypt(h, decodeSymmetricBlob(blob), undefined), invalid);
     for (let i = 0; i < blob.length; i++) {
       const t = Buffer.from(blob);
       t[i] = (t[i] as number) ^ 0x01;
       assert.throws(
-        () => hsm.decrypt(h, decodeBlob(t), { a: '1' }),
+        () => hsm.decrypt(h, decodeSymmetricBlob(t), { a: '1' }),
         (e: unknown) => invalid(e),
         `byte ${i}`,
       );
@@ -84,7 +89,7 @@ describe('key hierarchy', () => {
   });
 
   it('rotates the domain key and rewraps EKTs; old ciphertexts still decrypt; old domain keys go', async () => {
-    const { hsm, storage, ring } = await setup();
+    const { hsm, storage, domainKeys } = await setup();
     const h = handleFor(hsm);
     const v = {
       region: 'us-east-1',
@@ -116,18 +121,22 @@ describe('key hierarchy', () => {
       [],
     );
     const blob = hsm.encrypt(h, Buffer.from('kept'), undefined);
-    const first = ring.activeId;
+    const first = domainKeys.status().activeId;
     const clock = { now: () => new Date(Date.now() + 25 * 3600_000) };
-    const deps = { storage, hsm, ring, clock, domainKeyRotationHours: 24 };
+    const deps = { storage, hsm, domainKeys, clock, domainKeyRotationHours: 24 };
     assert.equal(await rotateDomainKeyIfDue({ ...deps, clock: { now: () => new Date() } }), false);
     assert.equal(await rotateDomainKeyIfDue(deps), true);
-    assert.notEqual(ring.activeId, first);
+    assert.notEqual(domainKeys.status().activeId, first);
     assert.equal(await rewrapOldDomainKeys(deps), 1);
     const stored = await storage.getKeyVersion('us-east-1', h.keyId, h.versionId);
-    assert.equal(stored?.domainKeyId, ring.activeId);
-    assert.deepEqual(ring.ids(), [ring.activeId], 'the unreferenced old domain key is dropped');
+    assert.equal(stored?.domainKeyId, domainKeys.status().activeId as string);
+    assert.deepEqual(
+      domainKeys.status().ids,
+      [domainKeys.status().activeId],
+      'the unreferenced old domain key is dropped',
+    );
     const rewrapped = { ...h, domainKeyId: stored.domainKeyId, ekt: stored.ekt };
-    assert.equal(hsm.decrypt(rewrapped, decodeBlob(blob), undefined).toString(), 'kept');
+    assert.equal(hsm.decrypt(rewrapped, decodeSymmetricBlob(blob), undefined).toString(), 'kept');
     await storage.close();
   });
 

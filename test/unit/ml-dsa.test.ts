@@ -23,6 +23,7 @@ import {
   parseMlDsaSpki,
   type MlDsaLevel,
 } from '../../src/hsm/ml-dsa.js';
+import { HsmError } from '../../src/hsm/hsm-error.js';
 import { checkImportedMaterial } from '../../src/hsm/key-import.js';
 
 interface Acvp {
@@ -221,8 +222,9 @@ describe('ML-DSA encodings (RFC 9881) and the signing layer', () => {
   });
 });
 
+/** hsm/'s 'invalid-key' (IncorrectKeyMaterialException at the KMS boundary, kms/hsm-errors.ts). */
 function assertIncorrect(fn: () => unknown): void {
-  assert.throws(fn, (e: Error & { code?: string }) => e.code === 'IncorrectKeyMaterialException');
+  assert.throws(fn, (e: unknown) => e instanceof HsmError && e.kind === 'invalid-key');
 }
 
 describe('Ed25519ph (RFC 8032 §7.3, HashEdDSA with SHA-512)', () => {

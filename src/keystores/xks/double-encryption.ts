@@ -5,7 +5,7 @@
  * the inner blob with the external key (AES_GCM). The plaintext never reaches the proxy;
  * neither keyhold nor the external key manager alone can decrypt.
  *
- * The result is the connector payload of a custom key store blob (keystores/custom-blob.ts,
+ * The result is the connector payload of a custom key store blob (hsm/ciphertext-blob.ts,
  * which carries key id and HBK version in its header):
  *
  *   offset  size  field
@@ -22,7 +22,7 @@
  * full context again).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { decodeBlob, TAG_LENGTH } from '../../hsm/ciphertext-blob.js';
+import { decodeSymmetricBlob, TAG_LENGTH } from '../../hsm/ciphertext-blob.js';
 import type { EncryptionContext } from '../../hsm/encryption-context.js';
 import type { BackingKeyHandle, Hsm } from '../../hsm/hsm.js';
 import { invalidCiphertext } from '../../errors/aws-errors.js';
@@ -148,7 +148,7 @@ export async function xksDecrypt(
     meta,
   );
   try {
-    const innerParts = decodeBlob(inner);
+    const innerParts = decodeSymmetricBlob(inner);
     /* Precondition: the inner blob names the same key and HBK version as the outer one. */
     if (innerParts.keyId !== handle.keyId || innerParts.versionId !== handle.versionId)
       throw invalidCiphertext();
