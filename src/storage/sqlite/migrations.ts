@@ -15,6 +15,7 @@ import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.
 import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
 import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
 import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
+import { GRANTS_BY_GRANTEE_MIGRATION } from './migrations/013-grants-by-grantee.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface Migration {
@@ -109,4 +110,5 @@ export const MIGRATIONS: readonly Migration[] = [
   CHANGE_LOG_MIGRATION,
   PRINCIPAL_IDS_MIGRATION,
   IMPORT_MATERIALS_MIGRATION,
+  GRANTS_BY_GRANTEE_MIGRATION,
 ];
