@@ -60,6 +60,7 @@ const ROOT = {
   secretAccessKey: 'scaleBENCHscale/BENCHscaleBENCHscale0000',
 };
 const GRANTEE = 'arn:aws:iam::111122223333:user/bob';
+let BOB_ID = 'AIDA';
 const BOB = {
   accessKeyId: 'AKIASCALEBOB00000001',
   secretAccessKey: 'scaleBOBscaleBOB/scaleBOBscaleBOBscale00',
@@ -129,6 +130,8 @@ const COLUMNS = [
   'Decrypt (grantee, via grant)',
   'storage getKey',
   'storage getKeyVersion',
+  "storage: the caller's grants (listGrantsForGrantee, now)",
+  'storage: every grant of the key (listGrantsForKey, before)',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 
@@ -139,6 +142,8 @@ interface Fill {
   lookups(): Promise<{
     getKey(id: string): Promise<unknown>;
     getKeyVersion(id: string): Promise<unknown>;
+    granteeGrants(keyId: string): Promise<unknown>;
+    allGrants(keyId: string): Promise<unknown>;
     explain(keyId: string): Promise<string[]>;
     close(): Promise<void>;
   }>;
@@ -202,6 +207,9 @@ function sqliteFill(path: string, account: string): Fill {
       return {
         getKey: (id) => s.getKey(REGION, id),
         getKeyVersion: (id) => s.getKeyVersion(REGION, id, 'v1'),
+        granteeGrants: (keyId) =>
+          s.grants.listGrantsForGrantee(REGION, keyId, { arns: [GRANTEE], principalId: BOB_ID }),
+        allGrants: (keyId) => s.grants.listGrantsForKey(REGION, keyId),
         async explain(keyId) {
           const q = (sql: string, ...p: unknown[]) =>
             `${sql}\n    → ${(
@@ -291,6 +299,9 @@ function pgFill(url: string, account: string): Fill {
       return {
         getKey: (id) => s.getKey(REGION, id),
         getKeyVersion: (id) => s.getKeyVersion(REGION, id, 'v1'),
+        granteeGrants: (keyId) =>
+          s.grants.listGrantsForGrantee(REGION, keyId, { arns: [GRANTEE], principalId: BOB_ID }),
+        allGrants: (keyId) => s.grants.listGrantsForKey(REGION, keyId),
         async explain(keyId) {
           const q = async (sql: string, p: unknown[]) => {
             const r = await c.query(`EXPLAIN ${sql}`, p);
@@ -410,6 +421,14 @@ async function runStore(store: 'sqlite' | 'pg', out: string[]): Promise<void> {
         await sign(BOB, 'Decrypt', { CiphertextBlob: enc.CiphertextBlob }),
       ],
     ];
+    const bobAuth = await node.requestDeps.authenticator.authenticate({
+      method: 'POST',
+      host: '127.0.0.1:8420',
+      path: '/',
+      headers: (reqs[2] as [Column, Signed])[1].headers,
+      body: (reqs[2] as [Column, Signed])[1].body,
+    });
+    BOB_ID = bobAuth.principal.userId ?? 'AIDA';
     const fill =
       db !== undefined ? pgFill(db.url, account) : sqliteFill(join(dataDir, 'keyhold.db'), account);
     let synthetic = 0;
@@ -426,6 +445,8 @@ async function runStore(store: 'sqlite' | 'pg', out: string[]): Promise<void> {
             push(col, await p50Of(N, () => call(node, s)));
           }
           const rnd = () => synthId(Math.floor(Math.random() * Math.max(1, synthetic)));
+          push(COLUMNS[5], await p50Of(Math.min(N, 50), () => lk.granteeGrants(keyId)));
+          push(COLUMNS[6], await p50Of(Math.min(N, 10), () => lk.allGrants(keyId)));
           if (synthetic > 0) {
             push('storage getKey', await p50Of(N, () => lk.getKey(rnd())));
             push('storage getKeyVersion', await p50Of(N, () => lk.getKeyVersion(rnd())));
