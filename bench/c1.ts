@@ -15,8 +15,9 @@
  *        audit writer thread, its SQLite transaction + WAL fsync, the reply)
  *        and the rest = the setImmediate that gathers a group + chain HMAC + head MAC
  *      after audit   = record() resolved → handler done (response JSON and write)
- *    Run twice: durable (as is), and with appendAudit answered at once without writing (a
- *    bench-only floor: what the request costs with no audit commit at all).
+ *    Run three times: durable (as is); the O_DSYNC segment experiment (SEGMENT_WORKER); and
+ *    with appendAudit answered at once without writing (a bench-only floor: what the request
+ *    costs with no audit commit at all).
  * 3. Disk and thread primitives on the same file system (the data dir's tmpdir), one
  *    operation at a time: SQLite commit of one audit row in audit.db (WAL, synchronous=FULL)
  *    on this thread; a worker_threads postMessage round trip; a 1 KiB append + fdatasync on a
@@ -266,7 +267,61 @@ async function call(node: KeyholdNode, s: Signed): Promise<{ status: number; tex
 
 /** Timestamps (ns) of the request in flight, set by the hooks. */
 const marks = { record: 0n, recorded: 0n, append: 0n, appended: 0n };
-let skipCommit = false;
+type Mode = 'durable' | 'no commit' | 'segment';
+let mode: Mode = 'durable';
+
+/**
+ * The experiment of docs/benchmarks.md "Latency at c=1" (bench only, not in keyhold): the
+ * writer thread appends each group's rows as one pwrite into a pre-allocated file opened
+ * O_DSYNC (the write returns once the data is on stable storage), instead of a SQLite
+ * transaction; audit.db would be filled from the segment afterwards.
+ */
+const SEGMENT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const size = 64 * 1024 * 1024;
+const fd = fs.openSync(workerData.path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DSYNC);
+const z = Buffer.alloc(1024 * 1024);
+for (let off = 0; off < size; off += z.length) fs.writeSync(fd, z, 0, z.length, off);
+fs.fdatasyncSync(fd);
+let off = 0;
+parentPort.postMessage('ready');
+parentPort.on('message', (m) => {
+  if (m === 'close') { fs.closeSync(fd); parentPort.close(); return; }
+  const buf = Buffer.from(m.text, 'utf8');
+  if (off + buf.length > size) off = 0;
+  fs.writeSync(fd, buf, 0, buf.length, off);
+  off += buf.length;
+  parentPort.postMessage(m.id);
+});
+`;
+let segment: { worker: Worker; next: number; waiting: Map<number, () => void> } | undefined;
+
+async function openSegment(dir: string): Promise<void> {
+  const worker = new Worker(SEGMENT_WORKER, {
+    eval: true,
+    workerData: { path: join(dir, 'audit.seg') },
+  });
+  await new Promise<void>((res) => worker.once('message', () => res()));
+  const waiting = new Map<number, () => void>();
+  worker.on('message', (id: number) => {
+    waiting.get(id)?.();
+    waiting.delete(id);
+  });
+  segment = { worker, next: 1, waiting };
+}
+
+function segmentAppend(rows: AuditRow[], head: AuditHead): Promise<void> {
+  const s = segment as NonNullable<typeof segment>;
+  const id = s.next++;
+  let text = '';
+  for (const r of rows) text += `${r.seq}\t${r.chainHash.toString('hex')}\t${r.body}\n`;
+  text += `head\t${head.seq}\t${head.mac.toString('hex')}\n`;
+  return new Promise((res) => {
+    s.waiting.set(id, res);
+    s.worker.postMessage({ id, text });
+  });
+}
 
 function installHooks(): void {
   const record = AuditLog.prototype.record;
@@ -283,7 +338,12 @@ function installHooks(): void {
     head: AuditHead,
   ): Promise<void> {
     marks.append = process.hrtime.bigint();
-    const p = skipCommit ? Promise.resolve() : append.call(this, rows, head);
+    const p =
+      mode === 'no commit'
+        ? Promise.resolve()
+        : mode === 'segment'
+          ? segmentAppend(rows, head)
+          : append.call(this, rows, head);
     return p.then(() => {
       marks.appended = process.hrtime.bigint();
     });
@@ -351,8 +411,9 @@ async function inProcess(lines: string[]): Promise<void> {
       ['Encrypt', await sign('Encrypt', b.enc)],
       ['Decrypt', await sign('Decrypt', b.dec)],
     ];
-    for (const mode of ['durable', 'no commit'] as const) {
-      skipCommit = mode === 'no commit';
+    await openSegment(dataDir);
+    for (const m of ['durable', 'segment', 'no commit'] as const) {
+      mode = m;
       // per op → stage → percentile → one value per round
       const acc = new Map<string, Map<Stage, { p50: number[]; p90: number[]; p99: number[] }>>();
       for (const [, s] of reqs) await breakdownRound(node, s, 200); // warm-up
@@ -370,14 +431,16 @@ async function inProcess(lines: string[]): Promise<void> {
           }
           acc.set(op, m);
           process.stderr.write(
-            `in-process ${mode} ${op} round ${r + 1}: p50 ${ms(pct(got.total, 0.5))} ms\n`,
+            `in-process ${m} ${op} round ${r + 1}: p50 ${ms(pct(got.total, 0.5))} ms\n`,
           );
         }
       }
       lines.push(
-        mode === 'durable'
+        m === 'durable'
           ? `### In-process, audit durable as always (no sockets; ${ROUNDS} rounds × ${N} requests per op; ms, median of the rounds' p50 / p90 / p99)`
-          : `### In-process, appendAudit answered without writing (bench-only floor, NOT a keyhold mode)`,
+          : m === 'segment'
+            ? '### In-process, experiment: each group one pwrite into a pre-allocated O_DSYNC segment in the writer thread instead of the SQLite commit (bench only)'
+            : '### In-process, appendAudit answered without writing (bench-only floor, NOT a keyhold mode)',
         '',
         '| stage | GenerateDataKey p50 / p90 / p99 | Encrypt p50 / p90 / p99 | Decrypt p50 / p90 / p99 |',
         '| --- | --: | --: | --: |',
@@ -393,7 +456,9 @@ async function inProcess(lines: string[]): Promise<void> {
       }
       lines.push('');
     }
-    skipCommit = false;
+    mode = 'durable';
+    segment?.worker.postMessage('close');
+    await segment?.worker.terminate();
   } finally {
     await node.close();
     rmSync(dataDir, { recursive: true, force: true });
