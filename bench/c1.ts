@@ -412,8 +412,8 @@ async function inProcess(lines: string[]): Promise<void> {
       ['Decrypt', await sign('Decrypt', b.dec)],
     ];
     await openSegment(dataDir);
-    for (const m of ['durable', 'segment', 'no commit'] as const) {
-      mode = m;
+    for (const which of ['durable', 'segment', 'no commit'] as const) {
+      mode = which;
       // per op → stage → percentile → one value per round
       const acc = new Map<string, Map<Stage, { p50: number[]; p90: number[]; p99: number[] }>>();
       for (const [, s] of reqs) await breakdownRound(node, s, 200); // warm-up
@@ -431,14 +431,14 @@ async function inProcess(lines: string[]): Promise<void> {
           }
           acc.set(op, m);
           process.stderr.write(
-            `in-process ${m} ${op} round ${r + 1}: p50 ${ms(pct(got.total, 0.5))} ms\n`,
+            `in-process ${which} ${op} round ${r + 1}: p50 ${ms(pct(got.total, 0.5))} ms\n`,
           );
         }
       }
       lines.push(
-        m === 'durable'
+        which === 'durable'
           ? `### In-process, audit durable as always (no sockets; ${ROUNDS} rounds × ${N} requests per op; ms, median of the rounds' p50 / p90 / p99)`
-          : m === 'segment'
+          : which === 'segment'
             ? '### In-process, experiment: each group one pwrite into a pre-allocated O_DSYNC segment in the writer thread instead of the SQLite commit (bench only)'
             : '### In-process, appendAudit answered without writing (bench-only floor, NOT a keyhold mode)',
         '',

@@ -481,7 +481,7 @@ async function runStore(store: 'sqlite' | 'pg', out: string[]): Promise<void> {
         );
         synthetic = target;
       }
-      await measure(`${size.toLocaleString('en-US')} keys`, false);
+      await measure(`${size.toLocaleString('en-US')} ${size === 1 ? 'key' : 'keys'}`, false);
     }
     const keysLabel = `${(synthetic + 1).toLocaleString('en-US')} keys`;
     let grants = 1;
