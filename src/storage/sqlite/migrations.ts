@@ -5,6 +5,7 @@
  */
 
 import { GRANTS_MIGRATION } from './migrations/002-grants.js';
+import { GRANTS_BY_GRANTEE_MIGRATION } from './migrations/013-grants-by-grantee.js';
 import { KEY_USAGE_MIGRATION } from './migrations/008-key-usage.js';
 import { IAM_MIGRATION } from './migrations/003-iam.js';
 import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
@@ -15,7 +16,6 @@ import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.
 import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
 import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
 import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
-import { GRANTS_BY_GRANTEE_MIGRATION } from './migrations/013-grants-by-grantee.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export interface Migration {
