@@ -100,6 +100,7 @@ export interface LoadResult {
   seconds: number;
   rps: number;
   p50Ms: number;
+  p90Ms: number;
   p99Ms: number;
   maxMs: number;
   /** Status code → count, inside the window. */
@@ -371,6 +372,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     seconds,
     rps: sorted.length / seconds,
     p50Ms: percentile(sorted, 0.5) / 1e6,
+    p90Ms: percentile(sorted, 0.9) / 1e6,
     p99Ms: percentile(sorted, 0.99) / 1e6,
     maxMs: (sorted[sorted.length - 1] ?? 0) / 1e6,
     statuses: statusObj,
@@ -475,6 +477,7 @@ export async function runWrk(opts: LoadOptions): Promise<LoadResult> {
     const total = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out);
     const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const p50 = /^\s+50%\s+(\S+)/m.exec(out);
+    const p90 = /^\s+90%\s+(\S+)/m.exec(out);
     const p99 = /^\s+99%\s+(\S+)/m.exec(out);
     const max = /^\s+Latency\s+\S+\s+\S+\s+(\S+)/m.exec(out);
     const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
@@ -488,6 +491,7 @@ export async function runWrk(opts: LoadOptions): Promise<LoadResult> {
       seconds: total === null ? 0 : wrkMs(`${total[2]}${total[3]}`) / 1000,
       rps: Number(rps?.[1] ?? 0),
       p50Ms: p50 === null ? NaN : wrkMs(p50[1] ?? ''),
+      p90Ms: p90 === null ? NaN : wrkMs(p90[1] ?? ''),
       p99Ms: p99 === null ? NaN : wrkMs(p99[1] ?? ''),
       maxMs: max === null ? NaN : wrkMs(max[1] ?? ''),
       statuses: { '200': requests - Number(non2xx?.[1] ?? 0) },

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { rootArn } from '../auth/principal.js';
+import { uniqueIdOf, type MatchPrincipal } from '../authz/policy/match.js';
 import { kmsError } from '../errors/aws-errors.js';
 import type { GrantConstraintsRecord, GrantRecord } from '../storage/grant-repository.js';
 import type { KeyRecord, Storage } from '../storage/repository.js';
@@ -271,14 +272,22 @@ export interface GrantForDecision {
 }
 
 /**
- * Every grant of `key`, for the authorization decision. keyhold's grants are immediately
+ * The grants of `key` that can apply to the caller, for the authorization decision (a grant
+ * for anyone else could not change it). keyhold's grants are immediately
  * consistent, so a grant token adds nothing here beyond its format check (checkGrantTokens).
  */
 export async function grantsForDecision(
-  ctx: { services: { storage: Pick<Storage, 'grants'> } },
+  ctx: { principal: MatchPrincipal; services: { storage: Pick<Storage, 'grants'> } },
   key: KeyRecord,
 ): Promise<GrantForDecision[]> {
-  const grants = await ctx.services.storage.grants.listGrantsForKey(key.region, key.keyId);
+  // Only the grants that can name this caller (granteeMatches in authz/policy/grants.ts: its
+  // ARN, its session's role ARN, or its unique id): index lookups, however many grants the
+  // key has (docs/benchmarks.md "Scale of data").
+  const p = ctx.principal;
+  const grants = await ctx.services.storage.grants.listGrantsForGrantee(key.region, key.keyId, {
+    arns: p.roleArn !== undefined ? [p.arn, p.roleArn] : [p.arn],
+    principalId: uniqueIdOf(p),
+  });
   return grants.map((g) => {
     const d: GrantForDecision = {
       grantId: g.grantId,

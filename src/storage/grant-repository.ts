@@ -47,6 +47,12 @@ export interface CreateGrantResult {
   created: boolean;
 }
 
+/** Who a grant lookup is for: the caller's ARNs (its own, a session's role) and unique id. */
+export interface GranteeLookup {
+  arns: readonly string[];
+  principalId?: string | undefined;
+}
+
 export interface GrantRepository {
   readonly kind: 'grants';
   /**
@@ -58,8 +64,19 @@ export interface GrantRepository {
   getGrant(region: string, keyId: string, grantId: string): Promise<GrantRecord | undefined>;
   /** The grant one of whose tokens hashes to `tokenHash`. */
   getGrantByTokenHash(tokenHash: Buffer): Promise<GrantRecord | undefined>;
-  /** Every grant of a key (the authorization hot path: one indexed query). */
+  /** Every grant of a key. */
   listGrantsForKey(region: string, keyId: string): Promise<GrantRecord[]>;
+  /**
+   * The grants of a key that can apply to one caller (the authorization hot path): those
+   * whose grantee ARN is one of `grantee.arns`, and those bound to `grantee.principalId`.
+   * A superset of the grants that match (the decision checks each); index lookups, so the
+   * cost does not grow with the key's other grants.
+   */
+  listGrantsForGrantee(
+    region: string,
+    keyId: string,
+    grantee: GranteeLookup,
+  ): Promise<GrantRecord[]>;
   /** Grants of a key ordered by grant id, optionally filtered. */
   listGrants(
     region: string,

@@ -4,6 +4,7 @@
  * one transaction, so two nodes racing on the same named grant store one grant.
  */
 import type {
+  GranteeLookup,
   CreateGrantResult,
   GrantConstraintsRecord,
   GrantFilters,
@@ -76,6 +77,20 @@ export class PgGrantRepository implements GrantRepository {
       region,
       keyId,
     ]);
+    return r.rows.map(rowToGrant);
+  }
+
+  async listGrantsForGrantee(
+    region: string,
+    keyId: string,
+    grantee: GranteeLookup,
+  ): Promise<GrantRecord[]> {
+    // A bitmap OR of grants_by_grantee and grants_by_grantee_id (migration 6).
+    const r = await this.db.query(
+      `SELECT * FROM grants WHERE region = $1 AND key_id = $2
+         AND (grantee_principal = ANY($3::text[]) OR grantee_principal_id = $4)`,
+      [region, keyId, [...grantee.arns], grantee.principalId ?? null],
+    );
     return r.rows.map(rowToGrant);
   }
 

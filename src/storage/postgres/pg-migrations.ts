@@ -227,6 +227,16 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       DROP TABLE key_imports;
     `,
   },
+  {
+    version: 6,
+    description: 'grants indexed by grantee (ARN and bound unique id)',
+    sql: `
+      -- Authorization reads only the grants that can apply to the caller (as SQLite 013).
+      CREATE INDEX grants_by_grantee ON grants (region, key_id, grantee_principal);
+      CREATE INDEX grants_by_grantee_id ON grants (region, key_id, grantee_principal_id)
+        WHERE grantee_principal_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** Bind existing documents to the principals that exist now (as SQLite migration 011). */

@@ -5,6 +5,7 @@
  */
 
 import { GRANTS_MIGRATION } from './migrations/002-grants.js';
+import { GRANTS_BY_GRANTEE_MIGRATION } from './migrations/013-grants-by-grantee.js';
 import { KEY_USAGE_MIGRATION } from './migrations/008-key-usage.js';
 import { IAM_MIGRATION } from './migrations/003-iam.js';
 import { ROTATION_MIGRATION } from './migrations/004-rotation.js';
@@ -103,4 +104,5 @@ export const MIGRATIONS: readonly Migration[] = [
   CHANGE_LOG_MIGRATION,
   PRINCIPAL_IDS_MIGRATION,
   IMPORT_MATERIALS_MIGRATION,
+  GRANTS_BY_GRANTEE_MIGRATION,
 ];

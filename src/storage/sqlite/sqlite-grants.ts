@@ -3,6 +3,7 @@ import type {
   CreateGrantResult,
   GrantConstraintsRecord,
   GrantFilters,
+  GranteeLookup,
   GrantRecord,
   GrantRepository,
 } from '../grant-repository.js';
@@ -48,6 +49,23 @@ export class SqliteGrantRepository implements GrantRepository {
 
   async listGrantsForKey(region: string, keyId: string): Promise<GrantRecord[]> {
     return (this.#s.listForKey.all(region, keyId) as Row[]).map(rowToGrant);
+  }
+
+  async listGrantsForGrantee(
+    region: string,
+    keyId: string,
+    grantee: GranteeLookup,
+  ): Promise<GrantRecord[]> {
+    // One index probe per ARN (grants_by_grantee) and one for the unique id
+    // (grants_by_grantee_id); a grant found twice is returned once.
+    const rows = new Map<string, Row>();
+    for (const arn of new Set(grantee.arns))
+      for (const r of this.#s.listForGrantee.all(region, keyId, arn) as Row[])
+        rows.set(String(r.grant_id), r);
+    if (grantee.principalId !== undefined)
+      for (const r of this.#s.listForGranteeId.all(region, keyId, grantee.principalId) as Row[])
+        rows.set(String(r.grant_id), r);
+    return [...rows.values()].map(rowToGrant);
   }
 
   async listGrants(
@@ -117,6 +135,13 @@ function prepare(db: BetterSqlite3.Database) {
        WHERE t.token_hash = ?`,
     ),
     listForKey: db.prepare('SELECT * FROM grants WHERE region = ? AND key_id = ?'),
+    listForGrantee: db.prepare(
+      'SELECT * FROM grants INDEXED BY grants_by_grantee WHERE region = ? AND key_id = ? AND grantee_principal = ?',
+    ),
+    listForGranteeId: db.prepare(
+      `SELECT * FROM grants INDEXED BY grants_by_grantee_id
+       WHERE region = ? AND key_id = ? AND grantee_principal_id = ? AND grantee_principal_id IS NOT NULL`,
+    ),
     listGrants: db.prepare(
       `SELECT * FROM grants WHERE region = @region AND key_id = @key_id AND grant_id > @after
          AND (@grant_id IS NULL OR grant_id = @grant_id)

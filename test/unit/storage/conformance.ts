@@ -377,6 +377,51 @@ export function storageConformance(name: string, factory: StorageFactory): void 
     });
 
     it(
+      "grants: listGrantsForGrantee finds a caller's grants by ARN, role ARN and unique id only",
+      withStore(async (s) => {
+        const k = newKey();
+        const other = newKey();
+        await s.createKey(k, versionOf(k), []);
+        await s.createKey(other, versionOf(other), []);
+        const user = `arn:aws:iam::${ACCOUNT}:user/alice`;
+        const role = `arn:aws:iam::${ACCOUNT}:role/app`;
+        const byArn = grantOf(k, { granteePrincipal: user });
+        const byRole = grantOf(k, { granteePrincipal: role });
+        // Bound to the caller's id under an ARN the caller no longer has: still a candidate.
+        const byId = grantOf(k, {
+          granteePrincipal: `arn:aws:iam::${ACCOUNT}:user/renamed`,
+          granteePrincipalId: 'AIDAALICE',
+        });
+        // Found by ARN and by id: returned once.
+        const both = grantOf(k, { granteePrincipal: user, granteePrincipalId: 'AIDAALICE' });
+        const someoneElse = grantOf(k, {
+          granteePrincipal: `arn:aws:iam::${ACCOUNT}:user/bob`,
+          granteePrincipalId: 'AIDABOB',
+        });
+        const otherKey = grantOf(other, { granteePrincipal: user });
+        for (const g of [byArn, byRole, byId, both, someoneElse, otherKey])
+          await s.grants.createGrant(g, randomBytes(32));
+        const ids = async (arns: string[], principalId?: string) =>
+          (await s.grants.listGrantsForGrantee(REGION, k.keyId, { arns, principalId }))
+            .map((g) => g.grantId)
+            .sort();
+        const sorted = (...gs: GrantRecord[]) => gs.map((g) => g.grantId).sort();
+        assert.deepEqual(await ids([user], 'AIDAALICE'), sorted(byArn, byId, both));
+        assert.deepEqual(await ids([user, role], 'AIDAALICE'), sorted(byArn, byRole, byId, both));
+        assert.deepEqual(await ids([role]), sorted(byRole));
+        assert.deepEqual(await ids([`arn:aws:iam::${ACCOUNT}:user/nobody`], 'AIDANOBODY'), []);
+        const full = await s.grants.listGrantsForGrantee(REGION, k.keyId, {
+          arns: [user],
+          principalId: 'AIDAALICE',
+        });
+        assert.deepEqual(
+          full.find((g) => g.grantId === both.grantId),
+          both,
+        );
+      }),
+    );
+
+    it(
       'grants: create, read back exactly, find by token hash, list, count and delete',
       withStore(async (s) => {
         const k = newKey();
