@@ -192,7 +192,6 @@ export interface AsymmetricDecryptOptions {
   keyId: string | undefined;
   algorithm: string;
   context: EncryptionContext | undefined;
-  grantTokens?: string[] | undefined;
   /** DryRun: stop (with the caller's DryRunOperationException) before the HSM call. */
   dryRun?: () => never;
 }
@@ -218,7 +217,6 @@ export async function decryptAsymmetric(
     action: opts.action,
     aliases: true,
     authz: {
-      grantTokens: opts.grantTokens,
       conditions: { 'kms:EncryptionAlgorithm': opts.algorithm },
     },
   });

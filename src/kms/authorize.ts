@@ -32,8 +32,6 @@ export type ConditionValue = string | string[] | number | boolean;
 export interface AuthorizeOptions {
   /** The request's encryption context (condition keys and grant constraints). */
   encryptionContext?: Record<string, string> | undefined;
-  /** GrantTokens from the request: make a just-created grant usable at once. */
-  grantTokens?: string[] | undefined;
   /** Operation-specific condition keys, e.g. `kms:GrantOperations`, `kms:KeySpec`. */
   conditions?: Record<string, ConditionValue | undefined> | undefined;
 }

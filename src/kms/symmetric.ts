@@ -53,7 +53,6 @@ export interface DecryptOptions {
   /** The KeyId the caller named, if any: it must identify the encrypting key. */
   keyId?: string | undefined;
   algorithm?: string | undefined;
-  grantTokens?: string[] | undefined;
 }
 
 export interface Decrypted {
@@ -89,7 +88,6 @@ export async function decryptBlob(
   if (named === undefined) ctx.keyArns.push(key.arn);
   await authorizeKey(ctx, key, opts.action, {
     encryptionContext: context,
-    grantTokens: opts.grantTokens,
   });
   checkKeyState(opts.operation, key);
   requireSymmetricEncryption(key, opts.operation);

@@ -54,7 +54,6 @@ export default operation<CreateGrantRequest, CreateGrantResponse>({
       action: 'kms:CreateGrant',
       aliases: false,
       authz: {
-        grantTokens: input.GrantTokens,
         conditions: {
           'kms:GrantOperations': operations,
           'kms:GranteePrincipal': grantee,

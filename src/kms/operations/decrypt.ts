@@ -38,7 +38,6 @@ export default operation<DecryptRequest, DecryptResponse>({
         keyId: input.KeyId,
         algorithm: input.EncryptionAlgorithm as string,
         context: input.EncryptionContext,
-        grantTokens: input.GrantTokens,
         dryRun: input.DryRun === true ? dryRunSucceeded : undefined,
       });
       ctx.sensitive.push(out.plaintext);
@@ -49,7 +48,6 @@ export default operation<DecryptRequest, DecryptResponse>({
       action: 'kms:Decrypt',
       keyId: input.KeyId,
       algorithm: input.EncryptionAlgorithm,
-      grantTokens: input.GrantTokens,
     });
     if (input.DryRun === true) {
       out.plaintext.fill(0);

@@ -16,7 +16,6 @@ export default operation<DeriveSharedSecretRequest, DeriveSharedSecretResponse>(
       aliases: true,
       usage: 'KEY_AGREEMENT',
       authz: {
-        grantTokens: input.GrantTokens,
         conditions: { 'kms:KeyAgreementAlgorithm': algorithm },
       },
     });

@@ -13,7 +13,6 @@ export default operation<DescribeKeyRequest, DescribeKeyResponse>({
       operation: 'DescribeKey',
       action: 'kms:DescribeKey',
       aliases: true,
-      authz: { grantTokens: input.GrantTokens },
     });
     return {
       KeyMetadata: {

@@ -16,7 +16,6 @@ export default operation<EncryptRequest, EncryptResponse>({
       usage: 'ENCRYPT_DECRYPT',
       authz: {
         encryptionContext: input.EncryptionContext,
-        grantTokens: input.GrantTokens,
         conditions: { 'kms:EncryptionAlgorithm': input.EncryptionAlgorithm ?? SYMMETRIC_DEFAULT },
       },
     });

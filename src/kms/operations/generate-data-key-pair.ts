@@ -40,7 +40,6 @@ export async function generateDataKeyPair(
     usage: 'ENCRYPT_DECRYPT',
     authz: {
       encryptionContext: input.EncryptionContext,
-      grantTokens: input.GrantTokens,
       conditions: { 'kms:DataKeyPairSpec': pairSpec },
     },
   });

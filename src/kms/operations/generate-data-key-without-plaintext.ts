@@ -20,7 +20,7 @@ export default operation<
       action: 'kms:GenerateDataKeyWithoutPlaintext',
       aliases: true,
       usage: 'ENCRYPT_DECRYPT',
-      authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
+      authz: { encryptionContext: input.EncryptionContext },
     });
     requireSymmetricEncryption(key, 'GenerateDataKeyWithoutPlaintext');
     if (input.DryRun === true) dryRunSucceeded();

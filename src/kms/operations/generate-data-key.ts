@@ -20,7 +20,7 @@ export default operation<GenerateDataKeyRequest, GenerateDataKeyResponse>({
       action: 'kms:GenerateDataKey',
       aliases: true,
       usage: 'ENCRYPT_DECRYPT',
-      authz: { encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens },
+      authz: { encryptionContext: input.EncryptionContext },
     });
     requireSymmetricEncryption(key, 'GenerateDataKey');
     if (input.DryRun === true) dryRunSucceeded();

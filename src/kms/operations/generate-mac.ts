@@ -15,7 +15,7 @@ export default operation<GenerateMacRequest, GenerateMacResponse>({
       action: 'kms:GenerateMac',
       aliases: true,
       usage: 'GENERATE_VERIFY_MAC',
-      authz: { grantTokens: input.GrantTokens, conditions: { 'kms:MacAlgorithm': algorithm } },
+      authz: { conditions: { 'kms:MacAlgorithm': algorithm } },
     });
     requireAlgorithm(key, algorithm);
     const hash = MAC_ALGORITHMS[algorithm];

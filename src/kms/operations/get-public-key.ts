@@ -15,7 +15,6 @@ export default operation<GetPublicKeyRequest, GetPublicKeyResponse>({
       operation: 'GetPublicKey',
       action: 'kms:GetPublicKey',
       aliases: true,
-      authz: { grantTokens: input.GrantTokens },
     });
     /* Precondition: only asymmetric keys have a public key (checked after the key state;
        AWS sends this error without a message). */

@@ -22,7 +22,6 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
             keyId: input.SourceKeyId,
             algorithm: input.SourceEncryptionAlgorithm as string,
             context: input.SourceEncryptionContext,
-            grantTokens: input.GrantTokens,
           })
         : await decryptBlob(ctx, Buffer.from(input.CiphertextBlob), input.SourceEncryptionContext, {
             operation: 'ReEncrypt',
@@ -38,7 +37,6 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
         usage: 'ENCRYPT_DECRYPT',
         authz: {
           encryptionContext: input.DestinationEncryptionContext,
-          grantTokens: input.GrantTokens,
           conditions: {
             'kms:EncryptionAlgorithm': input.DestinationEncryptionAlgorithm ?? SYMMETRIC_DEFAULT,
           },

@@ -16,7 +16,6 @@ export default operation<SignRequest, SignResponse>({
       aliases: true,
       usage: 'SIGN_VERIFY',
       authz: {
-        grantTokens: input.GrantTokens,
         conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
       },
     });

@@ -16,7 +16,7 @@ export default operation<VerifyMacRequest, VerifyMacResponse>({
       action: 'kms:VerifyMac',
       aliases: true,
       usage: 'GENERATE_VERIFY_MAC',
-      authz: { grantTokens: input.GrantTokens, conditions: { 'kms:MacAlgorithm': algorithm } },
+      authz: { conditions: { 'kms:MacAlgorithm': algorithm } },
     });
     requireAlgorithm(key, algorithm);
     const hash = MAC_ALGORITHMS[algorithm];

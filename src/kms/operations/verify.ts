@@ -18,7 +18,6 @@ export default operation<VerifyRequest, VerifyResponse>({
       aliases: true,
       usage: 'SIGN_VERIFY',
       authz: {
-        grantTokens: input.GrantTokens,
         conditions: { 'kms:SigningAlgorithm': algorithm, 'kms:MessageType': messageType },
       },
     });
