@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { contextFromPairs, explainAuthorization } from '../kms/explain.js';
+import { contextFromPairs, explainAuthorization } from '../kms/access/explain.js';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 
 interface ExplainFlags {

@@ -7,7 +7,7 @@
  */
 import { formatEventTime } from '../audit/event.js';
 import type { Principal } from '../auth/principal.js';
-import { ExplainKeyNotFound, explainAuthorization } from '../kms/explain.js';
+import { ExplainKeyNotFound, explainAuthorization } from '../kms/access/explain.js';
 import type { AuditRow } from '../storage/repository.js';
 import type { AdminOp, Input, Output } from './admin-api.js';
 import { iamError } from '../errors/iam-errors.js';

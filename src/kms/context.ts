@@ -5,9 +5,9 @@
 import type { Principal } from '../auth/principal.js';
 import type { Hsm } from '../hsm/hsm.js';
 import type { Storage } from '../storage/repository.js';
-import type { KeyUsageTracker } from './key-usage.js';
+import type { KeyUsageTracker } from './keys/last-usage.js';
 import type { CustomKeyStoreService } from '../keystores/service.js';
-import type { ReplicaCreation } from './replica-creation.js';
+import type { ReplicaCreation } from './jobs/replica-creation.js';
 import type { Clock } from '../config/clock.js';
 
 export type { Clock } from '../config/clock.js';

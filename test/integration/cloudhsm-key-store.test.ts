@@ -29,7 +29,7 @@ import {
   type CustomKeyStoresListEntry,
 } from '@aws-sdk/client-kms';
 import type { CloudHsmConnector } from '../../src/keystores/cloudhsm/cloudhsm-connector.js';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import { Pkcs11Error, Token } from '../../src/pkcs11/index.js';
 import { expectAwsError, startTestServer, type TestServer } from '../helpers/server.js';
 import { createSoftHsmToken, softHsmAvailable, type SoftHsmToken } from '../helpers/softhsm.js';

@@ -20,7 +20,7 @@ import {
   type GrantListEntry,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import {
   TEST_ACCOUNT_ID,
   expectAwsError,

@@ -29,7 +29,7 @@ import {
   type KeyMetadata,
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import { expectAwsError, startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -38,7 +38,7 @@ import {
   type GetParametersForImportResponse,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import {
   expectAwsError,
   startTestServer,

@@ -29,7 +29,7 @@ import {
   type ReplicateKeyCommandInput,
   type ReplicateKeyCommandOutput,
 } from '@aws-sdk/client-kms';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import {
   expectAwsError,
   startTestServer,

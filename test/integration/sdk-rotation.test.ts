@@ -25,7 +25,7 @@ import {
   type KeyMetadata,
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
-import { runJobsOnce } from '../../src/kms/jobs.js';
+import { runJobsOnce } from '../../src/kms/jobs/background-jobs.js';
 import {
   expectAwsError,
   startTestServer,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { decodeSymmetricBlob } from '../../src/hsm/ciphertext-blob.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';

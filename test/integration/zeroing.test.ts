@@ -21,7 +21,7 @@ import type { Hsm } from '../../src/hsm/hsm.js';
 import type { DomainKeyRepository } from '../../src/storage/repository.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
 import { readBody } from '../../src/protocol/request-body.js';
 import { kmsCodec } from '../../src/server/pipeline/kms.js';
 import { createApiPipeline } from '../../src/server/pipeline/pipeline.js';

@@ -16,7 +16,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
 const ID = 'AKIABODYTEST00000001';

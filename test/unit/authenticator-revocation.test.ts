@@ -12,7 +12,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
 import { derivePurposeKey, loadRootKey } from '../../src/hsm/root-key.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import { KmsError } from '../../src/errors/aws-errors.js';

@@ -16,7 +16,7 @@ import {
 import type { WrappedDomainKey } from '../../src/hsm/hsm.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
 import type { DomainKeyRecord, DomainKeyRepository } from '../../src/storage/repository.js';
 
 const wrapKey = () => new SecretBytes(randomBytes(32));

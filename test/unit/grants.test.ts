@@ -12,7 +12,7 @@ import {
   newGrantId,
   principalMatches,
   toGrantListEntry,
-} from '../../src/kms/grants.js';
+} from '../../src/kms/access/grants.js';
 import type { KeyRecord } from '../../src/storage/repository.js';
 
 const key = (keySpec: string, keyUsage: string): KeyRecord => ({

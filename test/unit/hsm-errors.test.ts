@@ -13,7 +13,7 @@ import { HsmError } from '../../src/hsm/hsm-error.js';
 import type { Hsm } from '../../src/hsm/hsm.js';
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
-import { awsErrorOf, decodeCiphertext, withAwsErrors } from '../../src/kms/hsm-errors.js';
+import { awsErrorOf, decodeCiphertext, withAwsErrors } from '../../src/kms/crypto/hsm-errors.js';
 
 const code = (c: string, message?: string) => (e: unknown) =>
   e instanceof KmsError && e.code === c && (message === undefined || e.message === message);

@@ -11,8 +11,8 @@ import { derivePurposeKey, loadRootKey, openRootKey } from '../../src/hsm/root-k
 import { SecretBytes } from '../../src/hsm/secret-bytes.js';
 import { SoftwareHsm } from '../../src/hsm/software-hsm.js';
 import type { BackingKeyHandle } from '../../src/hsm/hsm.js';
-import { DomainKeys } from '../../src/kms/domain-keys.js';
-import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs.js';
+import { DomainKeys } from '../../src/kms/crypto/domain-keys.js';
+import { rewrapOldDomainKeys, rotateDomainKeyIfDue } from '../../src/kms/jobs/background-jobs.js';
 import { HsmError } from '../../src/hsm/hsm-error.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 

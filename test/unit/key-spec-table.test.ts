@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { KMS_MODEL } from '../../src/protocol/model/kms-model.js';
 import * as table from '../../src/kms/key-spec-table.js';
-import { KEY_SPECS } from '../../src/kms/key-specs.js';
+import { KEY_SPECS } from '../../src/kms/keys/key-specs.js';
 
 describe('shared key spec table', () => {
   it('is the table the server uses', () => {

@@ -16,7 +16,7 @@ import {
   MAC_ALGORITHMS,
   oaepPlaintextLimit,
   SIGNING_ALGORITHMS,
-} from '../../src/kms/key-specs.js';
+} from '../../src/kms/keys/key-specs.js';
 
 const enumOf = (name: string): string[] => [...(KMS_MODEL.shapes[name]?.enum ?? [])];
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkKeyState, KEY_STATE_RULES } from '../../src/kms/key-state.js';
+import { checkKeyState, KEY_STATE_RULES } from '../../src/kms/keys/key-state.js';
 import { OPERATIONS } from '../../src/kms/registry.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import type { KeyRecord, KeyState } from '../../src/storage/repository.js';

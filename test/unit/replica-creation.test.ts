@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { finishDueReplicas, finishReplica } from '../../src/kms/replica-creation.js';
+import { finishDueReplicas, finishReplica } from '../../src/kms/jobs/replica-creation.js';
 import type { KeyRecord } from '../../src/storage/repository.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 

@@ -9,15 +9,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkKeyState } from '../../src/kms/key-state.js';
+import { checkKeyState } from '../../src/kms/keys/key-state.js';
 import {
   checkRotationSupported,
   DAY_MS,
   nextRotationDate,
   rotateKeyMaterial,
   type RotationDeps,
-} from '../../src/kms/rotation.js';
-import { rotateDueKeys } from '../../src/kms/rotation-job.js';
+} from '../../src/kms/material/rotate-material.js';
+import { rotateDueKeys } from '../../src/kms/jobs/automatic-rotation.js';
 import { KmsError } from '../../src/errors/aws-errors.js';
 import { withKeyCache } from '../../src/storage/key-cache.js';
 import type { KeyRecord, KeyState, Storage } from '../../src/storage/repository.js';

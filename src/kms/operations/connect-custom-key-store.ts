@@ -2,8 +2,8 @@ import type {
   ConnectCustomKeyStoreRequest,
   ConnectCustomKeyStoreResponse,
 } from '@aws-sdk/client-kms';
-import { authorizeAccount } from '../authorize.js';
-import { invalidState, loadStore, requireStores } from '../custom-key-stores.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { invalidState, loadStore, requireStores } from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 
 /**

@@ -1,11 +1,11 @@
 import type { CreateAliasRequest } from '@aws-sdk/client-kms';
-import { authorizeAlias } from '../authorize.js';
+import { authorizeAlias } from '../access/authorize.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
-import { checkAliasName, MAX_ALIASES_PER_KEY, refuseAliasTarget } from '../aliases.js';
-import { aliasArn } from '../arn.js';
+import { checkAliasName, MAX_ALIASES_PER_KEY, refuseAliasTarget } from '../keys/aliases.js';
+import { aliasArn } from '../keys/arn.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<CreateAliasRequest, Record<string, never>>({
   name: 'CreateAlias',

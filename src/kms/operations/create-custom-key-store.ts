@@ -6,7 +6,7 @@ import type { CloudHsmConnector } from '../../keystores/cloudhsm/cloudhsm-connec
 import type { CustomKeyStoreRecord, CustomKeyStoreType } from '../../keystores/types.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
-import { authorizeAccount } from '../authorize.js';
+import { authorizeAccount } from '../access/authorize.js';
 import {
   checkTrustAnchor,
   checkUnique,
@@ -17,7 +17,7 @@ import {
   requireStores,
   sameSecret,
   xksSettings,
-} from '../custom-key-stores.js';
+} from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 
 export default operation<CreateCustomKeyStoreRequest, CreateCustomKeyStoreResponse>({

@@ -13,10 +13,10 @@ import {
   mintGrantToken,
   newGrantId,
   normalizeConstraints,
-} from '../grants.js';
-import { bindGrantPrincipals } from '../grant-principals.js';
+} from '../access/grants.js';
+import { bindGrantPrincipals } from '../access/grant-principals.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<CreateGrantRequest, CreateGrantResponse>({
   name: 'CreateGrant',

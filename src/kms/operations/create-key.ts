@@ -1,20 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CreateKeyRequest, CreateKeyResponse } from '@aws-sdk/client-kms';
-import { authorizeAccount } from '../authorize.js';
+import { authorizeAccount } from '../access/authorize.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
-import { keyArn } from '../arn.js';
-import { describeKeyMetadata, newMultiRegionKeyId } from '../multi-region.js';
+import { keyArn } from '../keys/arn.js';
+import { describeKeyMetadata, newMultiRegionKeyId } from '../keys/multi-region.js';
 import {
   checkLockoutSafety,
   checkPolicyDocument,
   checkPrincipalsExist,
   defaultKeyPolicy,
-} from '../key-policy.js';
-import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../key-specs.js';
+} from '../access/key-policy.js';
+import { allowsUsage, DEFAULT_KEY_USAGE, keySpecInfo } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
-import { checkTagLimit, normalizeTags } from '../tags.js';
-import { createCustomStoreKey } from '../custom-store-keys.js';
+import { checkTagLimit, normalizeTags } from '../keys/tags.js';
+import { createCustomStoreKey } from '../custom-stores/keys-in-custom-stores.js';
 
 export default operation<CreateKeyRequest, CreateKeyResponse>({
   name: 'CreateKey',

@@ -1,5 +1,5 @@
 import type { DeleteAliasRequest } from '@aws-sdk/client-kms';
-import { aliasNotFound, loadAliasForChange } from '../aliases.js';
+import { aliasNotFound, loadAliasForChange } from '../keys/aliases.js';
 import { operation } from '../operation.js';
 
 export default operation<DeleteAliasRequest, Record<string, never>>({

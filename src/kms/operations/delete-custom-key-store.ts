@@ -3,8 +3,8 @@ import type {
   DeleteCustomKeyStoreResponse,
 } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { authorizeAccount } from '../authorize.js';
-import { invalidState, loadStore, requireStores } from '../custom-key-stores.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { invalidState, loadStore, requireStores } from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 
 /**

@@ -3,7 +3,7 @@ import type {
   DeleteImportedKeyMaterialResponse,
 } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { deleteMaterial, useImportKey } from '../import.js';
+import { deleteMaterial, useImportKey } from '../material/import-material.js';
 import { operation } from '../operation.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { DeriveSharedSecretRequest, DeriveSharedSecretResponse } from '@aws-sdk/client-kms';
-import { checkPeerPublicKey, keyMaterial, requireAlgorithm } from '../asymmetric.js';
+import { checkPeerPublicKey, keyMaterial, requireAlgorithm } from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, refuseRecipient, useKey } from '../use-key.js';
+import { dryRunSucceeded, refuseRecipient, useKey } from '../keys/use-key.js';
 
 export default operation<DeriveSharedSecretRequest, DeriveSharedSecretResponse>({
   name: 'DeriveSharedSecret',

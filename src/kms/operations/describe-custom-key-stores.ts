@@ -3,8 +3,8 @@ import type {
   DescribeCustomKeyStoresResponse,
 } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { authorizeAccount } from '../authorize.js';
-import { loadStore, notFoundStore, requireStores, toListEntry } from '../custom-key-stores.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { loadStore, notFoundStore, requireStores, toListEntry } from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 

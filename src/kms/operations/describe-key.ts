@@ -1,8 +1,8 @@
 import type { DescribeKeyRequest, DescribeKeyResponse } from '@aws-sdk/client-kms';
-import { describeKeyMetadata } from '../multi-region.js';
-import { importMetadata } from '../import.js';
+import { describeKeyMetadata } from '../keys/multi-region.js';
+import { importMetadata } from '../material/import-material.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<DescribeKeyRequest, DescribeKeyResponse>({
   name: 'DescribeKey',

@@ -1,6 +1,6 @@
 import type { DisableKeyRotationRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { useRotationKey } from '../rotation.js';
+import { useRotationKey } from '../material/rotate-material.js';
 
 /** DisableKeyRotation: stop automatic rotation (on-demand rotation stays possible). */
 export default operation<DisableKeyRotationRequest, Record<string, never>>({

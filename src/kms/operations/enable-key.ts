@@ -1,7 +1,7 @@
 import type { EnableKeyRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
-import { updateKey } from '../update-key.js';
+import { useKey } from '../keys/use-key.js';
+import { updateKey } from '../keys/update-key.js';
 
 export default operation<EnableKeyRequest, Record<string, never>>({
   name: 'EnableKey',

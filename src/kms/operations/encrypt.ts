@@ -1,8 +1,8 @@
 import type { EncryptRequest, EncryptResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { encryptFor } from '../asymmetric.js';
-import { SYMMETRIC_DEFAULT } from '../symmetric.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { encryptFor } from '../crypto/asymmetric-ops.js';
+import { SYMMETRIC_DEFAULT } from '../crypto/symmetric.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<EncryptRequest, EncryptResponse>({
   name: 'Encrypt',

@@ -1,16 +1,16 @@
 import type { GenerateDataKeyPairRequest, GenerateDataKeyPairResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
 import type { RequestContext } from '../context.js';
-import { DATA_KEY_PAIR_SPECS, keySpecInfo } from '../key-specs.js';
+import { DATA_KEY_PAIR_SPECS, keySpecInfo } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
-import { encryptWithKey } from '../symmetric.js';
-import { isCustomStoreKey } from '../../keystores/key-annotations.js';
+import { encryptWithKey } from '../crypto/symmetric.js';
+import { isCustomStoreKey } from '../../keystores/custom-key-view.js';
 import {
   dryRunSucceeded,
   refuseRecipient,
   requireSymmetricEncryption,
   useKey,
-} from '../use-key.js';
+} from '../keys/use-key.js';
 
 export interface DataKeyPair {
   keyArn: string;

@@ -3,8 +3,8 @@ import type {
   GenerateDataKeyWithoutPlaintextResponse,
 } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { dataKeyLength, encryptWithKey } from '../symmetric.js';
-import { dryRunSucceeded, requireSymmetricEncryption, useKey } from '../use-key.js';
+import { dataKeyLength, encryptWithKey } from '../crypto/symmetric.js';
+import { dryRunSucceeded, requireSymmetricEncryption, useKey } from '../keys/use-key.js';
 
 export default operation<
   GenerateDataKeyWithoutPlaintextRequest,

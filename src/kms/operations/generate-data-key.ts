@@ -1,12 +1,12 @@
 import type { GenerateDataKeyRequest, GenerateDataKeyResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { dataKeyLength, encryptWithKey } from '../symmetric.js';
+import { dataKeyLength, encryptWithKey } from '../crypto/symmetric.js';
 import {
   dryRunSucceeded,
   refuseRecipient,
   requireSymmetricEncryption,
   useKey,
-} from '../use-key.js';
+} from '../keys/use-key.js';
 
 export default operation<GenerateDataKeyRequest, GenerateDataKeyResponse>({
   name: 'GenerateDataKey',

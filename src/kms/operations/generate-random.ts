@@ -1,10 +1,10 @@
 import type { GenerateRandomRequest, GenerateRandomResponse } from '@aws-sdk/client-kms';
-import { authorizeAccount } from '../authorize.js';
+import { authorizeAccount } from '../access/authorize.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import { operation } from '../operation.js';
-import { refuseRecipient } from '../use-key.js';
+import { refuseRecipient } from '../keys/use-key.js';
 import type { RequestContext } from '../context.js';
-import { invalidState, loadStore, requireStores } from '../custom-key-stores.js';
+import { invalidState, loadStore, requireStores } from '../custom-stores/custom-key-store-ops.js';
 import type { CloudHsmConnector } from '../../keystores/cloudhsm/cloudhsm-connector.js';
 
 /** GenerateRandom with CustomKeyStoreId: random bytes from the CloudHSM store's token RNG. */

@@ -1,6 +1,6 @@
 import type { GetKeyLastUsageRequest, GetKeyLastUsageResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<GetKeyLastUsageRequest, GetKeyLastUsageResponse>({
   name: 'GetKeyLastUsage',

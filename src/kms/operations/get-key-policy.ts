@@ -1,8 +1,8 @@
 import type { GetKeyPolicyRequest, GetKeyPolicyResponse } from '@aws-sdk/client-kms';
 import { displayPolicy } from '../../iam/principal-binding.js';
-import { checkPolicyName } from '../key-policy.js';
+import { checkPolicyName } from '../access/key-policy.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<GetKeyPolicyRequest, GetKeyPolicyResponse>({
   name: 'GetKeyPolicy',

@@ -3,7 +3,7 @@ import type {
   GetKeyRotationStatusResponse,
 } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { hasRotatableSpec, rotationEnabled, useRotationKey } from '../rotation.js';
+import { hasRotatableSpec, rotationEnabled, useRotationKey } from '../material/rotate-material.js';
 
 /**
  * GetKeyRotationStatus. RotationPeriodInDays and NextRotationDate only while automatic

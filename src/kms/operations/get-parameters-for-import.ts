@@ -9,8 +9,8 @@ import {
   IMPORT_TOKEN_VALIDITY_MS,
   importTokenId,
   useImportKey,
-} from '../import.js';
-import { keySpecInfo } from '../key-specs.js';
+} from '../material/import-material.js';
+import { keySpecInfo } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
 
 const WRAPPING_KEY_BITS: Readonly<Record<string, number>> = {

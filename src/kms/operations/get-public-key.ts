@@ -1,10 +1,10 @@
 import type { GetPublicKeyRequest, GetPublicKeyResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { publicKeyOf } from '../asymmetric.js';
-import { algorithmLists } from '../key-metadata.js';
-import { keyType } from '../key-specs.js';
+import { publicKeyOf } from '../crypto/asymmetric-ops.js';
+import { algorithmLists } from '../keys/key-metadata.js';
+import { keyType } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<GetPublicKeyRequest, GetPublicKeyResponse>({
   name: 'GetPublicKey',

@@ -10,9 +10,9 @@ import {
   MAX_VALID_TO_MS,
   rotatesImportedMaterial,
   useImportKey,
-} from '../import.js';
-import { checkKeyState } from '../key-state.js';
-import { notFoundKey } from '../key-resolver.js';
+} from '../material/import-material.js';
+import { checkKeyState } from '../keys/key-state.js';
+import { notFoundKey } from '../keys/key-resolver.js';
 import { operation } from '../operation.js';
 
 function invalidToken(): never {

@@ -1,9 +1,9 @@
 import type { ListAliasesRequest, ListAliasesResponse } from '@aws-sdk/client-kms';
-import { authorizeAccount } from '../authorize.js';
-import { aliasArn } from '../arn.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { aliasArn } from '../keys/arn.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
-import { resolveKey } from '../key-resolver.js';
+import { resolveKey } from '../keys/key-resolver.js';
 
 export default operation<ListAliasesRequest, ListAliasesResponse>({
   name: 'ListAliases',

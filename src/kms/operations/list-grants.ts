@@ -1,10 +1,10 @@
 import type { ListGrantsRequest, ListGrantsResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { grantListEntry } from '../grant-principals.js';
-import { checkGrantId } from '../grants.js';
+import { grantListEntry } from '../access/grant-principals.js';
+import { checkGrantId } from '../access/grants.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 /** ListGrants / ListRetirableGrants: Limit 1–100, default 50 (model docs). */
 export const MAX_GRANT_LIST_LIMIT = 100;

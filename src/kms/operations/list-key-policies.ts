@@ -1,7 +1,7 @@
 import type { ListKeyPoliciesRequest, ListKeyPoliciesResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
 import { decodeMarker } from '../pagination.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<ListKeyPoliciesRequest, ListKeyPoliciesResponse>({
   name: 'ListKeyPolicies',

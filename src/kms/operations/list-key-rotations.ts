@@ -5,7 +5,7 @@ import type {
 } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
-import { useRotationKey } from '../rotation.js';
+import { useRotationKey } from '../material/rotate-material.js';
 
 interface Entry {
   sortKey: string;

@@ -1,5 +1,5 @@
 import type { ListKeysRequest, ListKeysResponse } from '@aws-sdk/client-kms';
-import { authorizeAccount } from '../authorize.js';
+import { authorizeAccount } from '../access/authorize.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 

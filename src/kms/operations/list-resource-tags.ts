@@ -1,7 +1,7 @@
 import type { ListResourceTagsRequest, ListResourceTagsResponse } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<ListResourceTagsRequest, ListResourceTagsResponse>({
   name: 'ListResourceTags',

@@ -1,8 +1,8 @@
 import type { ListGrantsResponse, ListRetirableGrantsRequest } from '@aws-sdk/client-kms';
 import { kmsError, missingMember } from '../../errors/aws-errors.js';
-import { authorizeAccount } from '../authorize.js';
-import { grantListEntry } from '../grant-principals.js';
-import { checkPrincipalArn } from '../grants.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { grantListEntry } from '../access/grant-principals.js';
+import { checkPrincipalArn } from '../access/grants.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 import { grantListLimit } from './list-grants.js';

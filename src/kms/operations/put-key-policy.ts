@@ -4,10 +4,10 @@ import {
   checkPolicyDocument,
   checkPolicyName,
   checkPrincipalsExist,
-} from '../key-policy.js';
+} from '../access/key-policy.js';
 import { operation } from '../operation.js';
-import { updateKey } from '../update-key.js';
-import { useKey } from '../use-key.js';
+import { updateKey } from '../keys/update-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<PutKeyPolicyRequest, Record<string, never>>({
   name: 'PutKeyPolicy',

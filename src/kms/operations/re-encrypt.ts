@@ -1,9 +1,9 @@
 import type { ReEncryptRequest, ReEncryptResponse } from '@aws-sdk/client-kms';
 import { missingMember } from '../../errors/aws-errors.js';
-import { decryptAsymmetric, encryptFor, isRsaEncryptionAlgorithm } from '../asymmetric.js';
+import { decryptAsymmetric, encryptFor, isRsaEncryptionAlgorithm } from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
-import { decryptBlob, SYMMETRIC_DEFAULT } from '../symmetric.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { decryptBlob, SYMMETRIC_DEFAULT } from '../crypto/symmetric.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<ReEncryptRequest, ReEncryptResponse>({
   name: 'ReEncrypt',

@@ -11,18 +11,18 @@
 import type { ReplicateKeyRequest, ReplicateKeyResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError, type KeyRecord } from '../../storage/repository.js';
-import { authorizeAccount } from '../authorize.js';
-import { keyArn } from '../arn.js';
+import { authorizeAccount } from '../access/authorize.js';
+import { keyArn } from '../keys/arn.js';
 import {
   checkLockoutSafety,
   checkPolicyDocument,
   checkPrincipalsExist,
   defaultKeyPolicy,
-} from '../key-policy.js';
-import { describeKeyMetadata, rebindVersion, requirePrimary } from '../multi-region.js';
+} from '../access/key-policy.js';
+import { describeKeyMetadata, rebindVersion, requirePrimary } from '../keys/multi-region.js';
 import { operation } from '../operation.js';
-import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
-import { useKey } from '../use-key.js';
+import { checkTagLimit, normalizeTags, requestTagConditions } from '../keys/tags.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<ReplicateKeyRequest, ReplicateKeyResponse>({
   name: 'ReplicateKey',

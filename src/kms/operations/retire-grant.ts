@@ -3,14 +3,14 @@ import { rootArn } from '../../auth/principal.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import type { GrantRecord } from '../../storage/grant-repository.js';
 import type { KeyRecord } from '../../storage/repository.js';
-import { authorizeKey } from '../authorize.js';
+import { authorizeKey } from '../access/authorize.js';
 import type { RequestContext } from '../context.js';
-import { grantPrincipalMatches } from '../grant-principals.js';
-import { checkGrantId, grantForToken } from '../grants.js';
-import { resolveKey } from '../key-resolver.js';
-import { checkKeyState } from '../key-state.js';
+import { grantPrincipalMatches } from '../access/grant-principals.js';
+import { checkGrantId, grantForToken } from '../access/grants.js';
+import { resolveKey } from '../keys/key-resolver.js';
+import { checkKeyState } from '../keys/key-state.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded } from '../use-key.js';
+import { dryRunSucceeded } from '../keys/use-key.js';
 
 export default operation<RetireGrantRequest, Record<string, never>>({
   name: 'RetireGrant',

@@ -1,8 +1,8 @@
 import type { RevokeGrantRequest } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { checkGrantId } from '../grants.js';
+import { checkGrantId } from '../access/grants.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<RevokeGrantRequest, Record<string, never>>({
   name: 'RevokeGrant',

@@ -1,15 +1,15 @@
 import type { RotateKeyOnDemandRequest, RotateKeyOnDemandResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { checkKeyState } from '../key-state.js';
+import { checkKeyState } from '../keys/key-state.js';
 import { operation } from '../operation.js';
-import { rotateToImportedMaterial } from '../rotate-imported.js';
+import { rotateToImportedMaterial } from '../material/rotate-imported-material.js';
 import {
   MAX_ON_DEMAND_ROTATIONS,
   ON_DEMAND_CONFLICT_WINDOW_MS,
   rotateKeyMaterial,
   rotationEnabled,
   useRotationKey,
-} from '../rotation.js';
+} from '../material/rotate-material.js';
 
 /**
  * RotateKeyOnDemand: a new current key material at once (synchronously, so no rotation is

@@ -1,9 +1,9 @@
 import type { ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { multiRegionMembers, primaryOf } from '../multi-region.js';
+import { multiRegionMembers, primaryOf } from '../keys/multi-region.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
-import { updateKey } from '../update-key.js';
+import { useKey } from '../keys/use-key.js';
+import { updateKey } from '../keys/update-key.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** AWS: "it must be between 7 and 30, inclusive" (the model itself allows 1-365). */

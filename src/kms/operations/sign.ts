@@ -1,7 +1,7 @@
 import type { SignRequest, SignResponse } from '@aws-sdk/client-kms';
-import { keyMaterial, signingAlgorithm, signInput } from '../asymmetric.js';
+import { keyMaterial, signingAlgorithm, signInput } from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<SignRequest, SignResponse>({
   name: 'Sign',

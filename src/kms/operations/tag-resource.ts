@@ -1,7 +1,7 @@
 import type { TagResourceRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { checkTagLimit, normalizeTags, requestTagConditions } from '../tags.js';
-import { useKey } from '../use-key.js';
+import { checkTagLimit, normalizeTags, requestTagConditions } from '../keys/tags.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<TagResourceRequest, Record<string, never>>({
   name: 'TagResource',

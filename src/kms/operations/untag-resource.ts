@@ -1,6 +1,6 @@
 import type { UntagResourceRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<UntagResourceRequest, Record<string, never>>({
   name: 'UntagResource',

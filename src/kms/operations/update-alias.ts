@@ -1,9 +1,9 @@
 import type { UpdateAliasRequest } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { aliasNotFound, loadAliasForChange, refuseAliasTarget } from '../aliases.js';
-import { keyType } from '../key-specs.js';
+import { aliasNotFound, loadAliasForChange, refuseAliasTarget } from '../keys/aliases.js';
+import { keyType } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<UpdateAliasRequest, Record<string, never>>({
   name: 'UpdateAlias',

@@ -6,7 +6,7 @@ import type { CloudHsmConnector } from '../../keystores/cloudhsm/cloudhsm-connec
 import type { CustomKeyStoreRecord } from '../../keystores/types.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import { DuplicateKeyError } from '../../storage/repository.js';
-import { authorizeAccount } from '../authorize.js';
+import { authorizeAccount } from '../access/authorize.js';
 import {
   checkUnique,
   invalidState,
@@ -14,7 +14,7 @@ import {
   refuseOtherTypeParams,
   requireStores,
   xksSettings,
-} from '../custom-key-stores.js';
+} from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 
 /**

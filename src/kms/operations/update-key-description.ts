@@ -1,7 +1,7 @@
 import type { UpdateKeyDescriptionRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
-import { updateKey } from '../update-key.js';
+import { useKey } from '../keys/use-key.js';
+import { updateKey } from '../keys/update-key.js';
 
 export default operation<UpdateKeyDescriptionRequest, Record<string, never>>({
   name: 'UpdateKeyDescription',

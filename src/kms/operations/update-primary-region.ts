@@ -6,13 +6,13 @@
  */
 import type { UpdatePrimaryRegionRequest } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { keyArn } from '../arn.js';
-import { authorizeKey } from '../authorize.js';
-import { notFoundKey } from '../key-resolver.js';
-import { checkKeyState } from '../key-state.js';
-import { requirePrimary } from '../multi-region.js';
+import { keyArn } from '../keys/arn.js';
+import { authorizeKey } from '../access/authorize.js';
+import { notFoundKey } from '../keys/key-resolver.js';
+import { checkKeyState } from '../keys/key-state.js';
+import { requirePrimary } from '../keys/multi-region.js';
 import { operation } from '../operation.js';
-import { useKey } from '../use-key.js';
+import { useKey } from '../keys/use-key.js';
 
 export default operation<UpdatePrimaryRegionRequest, Record<string, never>>({
   name: 'UpdatePrimaryRegion',

@@ -1,9 +1,9 @@
 import type { VerifyMacRequest, VerifyMacResponse } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
-import { keyMaterial, requireAlgorithm } from '../asymmetric.js';
-import { MAC_ALGORITHMS } from '../key-specs.js';
+import { keyMaterial, requireAlgorithm } from '../crypto/asymmetric-ops.js';
+import { MAC_ALGORITHMS } from '../keys/key-specs.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<VerifyMacRequest, VerifyMacResponse>({
   name: 'VerifyMac',

@@ -1,9 +1,9 @@
 import type { VerifyRequest, VerifyResponse } from '@aws-sdk/client-kms';
 import { verifyWithSpki } from '../../hsm/asymmetric.js';
 import { kmsError } from '../../errors/aws-errors.js';
-import { publicKeyOf, signingAlgorithm, signInput } from '../asymmetric.js';
+import { publicKeyOf, signingAlgorithm, signInput } from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
-import { dryRunSucceeded, useKey } from '../use-key.js';
+import { dryRunSucceeded, useKey } from '../keys/use-key.js';
 
 export default operation<VerifyRequest, VerifyResponse>({
   name: 'Verify',

@@ -2,12 +2,12 @@
  * Key policy rules: the AWS default policy when none is given, the 32 KB limit, the policy
  * grammar (authz/policy), the lockout safety check, and the one policy name ("default").
  */
-import { parsePolicyCached } from '../authz/policy/cache.js';
-import { awsPrincipalsOf, uniqueIdOf, type PrincipalBindings } from '../iam/principal-binding.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
+import { parsePolicyCached } from '../../authz/policy/cache.js';
+import { awsPrincipalsOf, uniqueIdOf, type PrincipalBindings } from '../../iam/principal-binding.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
 import { wouldAllowPutKeyPolicy } from './authorize.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../context.js';
 
 /** AWS documents a 32 KB key policy quota (not adjustable). */
 export const MAX_POLICY_BYTES = 32 * 1024;

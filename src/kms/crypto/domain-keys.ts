@@ -6,8 +6,8 @@
  * loads the new list) and drop. Calls on one node run one at a time, so a reload that read
  * the list before a rotation of this node never applies after it.
  */
-import type { DomainKeyStatus, Hsm } from '../hsm/hsm.js';
-import type { DomainKeyRepository, Storage } from '../storage/repository.js';
+import type { DomainKeyStatus, Hsm } from '../../hsm/hsm.js';
+import type { DomainKeyRepository, Storage } from '../../storage/repository.js';
 
 export class DomainKeys {
   readonly #repo: DomainKeyRepository;

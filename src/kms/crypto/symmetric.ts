@@ -2,18 +2,18 @@
  * Symmetric encryption shared by Encrypt, Decrypt, ReEncrypt and GenerateDataKey*:
  * the key checks AWS makes, then the HSM call.
  */
-import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { annotateKey } from '../keystores/annotate.js';
-import { isCustomStoreKey } from '../keystores/key-annotations.js';
-import { decryptCustom, encryptCustom } from './custom-store-keys.js';
-import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
-import { authorizeKey } from './authorize.js';
-import type { RequestContext } from './context.js';
+import type { EncryptionContext } from '../../hsm/encryption-context.js';
+import { annotateKey } from '../../keystores/attach-custom-key-view.js';
+import { isCustomStoreKey } from '../../keystores/custom-key-view.js';
+import { decryptCustom, encryptCustom } from '../custom-stores/keys-in-custom-stores.js';
+import { invalidCiphertext, kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import { authorizeKey } from '../access/authorize.js';
+import type { RequestContext } from '../context.js';
 import { decodeCiphertext } from './hsm-errors.js';
-import { checkKeyState } from './key-state.js';
-import { resolveKey } from './key-resolver.js';
-import { activeBackingKey, backingKey, requireSymmetricEncryption } from './use-key.js';
+import { checkKeyState } from '../keys/key-state.js';
+import { resolveKey } from '../keys/key-resolver.js';
+import { activeBackingKey, backingKey, requireSymmetricEncryption } from '../keys/use-key.js';
 
 export const SYMMETRIC_DEFAULT = 'SYMMETRIC_DEFAULT';
 

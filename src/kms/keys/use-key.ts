@@ -2,11 +2,11 @@
  * What every key-using operation does first, in AWS's order: resolve the KeyId, authorize
  * the caller, check the key usage (when the operation needs one), check the key state. Plus loading a backing-key version for the HSM.
  */
-import type { BackingKeyHandle } from '../hsm/hsm.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
-import { authorizeKey, type AuthorizeOptions } from './authorize.js';
-import type { RequestContext } from './context.js';
+import type { BackingKeyHandle } from '../../hsm/hsm.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import { authorizeKey, type AuthorizeOptions } from '../access/authorize.js';
+import type { RequestContext } from '../context.js';
 import { resolveKey } from './key-resolver.js';
 import { checkKeyState } from './key-state.js';
 

@@ -8,9 +8,9 @@
  * background job (run at every start and every minute, on one node) finishes any replica
  * that has been Creating for longer than the delay, so the state survives a restart.
  */
-import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../storage/repository.js';
-import type { Clock } from '../config/clock.js';
-import { DEFAULT_REPLICA_CREATION_MS } from '../config/config.js';
+import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../../storage/repository.js';
+import type { Clock } from '../../config/clock.js';
+import { DEFAULT_REPLICA_CREATION_MS } from '../../config/config.js';
 
 // The default of KEYHOLD_REPLICA_CREATION_MS lives with the config (a lower layer).
 export { DEFAULT_REPLICA_CREATION_MS };

@@ -4,12 +4,12 @@
  * encryption/decryption for Encrypt, Decrypt and ReEncrypt.
  */
 import type { EncryptionAlgorithmSpec } from '@aws-sdk/client-kms';
-import type { BackingKeyHandle, SignInput } from '../hsm/hsm.js';
-import { encryptOaep, publicKeyFromDer } from '../hsm/asymmetric.js';
-import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
-import type { RequestContext } from './context.js';
+import type { BackingKeyHandle, SignInput } from '../../hsm/hsm.js';
+import { encryptOaep, publicKeyFromDer } from '../../hsm/asymmetric.js';
+import type { EncryptionContext } from '../../hsm/encryption-context.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import type { RequestContext } from '../context.js';
 import {
   algorithmsFor,
   keySpecInfo,
@@ -17,9 +17,9 @@ import {
   RSA_ENCRYPTION_ALGORITHMS,
   SIGNING_ALGORITHMS,
   type SigningAlgorithmInfo,
-} from './key-specs.js';
+} from '../keys/key-specs.js';
 import { checkSymmetricAlgorithm, encryptWithKey, SYMMETRIC_DEFAULT } from './symmetric.js';
-import { requireSymmetricEncryption, useKey } from './use-key.js';
+import { requireSymmetricEncryption, useKey } from '../keys/use-key.js';
 
 /** The key's usage must be `usage` (InvalidKeyUsageException, AWS's wording). */
 export function requireUsage(key: KeyRecord, usage: string, operation: string): void {

@@ -1,10 +1,10 @@
 /** Alias name rules (API reference of CreateAlias/UpdateAlias/DeleteAlias). */
-import { kmsError } from '../errors/aws-errors.js';
-import type { AliasRecord, KeyRecord } from '../storage/repository.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { AliasRecord, KeyRecord } from '../../storage/repository.js';
 import { aliasArn, parseKeyIdentifier } from './arn.js';
-import { ALIAS_NAME } from './key-spec-table.js';
-import { authorizeAlias, authorizeKey } from './authorize.js';
-import type { RequestContext } from './context.js';
+import { ALIAS_NAME } from '../key-spec-table.js';
+import { authorizeAlias, authorizeKey } from '../access/authorize.js';
+import type { RequestContext } from '../context.js';
 
 export const MAX_ALIASES_PER_KEY = 50;
 

@@ -4,7 +4,7 @@
  * write per request would cost the hot path a transaction). A crash loses at most the
  * last second of usage — the audit log still holds every event.
  */
-import type { KeyLastUsageRecord, KeyUsageRepository } from '../storage/repository.js';
+import type { KeyLastUsageRecord, KeyUsageRepository } from '../../storage/repository.js';
 
 /** The operations AWS tracks (model enum KeyLastUsageTrackingOperation). */
 export const TRACKED_OPERATIONS: ReadonlySet<string> = new Set([

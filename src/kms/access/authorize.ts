@@ -5,19 +5,19 @@
  * they touch. Parsed policies are cached by text; grants are read only when the policies
  * alone do not allow (they can only add an Allow).
  */
-import { parsePolicyCached } from '../authz/policy/cache.js';
+import { parsePolicyCached } from '../../authz/policy/cache.js';
 import {
   accessDeniedMessage,
   decide,
   type Decision,
   type DecisionInput,
   type DecisionPrincipal,
-} from '../authz/policy/decide.js';
-import type { PolicyDocument } from '../authz/policy/document.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
-import type { RequestContext, Services } from './context.js';
-import { boundDocument } from '../iam/principal-binding.js';
+} from '../../authz/policy/decide.js';
+import type { PolicyDocument } from '../../authz/policy/document.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
+import type { RequestContext, Services } from '../context.js';
+import { boundDocument } from '../../iam/principal-binding.js';
 import { grantsForDecision } from './grants.js';
 
 /** What authorization reads of a request (a narrow view, so offline tools can build one). */

@@ -1,7 +1,7 @@
 /** Attach the custom key store view to a key record (see key-annotations.ts). */
 import type { Services } from '../kms/context.js';
 import type { KeyRecord } from '../storage/repository.js';
-import { isCustomStoreKey, withCustomView } from './key-annotations.js';
+import { isCustomStoreKey, withCustomView } from './custom-key-view.js';
 
 export async function annotateKey(
   services: Pick<Services, 'storage' | 'customKeyStores'>,

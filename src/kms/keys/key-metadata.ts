@@ -1,8 +1,8 @@
 /** KeyMetadata exactly as DescribeKey / CreateKey return it (model shape KeyMetadata). */
 import type { KeyMetadata } from '@aws-sdk/client-kms';
-import type { KeyRecord } from '../storage/repository.js';
+import type { KeyRecord } from '../../storage/repository.js';
 import { algorithmsFor, USAGE_ALGORITHM_FIELD } from './key-specs.js';
-import { customView, effectiveKeyState } from '../keystores/key-annotations.js';
+import { customView, effectiveKeyState } from '../../keystores/custom-key-view.js';
 
 type AlgorithmLists = Pick<
   KeyMetadata,

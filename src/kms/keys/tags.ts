@@ -1,7 +1,7 @@
 /** Tag rules shared by CreateKey, ReplicateKey and TagResource. */
 import type { Tag } from '@aws-sdk/client-kms';
-import { kmsError } from '../errors/aws-errors.js';
-import type { TagRecord } from '../storage/repository.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { TagRecord } from '../../storage/repository.js';
 
 export const MAX_TAGS_PER_KEY = 50;
 

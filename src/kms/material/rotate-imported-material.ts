@@ -4,11 +4,11 @@
  * becomes current; the previous material stays, NON_CURRENT, and keeps decrypting. Without
  * such material AWS answers `No available key material pending rotation for the key: <ARN>.`
  */
-import { kmsError } from '../errors/aws-errors.js';
-import { ConcurrentUpdateError, type KeyRecord } from '../storage/repository.js';
-import type { RequestContext } from './context.js';
-import { notFoundKey } from './key-resolver.js';
-import { checkKeyState } from './key-state.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import { ConcurrentUpdateError, type KeyRecord } from '../../storage/repository.js';
+import type { RequestContext } from '../context.js';
+import { notFoundKey } from '../keys/key-resolver.js';
+import { checkKeyState } from '../keys/key-state.js';
 
 export async function rotateToImportedMaterial(
   ctx: RequestContext,

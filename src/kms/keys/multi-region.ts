@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyMetadata, MultiRegionConfiguration } from '@aws-sdk/client-kms';
-import type { Hsm } from '../hsm/hsm.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { MultiRegionMember } from '../storage/multi-region-repository.js';
-import type { KeyRecord, KeyVersionRecord, Storage } from '../storage/repository.js';
+import type { Hsm } from '../../hsm/hsm.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { MultiRegionMember } from '../../storage/multi-region-repository.js';
+import type { KeyRecord, KeyVersionRecord, Storage } from '../../storage/repository.js';
 import { keyArn } from './arn.js';
 import { toKeyMetadata } from './key-metadata.js';
 

@@ -2,8 +2,8 @@
  * Read-modify-write of a key's attributes with optimistic concurrency: when another
  * request changed the key in between, re-read, re-check the state rule, and retry.
  */
-import { ConcurrentUpdateError, type KeyRecord } from '../storage/repository.js';
-import type { RequestContext } from './context.js';
+import { ConcurrentUpdateError, type KeyRecord } from '../../storage/repository.js';
+import type { RequestContext } from '../context.js';
 import { notFoundKey } from './key-resolver.js';
 import { checkKeyState } from './key-state.js';
 

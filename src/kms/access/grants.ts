@@ -5,13 +5,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import { rootArn } from '../auth/principal.js';
-import { uniqueIdOf, type MatchPrincipal } from '../authz/policy/match.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { GrantConstraintsRecord, GrantRecord } from '../storage/grant-repository.js';
-import type { KeyRecord, Storage } from '../storage/repository.js';
-import { keyArn } from './arn.js';
-import type { RequestContext } from './context.js';
+import { rootArn } from '../../auth/principal.js';
+import { uniqueIdOf, type MatchPrincipal } from '../../authz/policy/match.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { GrantConstraintsRecord, GrantRecord } from '../../storage/grant-repository.js';
+import type { KeyRecord, Storage } from '../../storage/repository.js';
+import { keyArn } from '../keys/arn.js';
+import type { RequestContext } from '../context.js';
 
 /** Grants per KMS key (KMS Developer Guide resource-limits.md, "Grants for a KMS key"). */
 export const MAX_GRANTS_PER_KEY = 50_000;

@@ -3,11 +3,11 @@
  * with AWS's NotFoundException / InvalidArnException messages. Records the key ARN for
  * the audit event.
  */
-import { kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord } from '../storage/repository.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord } from '../../storage/repository.js';
 import { aliasArn, keyArn, parseKeyIdentifier } from './arn.js';
-import type { RequestContext } from './context.js';
-import { annotateKey } from '../keystores/annotate.js';
+import type { RequestContext } from '../context.js';
+import { annotateKey } from '../../keystores/attach-custom-key-view.js';
 
 export interface ResolveOptions {
   /** Whether the operation accepts alias names and alias ARNs. */

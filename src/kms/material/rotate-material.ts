@@ -18,19 +18,19 @@
  *   an automatic rotation is due now or within the next 20 minutes.
  */
 import { randomBytes } from 'node:crypto';
-import type { Hsm } from '../hsm/hsm.js';
-import { kmsError } from '../errors/aws-errors.js';
-import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../storage/repository.js';
+import type { Hsm } from '../../hsm/hsm.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import { ConcurrentUpdateError, type KeyRecord, type Storage } from '../../storage/repository.js';
 import type {
   RotateKeyResult,
   RotationSettingsRecord,
   RotationType,
-} from '../storage/rotation-repository.js';
-import { authorizeKey, type AuthorizeOptions } from './authorize.js';
-import type { RequestContext } from './context.js';
-import { notFoundKey, resolveKey } from './key-resolver.js';
-import { checkKeyState } from './key-state.js';
-import { multiRegionMembers, primaryOf, rebindVersion } from './multi-region.js';
+} from '../../storage/rotation-repository.js';
+import { authorizeKey, type AuthorizeOptions } from '../access/authorize.js';
+import type { RequestContext } from '../context.js';
+import { notFoundKey, resolveKey } from '../keys/key-resolver.js';
+import { checkKeyState } from '../keys/key-state.js';
+import { multiRegionMembers, primaryOf, rebindVersion } from '../keys/multi-region.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_ROTATION_PERIOD_DAYS = 365;

@@ -4,10 +4,10 @@
  * `keyhold authz explain` (offline, on a data dir) and the admin API's
  * `KeyholdAdmin.ExplainAuthorization` (the console's "why was this denied?").
  */
-import { principalFromArn } from '../auth/principal.js';
-import type { Decision } from '../authz/policy/decide.js';
-import type { Storage } from '../storage/repository.js';
-import { parseKeyIdentifier } from './arn.js';
+import { principalFromArn } from '../../auth/principal.js';
+import type { Decision } from '../../authz/policy/decide.js';
+import type { Storage } from '../../storage/repository.js';
+import { parseKeyIdentifier } from '../keys/arn.js';
 import { explainKey } from './authorize.js';
 
 export interface ExplainRequest {

@@ -11,17 +11,17 @@ import {
   encodeCustomBlob,
   encodeCustomHeader,
   type CustomStoreBlob,
-} from '../hsm/ciphertext-blob.js';
-import type { EncryptionContext } from '../hsm/encryption-context.js';
-import { annotateKey } from '../keystores/annotate.js';
-import { CUSTOM_STORE_ORIGINS } from '../keystores/key-annotations.js';
-import type { CustomKeyStoreRecord } from '../keystores/types.js';
-import { invalidCiphertext, kmsError } from '../errors/aws-errors.js';
-import type { KeyRecord, TagRecord } from '../storage/repository.js';
-import { keyArn } from './arn.js';
-import type { RequestContext } from './context.js';
-import { invalidState, loadStore, requireStores } from './custom-key-stores.js';
-import { describeKeyMetadata } from './multi-region.js';
+} from '../../hsm/ciphertext-blob.js';
+import type { EncryptionContext } from '../../hsm/encryption-context.js';
+import { annotateKey } from '../../keystores/attach-custom-key-view.js';
+import { CUSTOM_STORE_ORIGINS } from '../../keystores/custom-key-view.js';
+import type { CustomKeyStoreRecord } from '../../keystores/types.js';
+import { invalidCiphertext, kmsError } from '../../errors/aws-errors.js';
+import type { KeyRecord, TagRecord } from '../../storage/repository.js';
+import { keyArn } from '../keys/arn.js';
+import type { RequestContext } from '../context.js';
+import { invalidState, loadStore, requireStores } from './custom-key-store-ops.js';
+import { describeKeyMetadata } from '../keys/multi-region.js';
 
 export interface CustomKeyInput {
   spec: string;

@@ -2,9 +2,9 @@
  * Key state × operation, as one table (KMS Developer Guide key-state.md).
  * A cell is either allowed or names the error AWS returns. Tested as a matrix.
  */
-import { kmsError, type KmsErrorName } from '../errors/aws-errors.js';
-import type { KeyRecord, KeyState } from '../storage/repository.js';
-import { effectiveKeyState } from '../keystores/key-annotations.js';
+import { kmsError, type KmsErrorName } from '../../errors/aws-errors.js';
+import type { KeyRecord, KeyState } from '../../storage/repository.js';
+import { effectiveKeyState } from '../../keystores/custom-key-view.js';
 
 type Outcome = 'ok' | { code: KmsErrorName; text: string };
 

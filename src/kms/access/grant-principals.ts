@@ -6,11 +6,11 @@
  * exists and its unique id once it is gone, as key policies do.
  */
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import type { Principal } from '../auth/principal.js';
-import { uniqueIdOf as callerUniqueId } from '../authz/policy/match.js';
-import { displayPrincipal, uniqueIdOf } from '../iam/principal-binding.js';
-import type { GrantRecord } from '../storage/grant-repository.js';
-import type { Storage } from '../storage/repository.js';
+import type { Principal } from '../../auth/principal.js';
+import { uniqueIdOf as callerUniqueId } from '../../authz/policy/match.js';
+import { displayPrincipal, uniqueIdOf } from '../../iam/principal-binding.js';
+import type { GrantRecord } from '../../storage/grant-repository.js';
+import type { Storage } from '../../storage/repository.js';
 import { principalMatches, toGrantListEntry } from './grants.js';
 
 type Iam = { services: { storage: Pick<Storage, 'iam'> } };

@@ -19,18 +19,18 @@
  *   associated material puts the key in PendingImport.
  */
 import { createHash } from 'node:crypto';
-import { hasKeyMaterialId } from './key-metadata.js';
+import { hasKeyMaterialId } from '../keys/key-metadata.js';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
-import type { ImportedMaterialKind } from '../hsm/key-import.js';
-import { kmsError } from '../errors/aws-errors.js';
-import type { ExpirationModel, ImportedMaterialRecord } from '../storage/import-repository.js';
-import type { KeyRecord, KeyState, Storage } from '../storage/repository.js';
-import { ConcurrentUpdateError } from '../storage/repository.js';
-import { authorizeKey } from './authorize.js';
-import type { Clock, RequestContext } from './context.js';
-import { resolveKey } from './key-resolver.js';
-import { checkKeyState } from './key-state.js';
-import { keySpecInfo } from './key-specs.js';
+import type { ImportedMaterialKind } from '../../hsm/key-import.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { ExpirationModel, ImportedMaterialRecord } from '../../storage/import-repository.js';
+import type { KeyRecord, KeyState, Storage } from '../../storage/repository.js';
+import { ConcurrentUpdateError } from '../../storage/repository.js';
+import { authorizeKey } from '../access/authorize.js';
+import type { Clock, RequestContext } from '../context.js';
+import { resolveKey } from '../keys/key-resolver.js';
+import { checkKeyState } from '../keys/key-state.js';
+import { keySpecInfo } from '../keys/key-specs.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** "Each public key and import token set is valid for 24 hours" (GetParametersForImport doc). */

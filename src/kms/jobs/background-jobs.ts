@@ -3,16 +3,16 @@
  * deleted after their waiting period, and domain-key rotation with the rewrap of EKTs onto
  * the new domain key. Time comes from the injectable clock so tests can move it.
  */
-import type { Hsm } from '../hsm/hsm.js';
-import type { Storage } from '../storage/repository.js';
-import type { Clock } from '../config/clock.js';
-import type { DomainKeys } from './domain-keys.js';
-import { afterMultiRegionKeyDeleted } from './multi-region.js';
-import { expireImportedMaterial } from './import.js';
+import type { Hsm } from '../../hsm/hsm.js';
+import type { Storage } from '../../storage/repository.js';
+import type { Clock } from '../../config/clock.js';
+import type { DomainKeys } from '../crypto/domain-keys.js';
+import { afterMultiRegionKeyDeleted } from '../keys/multi-region.js';
+import { expireImportedMaterial } from '../material/import-material.js';
 import { finishDueReplicas } from './replica-creation.js';
-import { rotateDueKeys } from './rotation-job.js';
-import type { CustomKeyStoreService } from '../keystores/service.js';
-import { isCustomStoreKey } from '../keystores/key-annotations.js';
+import { rotateDueKeys } from './automatic-rotation.js';
+import type { CustomKeyStoreService } from '../../keystores/service.js';
+import { isCustomStoreKey } from '../../keystores/custom-key-view.js';
 
 export interface JobDeps {
   storage: Storage;

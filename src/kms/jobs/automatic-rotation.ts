@@ -3,9 +3,9 @@
  * (next rotation date ≤ now) gets new key material (rotation type AUTOMATIC), and its next
  * rotation date moves on by one period.
  */
-import type { Clock } from '../config/clock.js';
-import type { RotationDeps } from './rotation.js';
-import { DAY_MS, hasRotatableSpec, rotateKeyMaterial } from './rotation.js';
+import type { Clock } from '../../config/clock.js';
+import type { RotationDeps } from '../material/rotate-material.js';
+import { DAY_MS, hasRotatableSpec, rotateKeyMaterial } from '../material/rotate-material.js';
 
 export interface RotationJobDeps extends RotationDeps {
   clock: Clock;

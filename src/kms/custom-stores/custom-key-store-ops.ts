@@ -5,14 +5,14 @@
  */
 import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { CustomKeyStoresListEntry } from '@aws-sdk/client-kms';
-import { kmsError } from '../errors/aws-errors.js';
-import type { CustomKeyStoreService } from '../keystores/service.js';
+import { kmsError } from '../../errors/aws-errors.js';
+import type { CustomKeyStoreService } from '../../keystores/service.js';
 import type {
   CustomKeyStoreRecord,
   CustomKeyStoreType,
   XksProxySettings,
-} from '../keystores/types.js';
-import type { RequestContext } from './context.js';
+} from '../../keystores/types.js';
+import type { RequestContext } from '../context.js';
 
 /** AWS's quota: 10 custom key stores per account and Region, both types, not adjustable. */
 export const MAX_CUSTOM_KEY_STORES = 10;

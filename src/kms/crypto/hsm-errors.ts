@@ -4,10 +4,10 @@
  * get the HSM through withAwsErrors, and Decrypt decodes blobs through decodeCiphertext, so
  * no HsmError reaches an operation, the audit log or the wire.
  */
-import { decodeBlob, type ParsedBlob } from '../hsm/ciphertext-blob.js';
-import { HsmError } from '../hsm/hsm-error.js';
-import type { Hsm } from '../hsm/hsm.js';
-import { kmsError, toKmsError, type KmsError } from '../errors/aws-errors.js';
+import { decodeBlob, type ParsedBlob } from '../../hsm/ciphertext-blob.js';
+import { HsmError } from '../../hsm/hsm-error.js';
+import type { Hsm } from '../../hsm/hsm.js';
+import { kmsError, toKmsError, type KmsError } from '../../errors/aws-errors.js';
 
 /** The AWS error for an HsmError. */
 export function awsErrorOf(err: HsmError): KmsError {

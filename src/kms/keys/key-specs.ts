@@ -3,8 +3,8 @@
  * itself lives in key-spec-table.ts (no imports: the web console reads it too); this
  * module adds what only the server needs: how each algorithm signs, encrypts and MACs.
  */
-import type { KeyPairParams, MacHash, SignatureScheme } from '../hsm/hsm.js';
-import { KEY_SPECS, type KeyPairSpecParams, type KeySpecInfo } from './key-spec-table.js';
+import type { KeyPairParams, MacHash, SignatureScheme } from '../../hsm/hsm.js';
+import { KEY_SPECS, type KeyPairSpecParams, type KeySpecInfo } from '../key-spec-table.js';
 
 export {
   algorithmsFor,
@@ -15,7 +15,7 @@ export {
   type KeyKind,
   type KeySpecInfo,
   type KeyUsage,
-} from './key-spec-table.js';
+} from '../key-spec-table.js';
 
 // The table restates the HSM's KeyPairParams without importing it: keep the two equal.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
