@@ -35,7 +35,7 @@
  *
  * Parsing authenticates nothing (the AEAD check in hsm/ or the connector does); every
  * malformation is the one opaque HsmError('integrity') (InvalidCiphertextException at the
- * KMS boundary, kms/hsm-errors.ts).
+ * KMS boundary, kms/crypto/hsm-errors.ts).
  */
 import { HsmError } from './hsm-error.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';

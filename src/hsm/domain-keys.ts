@@ -4,7 +4,7 @@
  * rewrap job moves EKTs to the active key and then drops the old ones.
  *
  * The keyring is pure: it does no I/O. It is loaded from wrapped records (what storage
- * holds, read by kms/domain-keys.ts), a rotation returns the wrapped record to persist,
+ * holds, read by kms/crypto/domain-keys.ts), a rotation returns the wrapped record to persist,
  * and the plaintext domain keys never leave it: the HSM seals and opens EKTs through it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The one error hsm/ throws on purpose: opaque, with a kind, and no AWS error code (hsm/ does
- * not know the KMS API). kms/hsm-errors.ts maps it to the AWS error at the KMS boundary.
+ * not know the KMS API). kms/crypto/hsm-errors.ts maps it to the AWS error at the KMS boundary.
  *
  *   integrity      a ciphertext, blob or wrapped key does not parse or authenticate
  *   invalid-token  an import token (sealed wrapping key) does not open

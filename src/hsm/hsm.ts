@@ -79,7 +79,7 @@ export type SignInput = 'RAW' | 'DIGEST' | 'EXTERNAL_MU';
 export type MacHash = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 export interface Hsm {
-  // ---- domain keys (persisted outside hsm/: kms/domain-keys.ts) ----
+  // ---- domain keys (persisted outside hsm/: kms/crypto/domain-keys.ts) ----
 
   /**
    * Hold exactly these domain keys (the stored list): new ones are unwrapped, ones no longer

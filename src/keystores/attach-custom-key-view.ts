@@ -1,4 +1,4 @@
-/** Attach the custom key store view to a key record (see key-annotations.ts). */
+/** Attach the custom key store view to a key record (see custom-key-view.ts). */
 import type { Services } from '../kms/context.js';
 import type { KeyRecord } from '../storage/repository.js';
 import { isCustomStoreKey, withCustomView } from './custom-key-view.js';

@@ -1,6 +1,6 @@
 /**
  * The key spec table: spec × usage × algorithms, and the alias name rules. Plain data with
- * no imports, so that the server (key-specs.ts, aliases.ts) and the web console (web/src)
+ * no imports, so that the server (keys/key-specs.ts, keys/aliases.ts) and the web console (web/src)
  * read the very same table and cannot drift apart.
  *
  * Sources: the model's CreateKey KeyUsage / KeySpec docs (model/kms-service-2.json),

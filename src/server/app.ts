@@ -94,7 +94,7 @@ export async function startKeyhold(
       derivePurposeKey(root.key, 'domain-key-wrap'),
       derivePurposeKey(root.key, 'secret-seal'),
     );
-    // hsm/ throws its own HsmError: everything above it sees the AWS errors (kms/hsm-errors.ts).
+    // hsm/ throws its own HsmError: everything above it sees the AWS errors (kms/crypto/hsm-errors.ts).
     const hsm = withAwsErrors(softwareHsm);
     // Refuses a root key that does not unwrap the stored domain keys (RootKeyMismatchError).
     const domainKeys = await node.bootstrap(() => DomainKeys.open(node.storage, hsm, clock.now()));

@@ -29,7 +29,7 @@ const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b)
 const storeTypeArb = fc.constantFrom<BlobStoreType>('AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE');
 
 function isInvalidCiphertext(err: unknown): boolean {
-  // The opaque HsmError; kms/hsm-errors.ts turns it into InvalidCiphertextException.
+  // The opaque HsmError; kms/crypto/hsm-errors.ts turns it into InvalidCiphertextException.
   return err instanceof HsmError && err.kind === 'integrity' && err.message === '';
 }
 

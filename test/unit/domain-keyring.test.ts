@@ -1,7 +1,7 @@
 /**
  * The pure domain keyring (hsm/domain-keys.ts): loaded from wrapped records, a rotation
  * returns a wrapped record, drop forgets; nothing it returns or prints holds a plaintext
- * domain key. And kms/domain-keys.ts, which persists them (against an in-memory repository).
+ * domain key. And kms/crypto/domain-keys.ts, which persists them (against an in-memory repository).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -165,7 +165,7 @@ describe('domain keyring (pure)', () => {
   });
 });
 
-describe('domain keys at rest (kms/domain-keys.ts)', () => {
+describe('domain keys at rest (kms/crypto/domain-keys.ts)', () => {
   it('open creates the first key on a new store, and loads the stored ones afterwards', async () => {
     const repo = new MemoryRepo();
     const wrap = wrapKey();

@@ -1,5 +1,5 @@
 /**
- * The KMS boundary of hsm/ (kms/hsm-errors.ts): every HsmError kind becomes the AWS error
+ * The KMS boundary of hsm/ (kms/crypto/hsm-errors.ts): every HsmError kind becomes the AWS error
  * KMS returns, for thrown and rejected calls of the wrapped HSM and for blob decoding.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { awsErrorOf, decodeCiphertext, withAwsErrors } from '../../src/kms/crypt
 const code = (c: string, message?: string) => (e: unknown) =>
   e instanceof KmsError && e.code === c && (message === undefined || e.message === message);
 
-describe('HsmError → AWS errors (kms/hsm-errors.ts)', () => {
+describe('HsmError → AWS errors (kms/crypto/hsm-errors.ts)', () => {
   it('maps every kind; integrity keeps its (usually empty) message', () => {
     assert.ok(code('InvalidCiphertextException', '')(awsErrorOf(new HsmError('integrity'))));
     assert.ok(

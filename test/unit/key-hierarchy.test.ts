@@ -37,7 +37,7 @@ function handleFor(hsm: SoftwareHsm, keyId = randomUUID()): BackingKeyHandle {
   return { keyId, keyArn, versionId, ...hsm.createBackingKey({ keyArn, versionId }) };
 }
 
-// hsm/ throws its own opaque error; kms/hsm-errors.ts makes it InvalidCiphertextException.
+// hsm/ throws its own opaque error; kms/crypto/hsm-errors.ts makes it InvalidCiphertextException.
 const invalid = (e: unknown) => e instanceof HsmError && e.kind === 'integrity';
 
 describe('key hierarchy', () => {

@@ -222,7 +222,7 @@ describe('ML-DSA encodings (RFC 9881) and the signing layer', () => {
   });
 });
 
-/** hsm/'s 'invalid-key' (IncorrectKeyMaterialException at the KMS boundary, kms/hsm-errors.ts). */
+/** hsm/'s 'invalid-key' (IncorrectKeyMaterialException at the KMS boundary, kms/crypto/hsm-errors.ts). */
 function assertIncorrect(fn: () => unknown): void {
   assert.throws(fn, (e: unknown) => e instanceof HsmError && e.kind === 'invalid-key');
 }

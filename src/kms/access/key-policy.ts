@@ -3,7 +3,11 @@
  * grammar (authz/policy), the lockout safety check, and the one policy name ("default").
  */
 import { parsePolicyCached } from '../../authz/policy/cache.js';
-import { awsPrincipalsOf, uniqueIdOf, type PrincipalBindings } from '../../iam/principal-binding.js';
+import {
+  awsPrincipalsOf,
+  uniqueIdOf,
+  type PrincipalBindings,
+} from '../../iam/principal-binding.js';
 import { kmsError } from '../../errors/aws-errors.js';
 import type { KeyRecord } from '../../storage/repository.js';
 import { wouldAllowPutKeyPolicy } from './authorize.js';

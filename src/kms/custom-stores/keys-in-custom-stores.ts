@@ -1,7 +1,7 @@
 /**
  * KMS keys in custom key stores: CreateKey with CustomKeyStoreId, and the symmetric crypto
  * of such keys (Encrypt / Decrypt / GenerateDataKey* / ReEncrypt route here from
- * symmetric.ts). The blob is format v2 (hsm/ciphertext-blob.ts); the connector does the
+ * crypto/symmetric.ts). The blob is format v2 (hsm/ciphertext-blob.ts); the connector does the
  * cryptography (CloudHSM: CKM_AES_GCM in the token; XKS: double encryption via the proxy).
  */
 import { randomBytes, randomUUID } from 'node:crypto';

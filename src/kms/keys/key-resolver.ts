@@ -19,7 +19,7 @@ export async function resolveKey(
   value: string,
   opts: ResolveOptions,
 ): Promise<KeyRecord> {
-  // Keys of custom key stores carry their store and availability (keystores/annotate.ts).
+  // Keys of custom key stores carry their store and availability (keystores/attach-custom-key-view.ts).
   return annotateKey(ctx.services, await resolveStoredKey(ctx, value, opts));
 }
 

@@ -1,6 +1,6 @@
 /**
  * Key spec × usage × algorithm, described once as tables (not branches). The spec table
- * itself lives in key-spec-table.ts (no imports: the web console reads it too); this
+ * itself lives in kms/key-spec-table.ts (no imports: the web console reads it too); this
  * module adds what only the server needs: how each algorithm signs, encrypts and MACs.
  */
 import type { KeyPairParams, MacHash, SignatureScheme } from '../../hsm/hsm.js';

@@ -69,7 +69,7 @@ const customKeyStore: Outcome = {
   text: 'is in a custom key store, which does not support key rotation.',
 };
 
-/** Enable/DisableKeyRotation (Part B; [7] for imported material is checked by kms/rotation.ts). */
+/** Enable/DisableKeyRotation (Part B; [7] for imported material is checked by kms/material/rotate-material.ts). */
 const ROTATION: Row = {
   Enabled: 'ok',
   Disabled: disabled,
@@ -83,7 +83,7 @@ const ROTATION: Row = {
 
 /**
  * BYOK import (Part B). Footnote [9] (the key has no imported material: not EXTERNAL, or an
- * Unavailable custom-key-store key) is checked first by kms/import.ts; here the Unavailable
+ * Unavailable custom-key-store key) is checked first by kms/material/import-material.ts; here the Unavailable
  * cell keeps [9] for completeness, PendingDeletion is [8] (pending deletion).
  */
 const noImportedMaterial: Outcome = {
@@ -184,7 +184,7 @@ export const KEY_STATE_RULES: Readonly<Record<string, Row>> = {
 export function checkKeyState(operation: string, key: KeyRecord): void {
   const row = KEY_STATE_RULES[operation];
   if (row === undefined) throw new Error(`no key-state rule for ${operation}`);
-  // A key of a disconnected custom key store is Unavailable (keystores/key-annotations.ts).
+  // A key of a disconnected custom key store is Unavailable (keystores/custom-key-view.ts).
   const outcome = row[effectiveKeyState(key)];
   if (outcome === 'ok') return;
   throw kmsError(outcome.code, `${key.arn} ${outcome.text}`);

@@ -64,7 +64,7 @@ export function checkRotationSupported(key: KeyRecord, operation: RotationOperat
   if (CUSTOM_KEY_STORE_ORIGINS.has(key.origin))
     throw unsupported('is in a custom key store, which does not support key rotation.');
   // Part B [6]: no automatic rotation of imported material. On demand, a symmetric key
-  // rotates to material imported with ImportType NEW_KEY_MATERIAL (rotate-imported.ts).
+  // rotates to material imported with ImportType NEW_KEY_MATERIAL (rotate-imported-material.ts).
   if (
     key.origin === 'EXTERNAL' &&
     operation !== 'ListKeyRotations' &&

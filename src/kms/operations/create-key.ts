@@ -87,7 +87,7 @@ export default operation<CreateKeyRequest, CreateKeyResponse>({
       return { KeyMetadata: metadata };
     }
     const origin = input.Origin ?? 'AWS_KMS';
-    // EXTERNAL: no material until ImportKeyMaterial (kms/import.ts); every spec keyhold can
+    // EXTERNAL: no material until ImportKeyMaterial (kms/material/import-material.ts); every spec keyhold can
     // create may be imported (GetParametersForImport doc: "All KMS key types are supported").
     if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
       throw kmsError(

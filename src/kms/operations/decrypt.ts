@@ -1,6 +1,10 @@
 import type { DecryptRequest, DecryptResponse } from '@aws-sdk/client-kms';
 import { kmsError, missingMember } from '../../errors/aws-errors.js';
-import { decryptAsymmetric, isRsaEncryptionAlgorithm, requireUsage } from '../crypto/asymmetric-ops.js';
+import {
+  decryptAsymmetric,
+  isRsaEncryptionAlgorithm,
+  requireUsage,
+} from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../crypto/symmetric.js';
 import { dryRunSucceeded, refuseRecipient, useKey } from '../keys/use-key.js';

@@ -4,7 +4,12 @@ import type {
 } from '@aws-sdk/client-kms';
 import { kmsError } from '../../errors/aws-errors.js';
 import { authorizeAccount } from '../access/authorize.js';
-import { loadStore, notFoundStore, requireStores, toListEntry } from '../custom-stores/custom-key-store-ops.js';
+import {
+  loadStore,
+  notFoundStore,
+  requireStores,
+  toListEntry,
+} from '../custom-stores/custom-key-store-ops.js';
 import { operation } from '../operation.js';
 import { decodeMarker, page } from '../pagination.js';
 

@@ -1,6 +1,10 @@
 import type { EnableKeyRotationRequest } from '@aws-sdk/client-kms';
 import { operation } from '../operation.js';
-import { DEFAULT_ROTATION_PERIOD_DAYS, nextRotationDate, useRotationKey } from '../material/rotate-material.js';
+import {
+  DEFAULT_ROTATION_PERIOD_DAYS,
+  nextRotationDate,
+  useRotationKey,
+} from '../material/rotate-material.js';
 
 /**
  * EnableKeyRotation: turn on automatic rotation, or change the period of an enabled one

@@ -22,7 +22,7 @@ export default operation<EncryptRequest, EncryptResponse>({
     // A view, not a copy: the runner zeroes the decoded Plaintext after the response.
     const given = input.Plaintext as Uint8Array;
     const plaintext = Buffer.from(given.buffer, given.byteOffset, given.byteLength);
-    // Symmetric keys make a keyhold blob; RSA keys raw RSAES-OAEP ciphertext (asymmetric.ts).
+    // Symmetric keys make a keyhold blob; RSA keys raw RSAES-OAEP ciphertext (crypto/asymmetric-ops.ts).
     const out = await encryptFor(
       ctx,
       key,

@@ -1,6 +1,10 @@
 import type { ReEncryptRequest, ReEncryptResponse } from '@aws-sdk/client-kms';
 import { missingMember } from '../../errors/aws-errors.js';
-import { decryptAsymmetric, encryptFor, isRsaEncryptionAlgorithm } from '../crypto/asymmetric-ops.js';
+import {
+  decryptAsymmetric,
+  encryptFor,
+  isRsaEncryptionAlgorithm,
+} from '../crypto/asymmetric-ops.js';
 import { operation } from '../operation.js';
 import { decryptBlob, SYMMETRIC_DEFAULT } from '../crypto/symmetric.js';
 import { dryRunSucceeded, useKey } from '../keys/use-key.js';
@@ -13,7 +17,7 @@ export default operation<ReEncryptRequest, ReEncryptResponse>({
     if (input.CiphertextBlob === undefined) {
       throw missingMember('ciphertextBlob');
     }
-    // Raw RSAES-OAEP ciphertext needs SourceKeyId and SourceEncryptionAlgorithm (asymmetric.ts).
+    // Raw RSAES-OAEP ciphertext needs SourceKeyId and SourceEncryptionAlgorithm (crypto/asymmetric-ops.ts).
     const source: { key: { arn: string }; plaintext: Buffer; versionId?: string } =
       isRsaEncryptionAlgorithm(input.SourceEncryptionAlgorithm)
         ? await decryptAsymmetric(ctx, Buffer.from(input.CiphertextBlob), {

@@ -4,7 +4,7 @@
  * re-sealed for the replica's ARN inside the HSM), and its own policy, description and tags.
  *
  * As in AWS the replica is answered in state Creating: it is written Creating with its
- * material and membership, and kms/replica-creation.ts makes it Enabled a short while later
+ * material and membership, and kms/jobs/replica-creation.ts makes it Enabled a short while later
  * (KEYHOLD_REPLICA_CREATION_MS); callers wait with DescribeKey. A replica of a primary with
  * imported material (origin EXTERNAL) has no material and turns PendingImport instead.
  */

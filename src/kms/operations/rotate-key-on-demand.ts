@@ -14,7 +14,7 @@ import {
 /**
  * RotateKeyOnDemand: a new current key material at once (synchronously, so no rotation is
  * ever "in progress" afterwards). It does not move the automatic schedule (model doc). A key
- * with imported material rotates to the material imported for it (rotate-imported.ts).
+ * with imported material rotates to the material imported for it (material/rotate-imported-material.ts).
  */
 export default operation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse>({
   name: 'RotateKeyOnDemand',

@@ -33,7 +33,7 @@ export default operation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse
       authz: { conditions: { 'kms:ScheduleKeyDeletionPendingWindowInDays': days } },
     });
     // A multi-Region primary with replicas waits for them: PendingReplicaDeletion, and its
-    // waiting period starts when the last replica is deleted (kms/multi-region.ts).
+    // waiting period starts when the last replica is deleted (kms/keys/multi-region.ts).
     if (key.multiRegion) {
       const members = await multiRegionMembers(ctx.services.storage, key);
       const isPrimary = primaryOf(members)?.region === key.region;
