@@ -73,7 +73,18 @@ export function sqliteExecutor(db: BetterSqlite3.Database): SqliteExecutor {
   };
   const drive = <T>(work: Work<T>): T => {
     let step = work.next();
-    while (step.done !== true) step = work.next(exec(step.value));
+    while (step.done !== true) {
+      let result: unknown;
+      try {
+        result = exec(step.value);
+      } catch (err) {
+        // The work may catch a statement's error (a unique violation, say) and go on
+        // (on PostgreSQL, not inside a transaction: the failed statement aborted it).
+        step = work.throw(err);
+        continue;
+      }
+      step = work.next(result);
+    }
     return step.value;
   };
   return {
@@ -105,7 +116,13 @@ export function pgExecutor(db: {
     let step = work.next();
     while (step.done !== true) {
       const op = step.value;
-      const r = await q.query(toPgPlaceholders(op.sql), op.params.map(pgParam));
+      let r: Awaited<ReturnType<PgQueryable['query']>>;
+      try {
+        r = await q.query(toPgPlaceholders(op.sql), op.params.map(pgParam));
+      } catch (err) {
+        step = work.throw(err);
+        continue;
+      }
       step = work.next(
         op.kind === 'all' ? r.rows : op.kind === 'one' ? r.rows[0] : (r.rowCount ?? 0),
       );

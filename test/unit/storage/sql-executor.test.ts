@@ -80,6 +80,21 @@ function* failing(): Work<void> {
   throw new Error('boom');
 }
 
+/** A statement's error reaches the work, which may catch it. */
+function* insertOnce(id: string): Work<string> {
+  try {
+    yield* run('INSERT INTO things (id, on_flag, at, note) VALUES (?, ?, ?, ?)', [
+      id,
+      true,
+      new Date(1),
+      null,
+    ]);
+    return 'inserted';
+  } catch (err) {
+    return `refused: ${(err as Error).message.includes('UNIQUE') || (err as { code?: string }).code === '23505'}`;
+  }
+}
+
 it('sql: a Work runs on SQLite (booleans 0/1, dates as ms) and rolls back in tx', () => {
   const db = new Database(':memory:');
   db.exec(
@@ -89,6 +104,8 @@ it('sql: a Work runs on SQLite (booleans 0/1, dates as ms) and rolls back in tx'
   assert.deepEqual(sql.tx(roundTrip()), WANT);
   assert.throws(() => sql.tx(failing()), /boom/);
   assert.equal(int(sql.query(one('SELECT count(*) AS n FROM things'))?.n), 2);
+  assert.equal(sql.query(insertOnce('a')), 'refused: true');
+  assert.equal(sql.query(insertOnce('z')), 'inserted');
   db.close();
 });
 
@@ -110,6 +127,8 @@ it('sql: the same Work runs on PostgreSQL (BOOLEAN, BIGINT ms) and rolls back in
     assert.deepEqual(await sql.tx(roundTrip()), WANT);
     await assert.rejects(sql.tx(failing()), /boom/);
     assert.equal(int((await sql.query(one('SELECT count(*) AS n FROM things')))?.n), 2);
+    assert.equal(await sql.query(insertOnce('a')), 'refused: true');
+    assert.equal(await sql.query(insertOnce('z')), 'inserted');
   } finally {
     await db.close();
   }
