@@ -17,8 +17,10 @@ import {
   type Storage,
   type TagRecord,
 } from '../repository.js';
-import { PgDb, changes, isUniqueViolation, type PgDbOptions, type Q } from './pg-db.js';
+import { PgDb, changes, isUniqueViolation, type PgDbOptions } from './pg-db.js';
 import { migratePg } from './pg-migrations.js';
+import { pgExecutor, type PgExecutor } from '../sql/executor.js';
+import * as tagSql from '../sql/tags.js';
 import { encodeBindings } from '../principal-bindings.js';
 import {
   KEY_COLUMNS,
@@ -54,11 +56,14 @@ export class PostgresStorage implements Storage {
   readonly leases: PgLeases;
   readonly customKeyStores: PgCustomKeyStoreRepository;
   readonly schema: string | undefined;
+  /** The queries written once for both adapters (src/storage/sql/). */
+  readonly #sql: PgExecutor;
   #migrated = false;
 
   private constructor(db: PgDb, schema: string | undefined) {
     this.db = db;
     this.schema = schema;
+    this.#sql = pgExecutor(db);
     this.grants = new PgGrantRepository(db);
     this.iam = new PgIamRepository(db);
     this.rotation = new PgRotationRepository(db);
@@ -147,7 +152,7 @@ export class PostgresStorage implements Storage {
         keyParams(key),
       );
       if (version !== undefined) await insertVersion(c, version);
-      for (const t of tags) await upsertTag(c, key.region, key.keyId, t);
+      await this.#sql.query(tagSql.putTags(key.region, key.keyId, tags), c);
     });
   }
 
@@ -362,24 +367,15 @@ export class PostgresStorage implements Storage {
   // ---- tags ----
 
   async listTags(region: string, keyId: string): Promise<TagRecord[]> {
-    const r = await this.db.query(
-      'SELECT tag_key, tag_value FROM key_tags WHERE region = $1 AND key_id = $2 ORDER BY tag_key',
-      [region, keyId],
-    );
-    return r.rows.map((x: Row) => ({ tagKey: String(x.tag_key), tagValue: String(x.tag_value) }));
+    return this.#sql.query(tagSql.listTags(region, keyId));
   }
 
   async putTags(region: string, keyId: string, tags: TagRecord[]): Promise<void> {
-    await this.db.tx(async (c) => {
-      for (const t of tags) await upsertTag(c, region, keyId, t);
-    });
+    await this.#sql.tx(tagSql.putTags(region, keyId, tags));
   }
 
   async deleteTags(region: string, keyId: string, tagKeys: string[]): Promise<void> {
-    await this.db.query(
-      'DELETE FROM key_tags WHERE region = $1 AND key_id = $2 AND tag_key = ANY($3::text[])',
-      [region, keyId, tagKeys],
-    );
+    await this.#sql.tx(tagSql.deleteTags(region, keyId, tagKeys));
   }
 
   // ---- aliases ----
@@ -536,12 +532,4 @@ export class PostgresStorage implements Storage {
     );
     return r.rows.map(rowToAccessKey);
   }
-}
-
-async function upsertTag(c: Q, region: string, keyId: string, t: TagRecord): Promise<void> {
-  await c.query(
-    `INSERT INTO key_tags (region, key_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`,
-    [region, keyId, t.tagKey, t.tagValue],
-  );
 }

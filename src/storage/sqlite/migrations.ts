@@ -16,6 +16,7 @@ import { CUSTOM_KEY_STORES_MIGRATION } from './migrations/009-custom-key-stores.
 import { CHANGE_LOG_MIGRATION } from './migrations/010-change-log.js';
 import { PRINCIPAL_IDS_MIGRATION } from './migrations/011-principal-ids.js';
 import { IMPORT_MATERIALS_MIGRATION } from './migrations/012-import-materials.js';
+import { POSTGRES_PARITY_MIGRATION } from './migrations/014-postgres-parity.js';
 import type { Migration } from './migrations/migration.js';
 
 export type { Migration };
@@ -105,4 +106,5 @@ export const MIGRATIONS: readonly Migration[] = [
   PRINCIPAL_IDS_MIGRATION,
   IMPORT_MATERIALS_MIGRATION,
   GRANTS_BY_GRANTEE_MIGRATION,
+  POSTGRES_PARITY_MIGRATION,
 ];

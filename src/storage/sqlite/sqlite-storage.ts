@@ -23,6 +23,8 @@ import {
 import { keyVersionWrites, type KeyVersionWrites } from './key-version-writes.js';
 import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
+import * as tagSql from '../sql/tags.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
@@ -37,6 +39,8 @@ type Row = Record<string, unknown>;
 export class SqliteStorage implements Storage {
   readonly db: BetterSqlite3.Database;
   readonly #s: ReturnType<typeof prepare>;
+  /** The queries written once for both adapters (src/storage/sql/). */
+  readonly #sql: SqliteExecutor;
   readonly #versions: KeyVersionWrites;
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
@@ -59,6 +63,7 @@ export class SqliteStorage implements Storage {
     migrate(db);
     this.db = db;
     this.#s = prepare(db);
+    this.#sql = sqliteExecutor(db);
     this.changes = new SqliteChangeLog(db);
     this.#versions = keyVersionWrites(db, this.changes);
     this.grants = new SqliteGrantRepository(db);
@@ -84,7 +89,7 @@ export class SqliteStorage implements Storage {
     this.db.transaction(() => {
       this.#s.insertKey.run(keyToRow(key));
       if (version !== undefined) this.#versions.insert(version);
-      for (const t of tags) this.#s.upsertTag.run(key.region, key.keyId, t.tagKey, t.tagValue);
+      this.#sql.query(tagSql.putTags(key.region, key.keyId, tags));
     })();
   }
 
@@ -121,7 +126,7 @@ export class SqliteStorage implements Storage {
     this.db.transaction(() => {
       this.#s.deleteKey.run(region, keyId);
       this.#s.deleteVersions.run(region, keyId);
-      this.#s.deleteAllTags.run(region, keyId);
+      this.#sql.query(tagSql.deleteAllTags(region, keyId));
       this.#s.deleteAliasesOfKey.run(region, keyId);
       this.changes.record(`k:${region}/${keyId}`);
     })();
@@ -204,22 +209,15 @@ export class SqliteStorage implements Storage {
   // ---- tags ----
 
   async listTags(region: string, keyId: string): Promise<TagRecord[]> {
-    return (this.#s.listTags.all(region, keyId) as Row[]).map((r) => ({
-      tagKey: String(r.tag_key),
-      tagValue: String(r.tag_value),
-    }));
+    return this.#sql.query(tagSql.listTags(region, keyId));
   }
 
   async putTags(region: string, keyId: string, tags: TagRecord[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const t of tags) this.#s.upsertTag.run(region, keyId, t.tagKey, t.tagValue);
-    })();
+    this.#sql.tx(tagSql.putTags(region, keyId, tags));
   }
 
   async deleteTags(region: string, keyId: string, tagKeys: string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const k of tagKeys) this.#s.deleteTag.run(region, keyId, k);
-    })();
+    this.#sql.tx(tagSql.deleteTags(region, keyId, tagKeys));
   }
 
   // ---- aliases ----
@@ -375,7 +373,6 @@ function prepare(db: BetterSqlite3.Database) {
     trackingStart: db.prepare("SELECT value FROM kms_meta WHERE name = 'usage_tracking_start'"),
     deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
-    deleteAllTags: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ?'),
     deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
     getVersion: db.prepare(
       'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
@@ -387,13 +384,6 @@ function prepare(db: BetterSqlite3.Database) {
     replaceEkt: db.prepare(
       'UPDATE key_versions SET domain_key_id = ?, ekt = ? WHERE region = ? AND key_id = ? AND version_id = ? AND domain_key_id = ?',
     ),
-    listTags: db.prepare(
-      'SELECT tag_key, tag_value FROM key_tags WHERE region = ? AND key_id = ? ORDER BY tag_key',
-    ),
-    upsertTag: db.prepare(
-      'INSERT INTO key_tags (region, key_id, tag_key, tag_value) VALUES (?, ?, ?, ?) ON CONFLICT (region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value',
-    ),
-    deleteTag: db.prepare('DELETE FROM key_tags WHERE region = ? AND key_id = ? AND tag_key = ?'),
     insertAlias: db.prepare(
       'INSERT INTO aliases (region, account_id, alias_name, target_key_id, creation_date, last_updated_date) VALUES (@region, @account_id, @alias_name, @target_key_id, @creation_date, @last_updated_date)',
     ),
