@@ -8,7 +8,6 @@ import Database from './driver.js';
 import { ensurePrivateDbFile } from './private-file.js';
 import {
   ConcurrentUpdateError,
-  DuplicateKeyError,
   type AccessKeyRecord,
   type AliasRecord,
   type DomainKeyRecord,
@@ -25,6 +24,7 @@ import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
+import * as aliasSql from '../sql/aliases.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
@@ -127,7 +127,7 @@ export class SqliteStorage implements Storage {
       this.#s.deleteKey.run(region, keyId);
       this.#s.deleteVersions.run(region, keyId);
       this.#sql.query(tagSql.deleteAllTags(region, keyId));
-      this.#s.deleteAliasesOfKey.run(region, keyId);
+      this.#sql.query(aliasSql.deleteAliasesOfKey(region, keyId));
       this.changes.record(`k:${region}/${keyId}`);
     })();
   }
@@ -223,12 +223,7 @@ export class SqliteStorage implements Storage {
   // ---- aliases ----
 
   async createAlias(alias: AliasRecord): Promise<void> {
-    try {
-      this.#s.insertAlias.run(aliasToRow(alias));
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError(`alias ${alias.aliasName}`);
-      throw err;
-    }
+    this.#sql.query(aliasSql.createAlias(alias));
   }
 
   async getAlias(
@@ -236,16 +231,15 @@ export class SqliteStorage implements Storage {
     accountId: string,
     aliasName: string,
   ): Promise<AliasRecord | undefined> {
-    const row = this.#s.getAlias.get(region, accountId, aliasName) as Row | undefined;
-    return row === undefined ? undefined : rowToAlias(row);
+    return this.#sql.query(aliasSql.getAlias(region, accountId, aliasName));
   }
 
   async updateAlias(alias: AliasRecord): Promise<boolean> {
-    return this.#s.updateAlias.run(aliasToRow(alias)).changes === 1;
+    return this.#sql.query(aliasSql.updateAlias(alias));
   }
 
   async deleteAlias(region: string, accountId: string, aliasName: string): Promise<boolean> {
-    return this.#s.deleteAlias.run(region, accountId, aliasName).changes === 1;
+    return this.#sql.query(aliasSql.deleteAlias(region, accountId, aliasName));
   }
 
   async listAliases(
@@ -254,17 +248,7 @@ export class SqliteStorage implements Storage {
     page: PageRequest,
     targetKeyId?: string,
   ): Promise<AliasRecord[]> {
-    const rows =
-      targetKeyId === undefined
-        ? this.#s.listAliases.all(region, accountId, page.after ?? '', page.limit)
-        : this.#s.listAliasesOfKey.all(
-            region,
-            accountId,
-            targetKeyId,
-            page.after ?? '',
-            page.limit,
-          );
-    return (rows as Row[]).map(rowToAlias);
+    return this.#sql.query(aliasSql.listAliases(region, accountId, page, targetKeyId));
   }
 
   async countAliasesForKey(
@@ -272,8 +256,7 @@ export class SqliteStorage implements Storage {
     accountId: string,
     targetKeyId: string,
   ): Promise<number> {
-    const row = this.#s.countAliases.get(region, accountId, targetKeyId) as { n: number };
-    return row.n;
+    return this.#sql.query(aliasSql.countAliasesForKey(region, accountId, targetKeyId));
   }
 
   // ---- domain keys ----
@@ -373,7 +356,6 @@ function prepare(db: BetterSqlite3.Database) {
     trackingStart: db.prepare("SELECT value FROM kms_meta WHERE name = 'usage_tracking_start'"),
     deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
-    deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
     getVersion: db.prepare(
       'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
     ),
@@ -383,27 +365,6 @@ function prepare(db: BetterSqlite3.Database) {
     versionsByDomainKey: db.prepare('SELECT * FROM key_versions WHERE domain_key_id = ? LIMIT ?'),
     replaceEkt: db.prepare(
       'UPDATE key_versions SET domain_key_id = ?, ekt = ? WHERE region = ? AND key_id = ? AND version_id = ? AND domain_key_id = ?',
-    ),
-    insertAlias: db.prepare(
-      'INSERT INTO aliases (region, account_id, alias_name, target_key_id, creation_date, last_updated_date) VALUES (@region, @account_id, @alias_name, @target_key_id, @creation_date, @last_updated_date)',
-    ),
-    getAlias: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
-    ),
-    updateAlias: db.prepare(
-      'UPDATE aliases SET target_key_id = @target_key_id, last_updated_date = @last_updated_date WHERE region = @region AND account_id = @account_id AND alias_name = @alias_name',
-    ),
-    deleteAlias: db.prepare(
-      'DELETE FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
-    ),
-    listAliases: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-    ),
-    listAliasesOfKey: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-    ),
-    countAliases: db.prepare(
-      'SELECT count(*) AS n FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ?',
     ),
     listDomainKeys: db.prepare('SELECT * FROM domain_keys ORDER BY created_at'),
     deactivateDomainKeys: db.prepare('UPDATE domain_keys SET active = 0 WHERE active = 1'),
@@ -419,15 +380,6 @@ function prepare(db: BetterSqlite3.Database) {
       'SELECT * FROM access_keys WHERE account_id = ? ORDER BY access_key_id',
     ),
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    'code' in err &&
-    (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE')
-  );
 }
 
 function keyToRow(k: KeyRecord): Row {
@@ -489,28 +441,6 @@ function rowToVersion(r: Row): KeyVersionRecord {
     ekt: r.ekt as Buffer,
     createdAt: new Date(Number(r.created_at)),
     ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
-  };
-}
-
-function aliasToRow(a: AliasRecord): Row {
-  return {
-    region: a.region,
-    account_id: a.accountId,
-    alias_name: a.aliasName,
-    target_key_id: a.targetKeyId,
-    creation_date: a.creationDate.getTime(),
-    last_updated_date: a.lastUpdatedDate.getTime(),
-  };
-}
-
-function rowToAlias(r: Row): AliasRecord {
-  return {
-    region: String(r.region),
-    accountId: String(r.account_id),
-    aliasName: String(r.alias_name),
-    targetKeyId: String(r.target_key_id),
-    creationDate: new Date(Number(r.creation_date)),
-    lastUpdatedDate: new Date(Number(r.last_updated_date)),
   };
 }
 
