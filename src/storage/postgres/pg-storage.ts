@@ -21,6 +21,7 @@ import { migratePg } from './pg-migrations.js';
 import { pgExecutor, type PgExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
 import * as aliasSql from '../sql/aliases.js';
+import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { encodeBindings } from '../principal-bindings.js';
 import {
   KEY_COLUMNS,
@@ -37,7 +38,6 @@ import { PgGrantRepository } from './pg-grants.js';
 import { PgIamRepository } from './pg-iam.js';
 import { PgRotationRepository } from './pg-rotation.js';
 import { PgImportRepository } from './pg-import.js';
-import { PgMultiRegionRepository } from './pg-multi-region.js';
 import { PgLeases } from './pg-leases.js';
 import { PgCustomKeyStoreRepository } from './pg-custom-key-stores.js';
 
@@ -51,7 +51,7 @@ export class PostgresStorage implements Storage {
   readonly iam: PgIamRepository;
   readonly rotation: PgRotationRepository;
   readonly imports: PgImportRepository;
-  readonly multiRegion: PgMultiRegionRepository;
+  readonly multiRegion: SqlMultiRegionRepository;
   readonly leases: PgLeases;
   readonly customKeyStores: PgCustomKeyStoreRepository;
   readonly schema: string | undefined;
@@ -67,7 +67,7 @@ export class PostgresStorage implements Storage {
     this.iam = new PgIamRepository(db);
     this.rotation = new PgRotationRepository(db);
     this.imports = new PgImportRepository(db);
-    this.multiRegion = new PgMultiRegionRepository(db);
+    this.multiRegion = new SqlMultiRegionRepository(this.#sql);
     this.leases = new PgLeases(db);
     this.customKeyStores = new PgCustomKeyStoreRepository(db);
   }

@@ -25,13 +25,13 @@ import { MIGRATIONS } from './migrations.js';
 import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
 import * as aliasSql from '../sql/aliases.js';
+import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
 import { SqliteLeases } from './sqlite-leases.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
-import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
 import { SqliteImportRepository } from './sqlite-import.js';
 
 type Row = Record<string, unknown>;
@@ -45,7 +45,7 @@ export class SqliteStorage implements Storage {
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
   readonly rotation: SqliteRotationRepository;
-  readonly multiRegion: SqliteMultiRegionRepository;
+  readonly multiRegion: SqlMultiRegionRepository;
   readonly imports: SqliteImportRepository;
   readonly customKeyStores: SqliteCustomKeyStoreRepository;
   /** Cross-process invalidation (change_log + PRAGMA data_version). */
@@ -69,7 +69,7 @@ export class SqliteStorage implements Storage {
     this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db, this.changes);
     this.rotation = new SqliteRotationRepository(db, this.changes);
-    this.multiRegion = new SqliteMultiRegionRepository(db);
+    this.multiRegion = new SqlMultiRegionRepository(this.#sql);
     this.imports = new SqliteImportRepository(db, this.changes);
     this.leases = new SqliteLeases(db);
     this.customKeyStores = new SqliteCustomKeyStoreRepository(db);
