@@ -6,7 +6,6 @@
  */
 import {
   ConcurrentUpdateError,
-  type AccessKeyRecord,
   type KeyRecord,
   type KeyState,
   type KeyVersionRecord,
@@ -97,16 +96,6 @@ export function rowToVersion(r: Row): KeyVersionRecord {
     ekt: r.ekt as Buffer,
     createdAt: ms(r.created_at),
     ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
-  };
-}
-
-export function rowToAccessKey(r: Row): AccessKeyRecord {
-  return {
-    accessKeyId: String(r.access_key_id),
-    accountId: String(r.account_id),
-    principalArn: String(r.principal_arn),
-    sealedSecret: r.sealed_secret as Buffer,
-    createdAt: ms(r.created_at),
   };
 }
 

@@ -21,6 +21,7 @@ import { migratePg } from './pg-migrations.js';
 import { pgExecutor, type PgExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
 import * as aliasSql from '../sql/aliases.js';
+import * as accessKeySql from '../sql/access-keys.js';
 import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { encodeBindings } from '../principal-bindings.js';
 import {
@@ -29,7 +30,6 @@ import {
   keyParams,
   ms,
   notify,
-  rowToAccessKey,
   rowToKey,
   rowToVersion,
   type Row,
@@ -451,36 +451,16 @@ export class PostgresStorage implements Storage {
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
     await this.db.tx(async (c) => {
-      await c.query(
-        `INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id,
-           principal_arn = excluded.principal_arn, sealed_secret = excluded.sealed_secret`,
-        [
-          key.accessKeyId,
-          key.accountId,
-          key.principalArn,
-          key.sealedSecret,
-          key.createdAt.getTime(),
-        ],
-      );
+      await this.#sql.query(accessKeySql.putAccessKey(key), c);
       await notify(c, `ak:${key.accessKeyId}`);
     });
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const r = await this.db.query('SELECT * FROM access_keys WHERE access_key_id = $1', [
-      accessKeyId,
-    ]);
-    const row = r.rows[0];
-    return row === undefined ? undefined : rowToAccessKey(row);
+    return this.#sql.query(accessKeySql.getAccessKey(accessKeyId));
   }
 
   async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
-    const r = await this.db.query(
-      'SELECT * FROM access_keys WHERE account_id = $1 ORDER BY access_key_id',
-      [accountId],
-    );
-    return r.rows.map(rowToAccessKey);
+    return this.#sql.query(accessKeySql.listAccessKeys(accountId));
   }
 }

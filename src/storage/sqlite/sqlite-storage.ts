@@ -25,6 +25,7 @@ import { MIGRATIONS } from './migrations.js';
 import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
 import * as aliasSql from '../sql/aliases.js';
+import * as accessKeySql from '../sql/access-keys.js';
 import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
@@ -289,24 +290,17 @@ export class SqliteStorage implements Storage {
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
     this.db.transaction(() => {
-      this.#s.putAccessKey.run(
-        key.accessKeyId,
-        key.accountId,
-        key.principalArn,
-        key.sealedSecret,
-        key.createdAt.getTime(),
-      );
+      this.#sql.query(accessKeySql.putAccessKey(key));
       this.changes.record(`ak:${key.accessKeyId}`);
     })();
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const row = this.#s.getAccessKey.get(accessKeyId) as Row | undefined;
-    return row === undefined ? undefined : rowToAccessKey(row);
+    return this.#sql.query(accessKeySql.getAccessKey(accessKeyId));
   }
 
   async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
-    return (this.#s.listAccessKeys.all(accountId) as Row[]).map(rowToAccessKey);
+    return this.#sql.query(accessKeySql.listAccessKeys(accountId));
   }
 }
 
@@ -372,13 +366,6 @@ function prepare(db: BetterSqlite3.Database) {
       'INSERT INTO domain_keys (id, wrapped, created_at, active) VALUES (?, ?, ?, 1)',
     ),
     deleteDomainKey: db.prepare('DELETE FROM domain_keys WHERE id = ? AND active = 0'),
-    putAccessKey: db.prepare(
-      'INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, principal_arn = excluded.principal_arn, sealed_secret = excluded.sealed_secret',
-    ),
-    getAccessKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
-    listAccessKeys: db.prepare(
-      'SELECT * FROM access_keys WHERE account_id = ? ORDER BY access_key_id',
-    ),
   };
 }
 
@@ -441,15 +428,5 @@ function rowToVersion(r: Row): KeyVersionRecord {
     ekt: r.ekt as Buffer,
     createdAt: new Date(Number(r.created_at)),
     ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
-  };
-}
-
-function rowToAccessKey(r: Row): AccessKeyRecord {
-  return {
-    accessKeyId: String(r.access_key_id),
-    accountId: String(r.account_id),
-    principalArn: String(r.principal_arn),
-    sealedSecret: r.sealed_secret as Buffer,
-    createdAt: new Date(Number(r.created_at)),
   };
 }

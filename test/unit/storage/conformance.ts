@@ -345,6 +345,18 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         assert.deepEqual(await s.getAccessKey(rec.accessKeyId), rec);
         assert.deepEqual(await s.listAccessKeys(ACCOUNT), [rec]);
         assert.equal(await s.getAccessKey('AKIANOPE'), undefined);
+        // A second put replaces account, principal and secret but keeps the creation time.
+        const user = `arn:aws:iam::${ACCOUNT}:user/u`;
+        const moved = { ...rec, principalArn: user, sealedSecret: randomBytes(48) };
+        await s.putAccessKey({ ...moved, createdAt: new Date(9000) });
+        assert.deepEqual(await s.getAccessKey(rec.accessKeyId), moved);
+        const other = { ...rec, accessKeyId: 'AKIABBBBBBBBBBBBBBBB', principalArn: user };
+        await s.putAccessKey(other);
+        assert.deepEqual(await s.iam.listAccessKeysForPrincipal(user), [moved, other]);
+        assert.deepEqual(await s.iam.listAccessKeysForPrincipal(rec.principalArn), []);
+        assert.equal(await s.iam.deleteAccessKey(rec.accessKeyId), true);
+        assert.equal(await s.iam.deleteAccessKey(rec.accessKeyId), false);
+        assert.deepEqual(await s.listAccessKeys(ACCOUNT), [other]);
       }),
     );
 
