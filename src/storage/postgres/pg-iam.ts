@@ -15,7 +15,9 @@ import type {
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
 import { changes, isUniqueViolation, type PgDb, type Q } from './pg-db.js';
 import { encodeBindings, optionalBindings } from '../principal-bindings.js';
-import { ms, notify, rowToAccessKey, type Row } from './pg-rows.js';
+import { ms, notify, type Row } from './pg-rows.js';
+import { pgExecutor, type PgExecutor } from '../sql/executor.js';
+import * as accessKeySql from '../sql/access-keys.js';
 
 const PRINCIPAL_COLUMNS =
   'arn, account_id, kind, name, path, unique_id, trust_policy, max_session_duration, description, created_at, trust_policy_principals';
@@ -23,7 +25,12 @@ const PRINCIPAL_COLUMNS =
 export class PgIamRepository implements IamRepository {
   readonly kind = 'iam';
 
-  constructor(readonly db: PgDb) {}
+  /** The queries written once for both adapters (src/storage/sql/). */
+  readonly #sql: PgExecutor;
+
+  constructor(readonly db: PgDb) {
+    this.#sql = pgExecutor(db);
+  }
 
   async putAccount(a: IamAccountRecord): Promise<void> {
     await this.db.query(
@@ -207,20 +214,14 @@ export class PgIamRepository implements IamRepository {
   }
 
   async listAccessKeysForPrincipal(principalArn: string): Promise<AccessKeyRecord[]> {
-    const r = await this.db.query(
-      'SELECT * FROM access_keys WHERE principal_arn = $1 ORDER BY access_key_id',
-      [principalArn],
-    );
-    return r.rows.map(rowToAccessKey);
+    return this.#sql.query(accessKeySql.listAccessKeysForPrincipal(principalArn));
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<boolean> {
     return this.db.tx(async (c) => {
-      const n = changes(
-        await c.query('DELETE FROM access_keys WHERE access_key_id = $1', [accessKeyId]),
-      );
+      const gone = await this.#sql.query(accessKeySql.deleteAccessKey(accessKeyId), c);
       await notify(c, `ak:${accessKeyId}`);
-      return n > 0;
+      return gone;
     });
   }
 

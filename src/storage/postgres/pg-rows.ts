@@ -6,8 +6,6 @@
  */
 import {
   ConcurrentUpdateError,
-  type AccessKeyRecord,
-  type AliasRecord,
   type KeyRecord,
   type KeyState,
   type KeyVersionRecord,
@@ -98,27 +96,6 @@ export function rowToVersion(r: Row): KeyVersionRecord {
     ekt: r.ekt as Buffer,
     createdAt: ms(r.created_at),
     ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
-  };
-}
-
-export function rowToAlias(r: Row): AliasRecord {
-  return {
-    region: String(r.region),
-    accountId: String(r.account_id),
-    aliasName: String(r.alias_name),
-    targetKeyId: String(r.target_key_id),
-    creationDate: ms(r.creation_date),
-    lastUpdatedDate: ms(r.last_updated_date),
-  };
-}
-
-export function rowToAccessKey(r: Row): AccessKeyRecord {
-  return {
-    accessKeyId: String(r.access_key_id),
-    accountId: String(r.account_id),
-    principalArn: String(r.principal_arn),
-    sealedSecret: r.sealed_secret as Buffer,
-    createdAt: ms(r.created_at),
   };
 }
 

@@ -6,7 +6,6 @@
  */
 import {
   ConcurrentUpdateError,
-  DuplicateKeyError,
   type AccessKeyRecord,
   type AliasRecord,
   type DomainKeyRecord,
@@ -17,10 +16,13 @@ import {
   type Storage,
   type TagRecord,
 } from '../repository.js';
-import { PgDb, changes, isUniqueViolation, type PgDbOptions } from './pg-db.js';
+import { PgDb, changes, type PgDbOptions } from './pg-db.js';
 import { migratePg } from './pg-migrations.js';
 import { pgExecutor, type PgExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
+import * as aliasSql from '../sql/aliases.js';
+import * as accessKeySql from '../sql/access-keys.js';
+import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { encodeBindings } from '../principal-bindings.js';
 import {
   KEY_COLUMNS,
@@ -28,8 +30,6 @@ import {
   keyParams,
   ms,
   notify,
-  rowToAccessKey,
-  rowToAlias,
   rowToKey,
   rowToVersion,
   type Row,
@@ -38,7 +38,6 @@ import { PgGrantRepository } from './pg-grants.js';
 import { PgIamRepository } from './pg-iam.js';
 import { PgRotationRepository } from './pg-rotation.js';
 import { PgImportRepository } from './pg-import.js';
-import { PgMultiRegionRepository } from './pg-multi-region.js';
 import { PgLeases } from './pg-leases.js';
 import { PgCustomKeyStoreRepository } from './pg-custom-key-stores.js';
 
@@ -52,7 +51,7 @@ export class PostgresStorage implements Storage {
   readonly iam: PgIamRepository;
   readonly rotation: PgRotationRepository;
   readonly imports: PgImportRepository;
-  readonly multiRegion: PgMultiRegionRepository;
+  readonly multiRegion: SqlMultiRegionRepository;
   readonly leases: PgLeases;
   readonly customKeyStores: PgCustomKeyStoreRepository;
   readonly schema: string | undefined;
@@ -68,7 +67,7 @@ export class PostgresStorage implements Storage {
     this.iam = new PgIamRepository(db);
     this.rotation = new PgRotationRepository(db);
     this.imports = new PgImportRepository(db);
-    this.multiRegion = new PgMultiRegionRepository(db);
+    this.multiRegion = new SqlMultiRegionRepository(this.#sql);
     this.leases = new PgLeases(db);
     this.customKeyStores = new PgCustomKeyStoreRepository(db);
   }
@@ -240,10 +239,7 @@ export class PostgresStorage implements Storage {
       ]) {
         await c.query(`DELETE FROM ${table} WHERE region = $1 AND key_id = $2`, [region, keyId]);
       }
-      await c.query('DELETE FROM aliases WHERE region = $1 AND target_key_id = $2', [
-        region,
-        keyId,
-      ]);
+      await this.#sql.query(aliasSql.deleteAliasesOfKey(region, keyId), c);
       const account = k.rows[0]?.account_id;
       if (account !== undefined) {
         await c.query(
@@ -380,24 +376,8 @@ export class PostgresStorage implements Storage {
 
   // ---- aliases ----
 
-  async createAlias(a: AliasRecord): Promise<void> {
-    try {
-      await this.db.query(
-        `INSERT INTO aliases (region, account_id, alias_name, target_key_id, creation_date, last_updated_date)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          a.region,
-          a.accountId,
-          a.aliasName,
-          a.targetKeyId,
-          a.creationDate.getTime(),
-          a.lastUpdatedDate.getTime(),
-        ],
-      );
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError(`alias ${a.aliasName}`);
-      throw err;
-    }
+  async createAlias(alias: AliasRecord): Promise<void> {
+    await this.#sql.query(aliasSql.createAlias(alias));
   }
 
   async getAlias(
@@ -405,29 +385,15 @@ export class PostgresStorage implements Storage {
     accountId: string,
     aliasName: string,
   ): Promise<AliasRecord | undefined> {
-    const r = await this.db.query(
-      'SELECT * FROM aliases WHERE region = $1 AND account_id = $2 AND alias_name = $3',
-      [region, accountId, aliasName],
-    );
-    const row = r.rows[0];
-    return row === undefined ? undefined : rowToAlias(row);
+    return this.#sql.query(aliasSql.getAlias(region, accountId, aliasName));
   }
 
-  async updateAlias(a: AliasRecord): Promise<boolean> {
-    const r = await this.db.query(
-      `UPDATE aliases SET target_key_id = $1, last_updated_date = $2
-       WHERE region = $3 AND account_id = $4 AND alias_name = $5`,
-      [a.targetKeyId, a.lastUpdatedDate.getTime(), a.region, a.accountId, a.aliasName],
-    );
-    return changes(r) === 1;
+  async updateAlias(alias: AliasRecord): Promise<boolean> {
+    return this.#sql.query(aliasSql.updateAlias(alias));
   }
 
   async deleteAlias(region: string, accountId: string, aliasName: string): Promise<boolean> {
-    const r = await this.db.query(
-      'DELETE FROM aliases WHERE region = $1 AND account_id = $2 AND alias_name = $3',
-      [region, accountId, aliasName],
-    );
-    return changes(r) === 1;
+    return this.#sql.query(aliasSql.deleteAlias(region, accountId, aliasName));
   }
 
   async listAliases(
@@ -436,18 +402,7 @@ export class PostgresStorage implements Storage {
     page: PageRequest,
     targetKeyId?: string,
   ): Promise<AliasRecord[]> {
-    const r =
-      targetKeyId === undefined
-        ? await this.db.query(
-            'SELECT * FROM aliases WHERE region = $1 AND account_id = $2 AND alias_name > $3 ORDER BY alias_name LIMIT $4',
-            [region, accountId, page.after ?? '', page.limit],
-          )
-        : await this.db.query(
-            `SELECT * FROM aliases WHERE region = $1 AND account_id = $2 AND target_key_id = $3
-               AND alias_name > $4 ORDER BY alias_name LIMIT $5`,
-            [region, accountId, targetKeyId, page.after ?? '', page.limit],
-          );
-    return r.rows.map(rowToAlias);
+    return this.#sql.query(aliasSql.listAliases(region, accountId, page, targetKeyId));
   }
 
   async countAliasesForKey(
@@ -455,11 +410,7 @@ export class PostgresStorage implements Storage {
     accountId: string,
     targetKeyId: string,
   ): Promise<number> {
-    const r = await this.db.query<{ n: string }>(
-      'SELECT count(*) AS n FROM aliases WHERE region = $1 AND account_id = $2 AND target_key_id = $3',
-      [region, accountId, targetKeyId],
-    );
-    return Number(r.rows[0]?.n ?? 0);
+    return this.#sql.query(aliasSql.countAliasesForKey(region, accountId, targetKeyId));
   }
 
   // ---- domain keys ----
@@ -500,36 +451,16 @@ export class PostgresStorage implements Storage {
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
     await this.db.tx(async (c) => {
-      await c.query(
-        `INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id,
-           principal_arn = excluded.principal_arn, sealed_secret = excluded.sealed_secret`,
-        [
-          key.accessKeyId,
-          key.accountId,
-          key.principalArn,
-          key.sealedSecret,
-          key.createdAt.getTime(),
-        ],
-      );
+      await this.#sql.query(accessKeySql.putAccessKey(key), c);
       await notify(c, `ak:${key.accessKeyId}`);
     });
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const r = await this.db.query('SELECT * FROM access_keys WHERE access_key_id = $1', [
-      accessKeyId,
-    ]);
-    const row = r.rows[0];
-    return row === undefined ? undefined : rowToAccessKey(row);
+    return this.#sql.query(accessKeySql.getAccessKey(accessKeyId));
   }
 
   async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
-    const r = await this.db.query(
-      'SELECT * FROM access_keys WHERE account_id = $1 ORDER BY access_key_id',
-      [accountId],
-    );
-    return r.rows.map(rowToAccessKey);
+    return this.#sql.query(accessKeySql.listAccessKeys(accountId));
   }
 }

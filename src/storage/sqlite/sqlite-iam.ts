@@ -17,12 +17,16 @@ import type {
 import { DuplicateKeyError, type AccessKeyRecord } from '../repository.js';
 import { encodeBindings, optionalBindings } from '../principal-bindings.js';
 import type { SqliteChangeLog } from './sqlite-change-log.js';
+import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
+import * as accessKeySql from '../sql/access-keys.js';
 
 type Row = Record<string, unknown>;
 
 export class SqliteIamRepository implements IamRepository {
   readonly kind = 'iam';
   readonly #s: ReturnType<typeof prepare>;
+  /** The queries written once for both adapters (src/storage/sql/). */
+  readonly #sql: SqliteExecutor;
   readonly #deleteUser: (arn: string) => boolean;
   readonly #deleteRole: (arn: string) => boolean;
   readonly #changed: <T>(payloads: string[], fn: () => T) => T;
@@ -33,6 +37,7 @@ export class SqliteIamRepository implements IamRepository {
   ) {
     const s = prepare(db);
     this.#s = s;
+    this.#sql = sqliteExecutor(db);
     this.#changed = <T>(payloads: string[], fn: () => T): T =>
       db.transaction(() => {
         const out = fn();
@@ -185,19 +190,12 @@ export class SqliteIamRepository implements IamRepository {
   }
 
   async listAccessKeysForPrincipal(principalArn: string): Promise<AccessKeyRecord[]> {
-    return (this.#s.accessKeysOf.all(principalArn) as Row[]).map((r) => ({
-      accessKeyId: String(r.access_key_id),
-      accountId: String(r.account_id),
-      principalArn: String(r.principal_arn),
-      sealedSecret: r.sealed_secret as Buffer,
-      createdAt: new Date(Number(r.created_at)),
-    }));
+    return this.#sql.query(accessKeySql.listAccessKeysForPrincipal(principalArn));
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<boolean> {
-    return this.#changed(
-      [`ak:${accessKeyId}`],
-      () => this.#s.deleteAccessKey.run(accessKeyId).changes > 0,
+    return this.#changed([`ak:${accessKeyId}`], () =>
+      this.#sql.query(accessKeySql.deleteAccessKey(accessKeyId)),
     );
   }
 
@@ -288,7 +286,6 @@ function prepare(db: BetterSqlite3.Database) {
     accessKeysOf: db.prepare(
       'SELECT * FROM access_keys WHERE principal_arn = ? ORDER BY access_key_id',
     ),
-    deleteAccessKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
     deleteAccessKeysOf: db.prepare('DELETE FROM access_keys WHERE principal_arn = ?'),
     putSession: db.prepare(
       'INSERT INTO sts_sessions (access_key_id, account_id, sealed_secret, token_hash, role_arn, role_id, session_name, assumed_role_arn, expiration, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',

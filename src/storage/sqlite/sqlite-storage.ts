@@ -8,7 +8,6 @@ import Database from './driver.js';
 import { ensurePrivateDbFile } from './private-file.js';
 import {
   ConcurrentUpdateError,
-  DuplicateKeyError,
   type AccessKeyRecord,
   type AliasRecord,
   type DomainKeyRecord,
@@ -25,13 +24,15 @@ import { decodeBindings, encodeBindings } from '../principal-bindings.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqliteExecutor, type SqliteExecutor } from '../sql/executor.js';
 import * as tagSql from '../sql/tags.js';
+import * as aliasSql from '../sql/aliases.js';
+import * as accessKeySql from '../sql/access-keys.js';
+import { SqlMultiRegionRepository } from '../sql/multi-region.js';
 import { SqliteGrantRepository } from './sqlite-grants.js';
 import { SqliteIamRepository } from './sqlite-iam.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
 import { SqliteLeases } from './sqlite-leases.js';
 import { SqliteRotationRepository } from './sqlite-rotation.js';
 import { SqliteCustomKeyStoreRepository } from './sqlite-custom-key-stores.js';
-import { SqliteMultiRegionRepository } from './sqlite-multi-region.js';
 import { SqliteImportRepository } from './sqlite-import.js';
 
 type Row = Record<string, unknown>;
@@ -45,7 +46,7 @@ export class SqliteStorage implements Storage {
   readonly grants: SqliteGrantRepository;
   readonly iam: SqliteIamRepository;
   readonly rotation: SqliteRotationRepository;
-  readonly multiRegion: SqliteMultiRegionRepository;
+  readonly multiRegion: SqlMultiRegionRepository;
   readonly imports: SqliteImportRepository;
   readonly customKeyStores: SqliteCustomKeyStoreRepository;
   /** Cross-process invalidation (change_log + PRAGMA data_version). */
@@ -69,7 +70,7 @@ export class SqliteStorage implements Storage {
     this.grants = new SqliteGrantRepository(db);
     this.iam = new SqliteIamRepository(db, this.changes);
     this.rotation = new SqliteRotationRepository(db, this.changes);
-    this.multiRegion = new SqliteMultiRegionRepository(db);
+    this.multiRegion = new SqlMultiRegionRepository(this.#sql);
     this.imports = new SqliteImportRepository(db, this.changes);
     this.leases = new SqliteLeases(db);
     this.customKeyStores = new SqliteCustomKeyStoreRepository(db);
@@ -127,7 +128,7 @@ export class SqliteStorage implements Storage {
       this.#s.deleteKey.run(region, keyId);
       this.#s.deleteVersions.run(region, keyId);
       this.#sql.query(tagSql.deleteAllTags(region, keyId));
-      this.#s.deleteAliasesOfKey.run(region, keyId);
+      this.#sql.query(aliasSql.deleteAliasesOfKey(region, keyId));
       this.changes.record(`k:${region}/${keyId}`);
     })();
   }
@@ -223,12 +224,7 @@ export class SqliteStorage implements Storage {
   // ---- aliases ----
 
   async createAlias(alias: AliasRecord): Promise<void> {
-    try {
-      this.#s.insertAlias.run(aliasToRow(alias));
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError(`alias ${alias.aliasName}`);
-      throw err;
-    }
+    this.#sql.query(aliasSql.createAlias(alias));
   }
 
   async getAlias(
@@ -236,16 +232,15 @@ export class SqliteStorage implements Storage {
     accountId: string,
     aliasName: string,
   ): Promise<AliasRecord | undefined> {
-    const row = this.#s.getAlias.get(region, accountId, aliasName) as Row | undefined;
-    return row === undefined ? undefined : rowToAlias(row);
+    return this.#sql.query(aliasSql.getAlias(region, accountId, aliasName));
   }
 
   async updateAlias(alias: AliasRecord): Promise<boolean> {
-    return this.#s.updateAlias.run(aliasToRow(alias)).changes === 1;
+    return this.#sql.query(aliasSql.updateAlias(alias));
   }
 
   async deleteAlias(region: string, accountId: string, aliasName: string): Promise<boolean> {
-    return this.#s.deleteAlias.run(region, accountId, aliasName).changes === 1;
+    return this.#sql.query(aliasSql.deleteAlias(region, accountId, aliasName));
   }
 
   async listAliases(
@@ -254,17 +249,7 @@ export class SqliteStorage implements Storage {
     page: PageRequest,
     targetKeyId?: string,
   ): Promise<AliasRecord[]> {
-    const rows =
-      targetKeyId === undefined
-        ? this.#s.listAliases.all(region, accountId, page.after ?? '', page.limit)
-        : this.#s.listAliasesOfKey.all(
-            region,
-            accountId,
-            targetKeyId,
-            page.after ?? '',
-            page.limit,
-          );
-    return (rows as Row[]).map(rowToAlias);
+    return this.#sql.query(aliasSql.listAliases(region, accountId, page, targetKeyId));
   }
 
   async countAliasesForKey(
@@ -272,8 +257,7 @@ export class SqliteStorage implements Storage {
     accountId: string,
     targetKeyId: string,
   ): Promise<number> {
-    const row = this.#s.countAliases.get(region, accountId, targetKeyId) as { n: number };
-    return row.n;
+    return this.#sql.query(aliasSql.countAliasesForKey(region, accountId, targetKeyId));
   }
 
   // ---- domain keys ----
@@ -306,24 +290,17 @@ export class SqliteStorage implements Storage {
 
   async putAccessKey(key: AccessKeyRecord): Promise<void> {
     this.db.transaction(() => {
-      this.#s.putAccessKey.run(
-        key.accessKeyId,
-        key.accountId,
-        key.principalArn,
-        key.sealedSecret,
-        key.createdAt.getTime(),
-      );
+      this.#sql.query(accessKeySql.putAccessKey(key));
       this.changes.record(`ak:${key.accessKeyId}`);
     })();
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const row = this.#s.getAccessKey.get(accessKeyId) as Row | undefined;
-    return row === undefined ? undefined : rowToAccessKey(row);
+    return this.#sql.query(accessKeySql.getAccessKey(accessKeyId));
   }
 
   async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
-    return (this.#s.listAccessKeys.all(accountId) as Row[]).map(rowToAccessKey);
+    return this.#sql.query(accessKeySql.listAccessKeys(accountId));
   }
 }
 
@@ -373,7 +350,6 @@ function prepare(db: BetterSqlite3.Database) {
     trackingStart: db.prepare("SELECT value FROM kms_meta WHERE name = 'usage_tracking_start'"),
     deleteKey: db.prepare('DELETE FROM keys WHERE region = ? AND key_id = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE region = ? AND key_id = ?'),
-    deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE region = ? AND target_key_id = ?'),
     getVersion: db.prepare(
       'SELECT * FROM key_versions WHERE region = ? AND key_id = ? AND version_id = ?',
     ),
@@ -384,50 +360,13 @@ function prepare(db: BetterSqlite3.Database) {
     replaceEkt: db.prepare(
       'UPDATE key_versions SET domain_key_id = ?, ekt = ? WHERE region = ? AND key_id = ? AND version_id = ? AND domain_key_id = ?',
     ),
-    insertAlias: db.prepare(
-      'INSERT INTO aliases (region, account_id, alias_name, target_key_id, creation_date, last_updated_date) VALUES (@region, @account_id, @alias_name, @target_key_id, @creation_date, @last_updated_date)',
-    ),
-    getAlias: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
-    ),
-    updateAlias: db.prepare(
-      'UPDATE aliases SET target_key_id = @target_key_id, last_updated_date = @last_updated_date WHERE region = @region AND account_id = @account_id AND alias_name = @alias_name',
-    ),
-    deleteAlias: db.prepare(
-      'DELETE FROM aliases WHERE region = ? AND account_id = ? AND alias_name = ?',
-    ),
-    listAliases: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-    ),
-    listAliasesOfKey: db.prepare(
-      'SELECT * FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
-    ),
-    countAliases: db.prepare(
-      'SELECT count(*) AS n FROM aliases WHERE region = ? AND account_id = ? AND target_key_id = ?',
-    ),
     listDomainKeys: db.prepare('SELECT * FROM domain_keys ORDER BY created_at'),
     deactivateDomainKeys: db.prepare('UPDATE domain_keys SET active = 0 WHERE active = 1'),
     insertDomainKey: db.prepare(
       'INSERT INTO domain_keys (id, wrapped, created_at, active) VALUES (?, ?, ?, 1)',
     ),
     deleteDomainKey: db.prepare('DELETE FROM domain_keys WHERE id = ? AND active = 0'),
-    putAccessKey: db.prepare(
-      'INSERT INTO access_keys (access_key_id, account_id, principal_arn, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, principal_arn = excluded.principal_arn, sealed_secret = excluded.sealed_secret',
-    ),
-    getAccessKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
-    listAccessKeys: db.prepare(
-      'SELECT * FROM access_keys WHERE account_id = ? ORDER BY access_key_id',
-    ),
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    'code' in err &&
-    (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE')
-  );
 }
 
 function keyToRow(k: KeyRecord): Row {
@@ -489,37 +428,5 @@ function rowToVersion(r: Row): KeyVersionRecord {
     ekt: r.ekt as Buffer,
     createdAt: new Date(Number(r.created_at)),
     ...(r.public_key instanceof Buffer ? { publicKey: r.public_key } : {}),
-  };
-}
-
-function aliasToRow(a: AliasRecord): Row {
-  return {
-    region: a.region,
-    account_id: a.accountId,
-    alias_name: a.aliasName,
-    target_key_id: a.targetKeyId,
-    creation_date: a.creationDate.getTime(),
-    last_updated_date: a.lastUpdatedDate.getTime(),
-  };
-}
-
-function rowToAlias(r: Row): AliasRecord {
-  return {
-    region: String(r.region),
-    accountId: String(r.account_id),
-    aliasName: String(r.alias_name),
-    targetKeyId: String(r.target_key_id),
-    creationDate: new Date(Number(r.creation_date)),
-    lastUpdatedDate: new Date(Number(r.last_updated_date)),
-  };
-}
-
-function rowToAccessKey(r: Row): AccessKeyRecord {
-  return {
-    accessKeyId: String(r.access_key_id),
-    accountId: String(r.account_id),
-    principalArn: String(r.principal_arn),
-    sealedSecret: r.sealed_secret as Buffer,
-    createdAt: new Date(Number(r.created_at)),
   };
 }

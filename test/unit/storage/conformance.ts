@@ -345,6 +345,18 @@ export function storageConformance(name: string, factory: StorageFactory): void 
         assert.deepEqual(await s.getAccessKey(rec.accessKeyId), rec);
         assert.deepEqual(await s.listAccessKeys(ACCOUNT), [rec]);
         assert.equal(await s.getAccessKey('AKIANOPE'), undefined);
+        // A second put replaces account, principal and secret but keeps the creation time.
+        const user = `arn:aws:iam::${ACCOUNT}:user/u`;
+        const moved = { ...rec, principalArn: user, sealedSecret: randomBytes(48) };
+        await s.putAccessKey({ ...moved, createdAt: new Date(9000) });
+        assert.deepEqual(await s.getAccessKey(rec.accessKeyId), moved);
+        const other = { ...rec, accessKeyId: 'AKIABBBBBBBBBBBBBBBB', principalArn: user };
+        await s.putAccessKey(other);
+        assert.deepEqual(await s.iam.listAccessKeysForPrincipal(user), [moved, other]);
+        assert.deepEqual(await s.iam.listAccessKeysForPrincipal(rec.principalArn), []);
+        assert.equal(await s.iam.deleteAccessKey(rec.accessKeyId), true);
+        assert.equal(await s.iam.deleteAccessKey(rec.accessKeyId), false);
+        assert.deepEqual(await s.listAccessKeys(ACCOUNT), [other]);
       }),
     );
 
@@ -872,6 +884,57 @@ export function storageConformance(name: string, factory: StorageFactory): void 
     );
 
     // ---- custom key stores ----
+
+    it(
+      'multi-Region members: unique per Region, primary first, swapPrimary atomic, gone with the key',
+      withStore(async (s) => {
+        const keyId = `mrk-${randomBytes(16).toString('hex')}`;
+        const primary = newKey({ keyId, multiRegion: true });
+        await s.createKey(primary, versionOf(primary), []);
+        const member = (region: string, role: 'PRIMARY' | 'REPLICA') => ({
+          accountId: ACCOUNT,
+          keyId,
+          region,
+          role,
+        });
+        await s.multiRegion.addMember(member('us-west-2', 'REPLICA'));
+        await s.multiRegion.addMember(member(REGION, 'PRIMARY'));
+        await s.multiRegion.addMember(member('eu-west-1', 'REPLICA'));
+        await assert.rejects(
+          s.multiRegion.addMember(member('eu-west-1', 'PRIMARY')),
+          DuplicateKeyError,
+        );
+        const regions = async () =>
+          (await s.multiRegion.listMembers(ACCOUNT, keyId)).map((m) => `${m.region}:${m.role}`);
+        assert.deepEqual(await regions(), [
+          `${REGION}:PRIMARY`,
+          'eu-west-1:REPLICA',
+          'us-west-2:REPLICA',
+        ]);
+        assert.equal(
+          await s.multiRegion.swapPrimary(ACCOUNT, keyId, 'eu-west-1', 'us-west-2'),
+          false,
+          'the primary is not where the caller expected',
+        );
+        await assert.rejects(
+          s.multiRegion.swapPrimary(ACCOUNT, keyId, REGION, 'ap-south-1'),
+          /no replica/,
+        );
+        assert.deepEqual(
+          await regions(),
+          [`${REGION}:PRIMARY`, 'eu-west-1:REPLICA', 'us-west-2:REPLICA'],
+          'a failed swap demoted nothing',
+        );
+        assert.equal(await s.multiRegion.swapPrimary(ACCOUNT, keyId, REGION, 'us-west-2'), true);
+        assert.deepEqual(await regions(), [
+          'us-west-2:PRIMARY',
+          'eu-west-1:REPLICA',
+          `${REGION}:REPLICA`,
+        ]);
+        await s.deleteKey(REGION, keyId);
+        assert.deepEqual(await regions(), ['us-west-2:PRIMARY', 'eu-west-1:REPLICA']);
+      }),
+    );
 
     it(
       'custom key stores: create, read by id and name, unique names per account and Region',
