@@ -11,7 +11,8 @@
  * CPU_ROUNDS rounds (min–max of the rounds).
  *
  * Env: CPU_ROUNDS (default 5), CPU_SECONDS (default 3), CPU_MAIN_JS (the keyhold to run,
- * default this build's; point it at another checkout's dist/src/cli/main.js to compare).
+ * default this build's; point it at another checkout's dist/src/cli/main.js to compare),
+ * CPU_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,8 @@ const MAIN_JS =
   process.env.CPU_MAIN_JS !== undefined && process.env.CPU_MAIN_JS !== ''
     ? process.env.CPU_MAIN_JS
     : resolve(HERE, '..', 'src', 'cli', 'main.js');
+/** Extra node flags for the server (its cluster worker inherits them), e.g. `--cpu-prof`. */
+const NODE_ARGS = (process.env.CPU_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const ROUNDS = Number(process.env.CPU_ROUNDS ?? 5);
 const SECONDS = Number(process.env.CPU_SECONDS ?? 3);
 const HOST = '127.0.0.1';
@@ -119,7 +122,17 @@ async function main(): Promise<void> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [MAIN_JS, 'serve', '--workers', '1', '--port', String(port), '--data-dir', dataDir],
+    [
+      ...NODE_ARGS,
+      MAIN_JS,
+      'serve',
+      '--workers',
+      '1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+    ],
     {
       env: {
         ...process.env,
