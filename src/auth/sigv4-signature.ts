@@ -90,8 +90,7 @@ export class SigV4Verifier {
     const declaredHash = names.includes('x-amz-content-sha256')
       ? header(req, 'x-amz-content-sha256')
       : undefined;
-    const bodyHash =
-      req.body.length === 0 ? EMPTY_SHA256 : sha256Hex(req.body);
+    const bodyHash = req.body.length === 0 ? EMPTY_SHA256 : sha256Hex(req.body);
     /* Precondition: a signed x-amz-content-sha256 is the body's SHA-256. */
     if (declaredHash !== undefined && declaredHash !== bodyHash) {
       throw kmsError(
@@ -106,8 +105,7 @@ export class SigV4Verifier {
       `${q < 0 ? '' : canonicalQuery(req.path.slice(q + 1))}\n` +
       `${headers}\n${names.join(';')}\n${declaredHash ?? bodyHash}`;
     const scope = `${shortDate}/${p.region}/${p.service}/aws4_request`;
-    const stringToSign =
-      `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonical)}`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonical)}`;
     return createHmac('sha256', this.#signingKey(shortDate, p.region, p.service))
       .update(stringToSign, 'utf8')
       .digest('hex');
