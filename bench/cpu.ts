@@ -12,7 +12,8 @@
  *
  * Env: CPU_ROUNDS (default 5), CPU_SECONDS (default 3), CPU_MAIN_JS (the keyhold to run,
  * default this build's; point it at another checkout's dist/src/cli/main.js to compare),
- * CPU_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * CPU_NODE_ARGS (node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * CPU_OPS (a comma-separated subset of the operations, e.g. to profile one).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
       ['Encrypt', enc, 'CiphertextBlob'],
       ['Decrypt', { CiphertextBlob: ct.CiphertextBlob }, 'Plaintext'],
     ];
+    const only = (process.env.CPU_OPS ?? '').split(',').filter((o) => o !== '');
+    if (only.length > 0) ops.splice(0, ops.length, ...ops.filter(([op]) => only.includes(op)));
     const pids = tree(child.pid as number);
     const res = new Map<string, number[]>();
     for (let r = 0; r < ROUNDS; r++) {
