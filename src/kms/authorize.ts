@@ -301,7 +301,7 @@ async function identityPolicyTexts(ctx: AuthzContext): Promise<string[]> {
 let lastIsoMs = NaN;
 let lastIso = '';
 /** `toISOString()`, kept for the last instant asked (requests of one millisecond share it). */
-function isoTime(d: Date): string {
+export function isoTime(d: Date): string {
   const ms = d.getTime();
   if (ms !== lastIsoMs) {
     lastIso = d.toISOString();
