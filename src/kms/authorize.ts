@@ -298,18 +298,6 @@ async function identityPolicyTexts(ctx: AuthzContext): Promise<string[]> {
   return ctx.services.storage.iam.getIdentityPolicies(ctx.principal);
 }
 
-let lastIsoMs = NaN;
-let lastIso = '';
-/** `toISOString()`, kept for the last instant asked (requests of one millisecond share it). */
-export function isoTime(d: Date): string {
-  const ms = d.getTime();
-  if (ms !== lastIsoMs) {
-    lastIso = d.toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}
-
 /**
  * The request's condition keys. The principal's keys (aws:PrincipalArn, aws:userid,
  * kms:CallerAccount, ...) are derived by authz/policy/request-context.ts.
@@ -321,7 +309,7 @@ function requestConditions(
 ): DecisionInput['context'] {
   const c: DecisionInput['context'] = {
     'aws:SourceIp': ctx.sourceIp,
-    'aws:CurrentTime': isoTime(ctx.now),
+    'aws:CurrentTime': ctx.now.toISOString(),
     'aws:EpochTime': Math.floor(ctx.now.getTime() / 1000),
     'aws:SecureTransport': ctx.secureTransport === true,
     'aws:RequestedRegion': ctx.region,
