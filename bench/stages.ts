@@ -74,6 +74,10 @@ function message(s: Signed): { req: IncomingMessage; res: ServerResponse; out: (
   req.headers = { ...s.headers };
   req.push(Buffer.from(s.body)); // a copy: the server zeroes request bodies it is done with
   req.push(null);
+  // As Node's parser marks a request whose body arrived whole; without it every request's
+  // 'close' looked like a client gone mid-body and built a RequestAbortedError (and the
+  // stream's premature-close error) that the real server never builds: ~6 % of the profile.
+  req.complete = true;
   const res = new ServerResponse(req);
   let written = '';
   const end = res.end.bind(res) as (chunk: string) => ServerResponse;

@@ -119,9 +119,20 @@ export function formatCloudTrailDate(d: Date): string {
   return `${month} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h12}:${mm}:${ss} ${h24 < 12 ? 'AM' : 'PM'}`;
 }
 
-/** `2022-08-10T22:38:27Z`: CloudTrail's eventTime, second precision. */
+let lastEventSecond = NaN;
+let lastEventTime = '';
+
+/**
+ * `2022-08-10T22:38:27Z`: CloudTrail's eventTime, second precision. The string of the last
+ * second asked is kept: the events of one second share it (one ISO string, not one each).
+ */
 export function formatEventTime(d: Date): string {
-  return d.toISOString().slice(0, 19) + 'Z';
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastEventSecond) {
+    lastEventTime = d.toISOString().slice(0, 19) + 'Z';
+    lastEventSecond = second;
+  }
+  return lastEventTime;
 }
 
 /** KeyId → keyId; keeps leading acronyms (AWSAccountId) as CloudTrail does. */
