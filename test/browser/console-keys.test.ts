@@ -114,6 +114,20 @@ async function tabTo(page: Page, selector: string, text?: string): Promise<void>
 
 const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent ?? '');
 
+/**
+ * Wait until step `n`'s heading is shown and focused. The wizard focuses the heading in an
+ * effect after the render, so a key pressed between the two would go to the old focus.
+ */
+async function stepFocused(page: Page, n: number): Promise<void> {
+  await page.getByRole('heading', { name: new RegExp(`Step ${n} of 5`) }).waitFor();
+  await page.waitForFunction(
+    (step) =>
+      document.activeElement?.tagName === 'H2' &&
+      (document.activeElement.textContent ?? '').includes(`Step ${step} of 5`),
+    n,
+  );
+}
+
 describe('console: keys', { timeout: 240_000 }, () => {
   let server: TestServer;
   let browser: TestBrowser;
@@ -268,11 +282,11 @@ describe('console: keys', { timeout: 240_000 }, () => {
   it('goes through the wizard by keyboard alone', async () => {
     const alias = `keyboard-${randomUUID().slice(0, 8)}`;
     await page.goto(`${server.url}/console/create`);
-    await page.getByRole('heading', { name: /Step 1 of 5/ }).waitFor();
+    await stepFocused(page, 1);
     await tabTo(page, 'input[name="alias"]');
     await page.keyboard.type(alias);
     await page.keyboard.press('Enter'); // submits the step form: Next
-    await page.getByRole('heading', { name: /Step 2 of 5/ }).waitFor();
+    await stepFocused(page, 2);
     // Focus moves to the new step's heading, so the next Tab continues inside the step.
     assert.match(await focusedText(page), /Step 2 of 5/);
     await tabTo(page, 'button', 'Add tag');
@@ -282,23 +296,23 @@ describe('console: keys', { timeout: 240_000 }, () => {
     await page.keyboard.press('Tab');
     await page.keyboard.type('keyboard');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /Step 3 of 5/ }).waitFor();
+    await stepFocused(page, 3);
     assert.match(await focusedText(page), /Step 3 of 5/);
     await tabTo(page, 'input[type="checkbox"][value$=":user/alice"]');
     await page.keyboard.press('Space');
     await tabTo(page, 'button[type="submit"]');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /Step 4 of 5/ }).waitFor();
+    await stepFocused(page, 4);
     await tabTo(page, 'button[type="submit"]');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /Step 5 of 5/ }).waitFor();
+    await stepFocused(page, 5);
     // Back one step and forward again with the keyboard.
     await tabTo(page, 'button', 'Previous');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /Step 4 of 5/ }).waitFor();
+    await stepFocused(page, 4);
     await tabTo(page, 'button[type="submit"]');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: /Step 5 of 5/ }).waitFor();
+    await stepFocused(page, 5);
     await tabTo(page, 'button', 'Create key');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/console\/keys\/[0-9a-f-]{36}/);
