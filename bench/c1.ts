@@ -39,8 +39,8 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { get as httpGet, IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, Socket, type AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,7 @@ import { openAuditDb } from '../src/storage/sqlite/audit-db.js';
 import { SqliteAuditRepository } from '../src/storage/sqlite/sqlite-audit.js';
 import { ThreadedAuditRepository } from '../src/storage/sqlite/threaded-audit-repository.js';
 import { runLoad, signRequest } from './load.js';
+import { freePort, httpStatus } from './net.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MAIN_JS = resolve(HERE, '..', 'src', 'cli', 'main.js');
@@ -78,28 +79,6 @@ const ms = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
 const range = (xs: number[]): string => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
 
 // ---------------------------------------------------------------- 1. over HTTP
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function status(url: string): Promise<number> {
-  return new Promise((res) => {
-    const req = httpGet(url, { agent: false, timeout: 1000 }, (r) => {
-      r.resume();
-      res(r.statusCode ?? 0);
-    });
-    req.on('error', () => res(0));
-    req.on('timeout', () => req.destroy());
-  });
-}
 
 async function post(port: number, op: string, body: object): Promise<Record<string, unknown>> {
   const text = JSON.stringify(body);
@@ -146,7 +125,7 @@ async function bodies(
 
 async function overHttp(lines: string[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-c1-'));
-  const port = await freePort();
+  const port = await freePort(HOST);
   const child = spawn(
     process.execPath,
     [MAIN_JS, 'serve', '--port', String(port), '--data-dir', dataDir],
@@ -164,7 +143,7 @@ async function overHttp(lines: string[]): Promise<void> {
   );
   try {
     const deadline = Date.now() + 60_000;
-    while ((await status(`http://${HOST}:${port}/ready`)) !== 200) {
+    while ((await httpStatus(`http://${HOST}:${port}/ready`)) !== 200) {
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error('keyhold did not start');
       await new Promise((r) => setTimeout(r, 100));

@@ -18,12 +18,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoad, signRequest } from './load.js';
+import { freePort, httpStatus } from './net.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MAIN_JS =
@@ -46,28 +45,6 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function status(url: string): Promise<number> {
-  return new Promise((res) => {
-    const req = httpGet(url, { agent: false, timeout: 1000 }, (r) => {
-      r.resume();
-      res(r.statusCode ?? 0);
-    });
-    req.on('error', () => res(0));
-    req.on('timeout', () => req.destroy());
-  });
-}
 
 /** The pid and its descendants (the cluster worker). */
 function tree(pid: number): number[] {
@@ -120,7 +97,7 @@ async function post(port: number, op: string, body: object): Promise<Record<stri
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-cpu-'));
-  const port = await freePort();
+  const port = await freePort(HOST);
   const child = spawn(
     process.execPath,
     [
@@ -148,7 +125,7 @@ async function main(): Promise<void> {
   );
   try {
     const deadline = Date.now() + 60_000;
-    while ((await status(`http://${HOST}:${port}/ready`)) !== 200) {
+    while ((await httpStatus(`http://${HOST}:${port}/ready`)) !== 200) {
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error('keyhold did not start');
       await new Promise((r) => setTimeout(r, 100));

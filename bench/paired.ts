@@ -21,13 +21,13 @@ import cluster from 'node:cluster';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get as httpGet } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { runLoad, runWrk, wrkWanted, type BenchCredentials, type LoadResult } from './load.js';
+import { freePort } from './net.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = resolve(HERE, '..', '..');
@@ -49,17 +49,6 @@ interface Target {
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createNetServer();
-    s.once('error', fail);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}
-
 function healthy(port: number): Promise<boolean> {
   return new Promise((done) => {
     const req = httpGet({ host: HOST, port, path: '/health', timeout: 1000 }, (res) => {
@@ -72,7 +61,7 @@ function healthy(port: number): Promise<boolean> {
 }
 
 async function start(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<Target> {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const child = spawn(process.execPath, [...args, String(port)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,7 +23,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { createServer, get as httpGet } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +45,7 @@ import {
   type LoadResult,
   type RequestSpec,
 } from './load.js';
+import { freePort } from './net.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = resolve(HERE, '..', '..');
@@ -124,17 +124,6 @@ interface Started {
   output: () => string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolvePromise(port));
-    });
-  });
-}
-
 function spawnTracked(args: string[], env: NodeJS.ProcessEnv): Omit<Started, 'port'> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -182,16 +171,21 @@ let currentXks: BenchXks | undefined;
 
 async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: string }> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} not found: run \`npm run build\``);
-  const port = await freePort();
+  const port = await freePort(HOST);
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-bench-'));
   tempDirs.add(dataDir);
   currentCluster = prepareCluster();
   if (currentCluster !== undefined) tempDirs.add(currentCluster.dir);
   currentXks?.child.kill('SIGKILL');
-  currentXks = await startBenchXksProxy(MAIN_JS, await freePort(), spawnTracked, (args, env) => {
-    const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${args.slice(1).join(' ')} failed: ${r.stderr}`);
-  });
+  currentXks = await startBenchXksProxy(
+    MAIN_JS,
+    await freePort(HOST),
+    spawnTracked,
+    (args, env) => {
+      const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${args.slice(1).join(' ')} failed: ${r.stderr}`);
+    },
+  );
   for (const d of currentXks.dirs) tempDirs.add(d);
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const env: NodeJS.ProcessEnv = {
@@ -222,7 +216,7 @@ async function startKeyhold(profileDir?: string): Promise<Started & { dataDir: s
 }
 
 async function startBare(): Promise<Started> {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const s = spawnTracked([fileURLToPath(import.meta.url), '--bare-server', String(port)], {
     ...process.env,
   });

@@ -15,8 +15,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +24,7 @@ import Database from '../src/storage/sqlite/driver.js';
 import { SqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 import { PostgresStorage } from '../src/storage/postgres/pg-storage.js';
 import { runLoad, type BenchCredentials, type LoadResult } from './load.js';
+import { freePort, httpStatus } from './net.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -49,28 +48,6 @@ process.on('exit', () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function status(url: string): Promise<number> {
-  return new Promise((res) => {
-    const req = httpGet(url, { agent: false, timeout: 1000 }, (r) => {
-      r.resume();
-      res(r.statusCode ?? 0);
-    });
-    req.on('error', () => res(0));
-    req.on('timeout', () => req.destroy());
-  });
-}
-
 interface Node {
   port: number;
   dataDir: string;
@@ -84,7 +61,7 @@ async function startNode(opts: {
 }): Promise<Node> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyhold-bench-storage-'));
   dirs.add(dataDir);
-  const port = await freePort();
+  const port = await freePort(HOST);
   const child = spawn(
     process.execPath,
     [MAIN_JS, 'serve', '--port', String(port), '--data-dir', dataDir],
@@ -107,7 +84,7 @@ async function startNode(opts: {
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
   const deadline = Date.now() + 60_000;
-  while ((await status(`http://${HOST}:${port}/ready`)) !== 200) {
+  while ((await httpStatus(`http://${HOST}:${port}/ready`)) !== 200) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`keyhold did not start: ${out}`);
     await new Promise((r) => setTimeout(r, 100));
